@@ -1,0 +1,95 @@
+import Policy
+
+/// struct ifinfomsg (linux/rtnetlink.h), 16 bytes.
+struct InterfaceInfoHeader {
+    var family: UInt8 = AF.unspec
+    var pad: UInt8 = 0
+    var type: UInt16 = 0
+    var index: Int32 = 0
+    var flags: UInt32 = 0
+    var change: UInt32 = 0
+}
+
+/// A link message decoded: a snapshot, or the notice that an interface left this namespace.
+public enum LinkMessage: Equatable, Sendable {
+    case present(LinkSnapshot)
+    case removed(index: InterfaceIndex, name: String?, movedToNamespace: Bool)
+}
+
+public enum LinkCodec {
+    static let headerSize = 16
+
+    // MARK: requests
+
+    public static func dumpRequest(sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.getLink, flags: NLM.request | NLM.dump, sequence: sequence)
+        builder.putFamilyHeader(InterfaceInfoHeader())
+        return try builder.bytes()
+    }
+
+    public static func getRequest(index: InterfaceIndex, sequence: UInt32) throws -> [UInt8] {
+        // With NLM_F_ACK the reply is followed by an ACK, so it is collected like a dump.
+        let builder = MessageBuilder(type: RT.getLink, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(InterfaceInfoHeader(index: index.rawValue))
+        return try builder.bytes()
+    }
+
+    /// RTM_NEWLINK changing only IFF_UP (ifi_change masks the other flags out).
+    public static func setAdminStateRequest(index: InterfaceIndex, up: Bool, sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.newLink, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(InterfaceInfoHeader(index: index.rawValue, flags: up ? LinkFlags.up.rawValue : 0,
+                                                    change: LinkFlags.up.rawValue))
+        return try builder.bytes()
+    }
+
+    /// RTM_NEWLINK with IFLA_AF_SPEC / AF_INET6 / IFLA_INET6_ADDR_GEN_MODE.
+    public static func setAddrGenModeRequest(index: InterfaceIndex, mode: AddrGenMode, sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.newLink, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(InterfaceInfoHeader(index: index.rawValue))
+        builder.nest(IFLA.afSpec) {
+            builder.nest(AF.inet6) {
+                builder.put(IFLA.inet6AddrGenMode, u8: mode.rawValue)
+            }
+        }
+        return try builder.bytes()
+    }
+
+    // MARK: replies and events
+
+    /// Decodes RTM_NEWLINK / RTM_DELLINK. Returns nil for other message types.
+    public static func decode(_ message: NetlinkMessage) throws -> LinkMessage? {
+        guard message.type == RT.newLink || message.type == RT.delLink else { return nil }
+        let reader = ByteReader(message.payload)
+        guard let type = reader.u16(at: 2), let rawIndex = reader.i32(at: 4), let flags = reader.u32(at: 8) else {
+            throw MalformedMessage("link message shorter than ifinfomsg")
+        }
+        guard rawIndex > 0 else { throw MalformedMessage("link message with ifindex \(rawIndex)") }
+        let index = InterfaceIndex(rawIndex)
+        let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
+        let name = attributes.first(IFLA.ifname)?.string
+
+        if message.type == RT.delLink {
+            let moved = attributes.first(IFLA.newNetnsID) != nil || attributes.first(IFLA.newIfindex) != nil
+            return .removed(index: index, name: name, movedToNamespace: moved)
+        }
+        guard let name else { throw MalformedMessage("link \(index) without IFLA_IFNAME") }
+
+        var snapshot = LinkSnapshot(index: index, name: name,
+                                    mac: attributes.first(IFLA.address).flatMap { MACAddress(bytes: Array($0.payload)) },
+                                    hardwareType: type, flags: LinkFlags(rawValue: flags))
+        snapshot.mtu = attributes.first(IFLA.mtu)?.u32 ?? 0
+        snapshot.operState = attributes.first(IFLA.operstate)?.u8.flatMap(OperState.init(rawValue:)) ?? .unknown
+        if let master = attributes.first(IFLA.master)?.u32, master != 0 {
+            snapshot.master = InterfaceIndex(Int32(bitPattern: master))
+        }
+        if let info = try attributes.first(IFLA.linkinfo)?.nested() {
+            snapshot.kind = info.first(IFLA.infoKind)?.string
+        }
+        if let afSpec = try attributes.first(IFLA.afSpec)?.nested(),
+           let inet6 = try afSpec.first(AF.inet6)?.nested(),
+           let mode = inet6.first(IFLA.inet6AddrGenMode)?.u8 {
+            snapshot.addrGenMode = AddrGenMode(rawValue: mode)
+        }
+        return .present(snapshot)
+    }
+}

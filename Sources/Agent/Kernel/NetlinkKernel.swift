@@ -1,0 +1,111 @@
+import Glibc
+import Policy
+
+/// `KernelPort` over a netlink request channel.
+public final class NetlinkKernel: KernelPort {
+    private let channel: RequestChannel
+    private let describe: (InterfaceIndex) -> String
+
+    /// `describe` turns an ifindex into "name(index)" for error messages.
+    public init(channel: RequestChannel, describe: @escaping (InterfaceIndex) -> String = { "ifindex \($0)" }) {
+        self.channel = channel
+        self.describe = describe
+    }
+
+    public func dumpLinks() throws -> [LinkSnapshot] {
+        let sequence = channel.nextSequence()
+        let replies = try channel.dump(LinkCodec.dumpRequest(sequence: sequence), sequence: sequence,
+                                       operation: "RTM_GETLINK dump")
+        var links: [LinkSnapshot] = []
+        for message in replies {
+            if case .present(let link)? = try LinkCodec.decode(message) { links.append(link) }
+        }
+        return links
+    }
+
+    public func link(_ index: InterfaceIndex) throws -> LinkSnapshot? {
+        let sequence = channel.nextSequence()
+        do {
+            let replies = try channel.dump(LinkCodec.getRequest(index: index, sequence: sequence), sequence: sequence,
+                                           operation: "RTM_GETLINK \(describe(index))")
+            for message in replies {
+                if case .present(let link)? = try LinkCodec.decode(message) { return link }
+            }
+            return nil
+        } catch let error as KernelError where error.errno == ENODEV {
+            return nil
+        }
+    }
+
+    public func observeRelay(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation] {
+        guard !devices.isEmpty else { return [:] }
+        let sequence = channel.nextSequence()
+        let qdiscs = try channel.dump(TrafficControlCodec.dumpQdiscsRequest(sequence: sequence), sequence: sequence,
+                                      operation: "RTM_GETQDISC dump")
+        var result: [InterfaceIndex: RelayObservation] = [:]
+        for device in devices { result[device] = .absent }
+        for message in qdiscs {
+            if let qdisc = try TrafficControlCodec.decodeQdisc(message), qdisc.isClsact, devices.contains(qdisc.device) {
+                result[qdisc.device]?.hasClsact = true
+            }
+        }
+        for device in devices where result[device]?.hasClsact == true {
+            for hook in Hook.allCases {
+                for filter in try dumpFilters(device: device, hook: hook) {
+                    if filter.isOurs, let redirect = filter.redirect {
+                        if hook == .ingress { result[device]?.ingress = redirect } else { result[device]?.egress = redirect }
+                    } else if !filter.isOurHashTable {
+                        result[device]?.foreignFilters += 1
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    private func dumpFilters(device: InterfaceIndex, hook: Hook) throws -> [DumpedFilter] {
+        let sequence = channel.nextSequence()
+        let replies = try channel.dump(
+            TrafficControlCodec.dumpFiltersRequest(device: device, hook: hook, sequence: sequence),
+            sequence: sequence, operation: "RTM_GETTFILTER dump on \(describe(device)) \(hook)")
+        return try replies.compactMap { try TrafficControlCodec.decodeFilter($0) }
+    }
+
+    public func perform(_ action: Action) throws {
+        let sequence = channel.nextSequence()
+        let request: [UInt8]
+        let operation: String
+        // Errors that mean "already so": the level-based loop re-observes anyway.
+        var alreadyDone: Set<Int32> = []
+        switch action {
+        case .addClsact(let device):
+            request = try TrafficControlCodec.addClsactRequest(device: device, sequence: sequence)
+            operation = "RTM_NEWQDISC clsact on \(describe(device))"
+            alreadyDone = [EEXIST]
+        case .deleteClsact(let device):
+            request = try TrafficControlCodec.deleteClsactRequest(device: device, sequence: sequence)
+            operation = "RTM_DELQDISC clsact on \(describe(device))"
+            alreadyDone = [ENOENT, EINVAL, ENODEV]
+        case .addRedirect(let device, let hook, let kind, let target):
+            request = try TrafficControlCodec.addRedirectRequest(device: device, hook: hook, kind: kind, target: target,
+                                                                 sequence: sequence)
+            operation = "RTM_NEWTFILTER \(hook) \(kind) on \(describe(device)) to \(describe(target))"
+            alreadyDone = [EEXIST]
+        case .deleteRedirect(let device, let hook):
+            request = try TrafficControlCodec.deleteRedirectRequest(device: device, hook: hook, sequence: sequence)
+            operation = "RTM_DELTFILTER \(hook) redirect on \(describe(device))"
+            alreadyDone = [ENOENT, EINVAL, ENODEV]
+        case .setAdminState(let device, let up):
+            request = try LinkCodec.setAdminStateRequest(index: device, up: up, sequence: sequence)
+            operation = "RTM_NEWLINK set \(describe(device)) \(up ? "up" : "down")"
+        case .setAddrGenMode(let device, let mode):
+            request = try LinkCodec.setAddrGenModeRequest(index: device, mode: mode, sequence: sequence)
+            operation = "RTM_NEWLINK addrgenmode \(mode) on \(describe(device))"
+        }
+        do {
+            try channel.perform(request, sequence: sequence, operation: operation)
+        } catch let error as KernelError where alreadyDone.contains(error.errno) {
+            return
+        }
+    }
+}

@@ -1,0 +1,368 @@
+import Logging
+import Policy
+
+/// The level-based heart of the agent: observe links and tc state, compute what each pair wants,
+/// apply the difference, re-observe. Events only say "look again"; missing one or getting one
+/// twice cannot break it (controller-runtime style).
+public final class Reconciler {
+    private let config: AgentConfig
+    private let kernel: KernelPort
+    private let drivers: DriverLookup
+    private let clock: MonotonicClock
+    private let logger: Logger
+
+    private(set) var links: [InterfaceIndex: LinkSnapshot] = [:]
+    private(set) var pairs: [InterfaceIndex: PairRecord] = [:]
+    private(set) var originals = SavedOriginals()
+    /// Devices on which the agent has seen or put its own filters.
+    private var relayDevices: Set<InterfaceIndex> = []
+    /// (link, reason) pairs already logged as ignored, so each is said once.
+    private var announcedIgnored: Set<String> = []
+    /// Observe every link's tc state on the next pass (after start and after a resync).
+    private var observeEverything = true
+
+    /// Most passes of observe/apply in one reconcile before yielding to events.
+    static let maximumPasses = 4
+    /// How long a pair stays on the synthetic path after a failed change (FreeBSD: 1 s).
+    public static let retryDelay: Duration = .seconds(1)
+
+    public init(config: AgentConfig, kernel: KernelPort, drivers: DriverLookup, clock: MonotonicClock, logger: Logger) {
+        self.config = config
+        self.kernel = kernel
+        self.drivers = drivers
+        self.clock = clock
+        self.logger = logger
+    }
+
+    // MARK: - Input
+
+    /// Replaces the link table with a full dump (at start, and after ENOBUFS or an interrupted dump).
+    public func resynchronise() throws {
+        var attempts = 0
+        while true {
+            do {
+                let dumped = try kernel.dumpLinks()
+                let present = Set(dumped.map(\.index))
+                for index in links.keys where !present.contains(index) { forgetLink(index) }
+                for link in dumped { store(link) }
+                observeEverything = true
+                return
+            } catch let error as DumpInterrupted where attempts < 5 {
+                attempts += 1
+                logger.debug("\(error); dumping again")
+            }
+        }
+    }
+
+    /// Takes one link event into the table. Call `reconcile()` after a batch of them.
+    public func take(_ message: LinkMessage) {
+        switch message {
+        case .present(let link):
+            store(link)
+        case .removed(let index, let name, let moved):
+            if let link = links[index] {
+                logger.debug("link \(name ?? link.name)(\(index)) \(moved ? "moved to another namespace" : "removed")")
+            }
+            forgetLink(index)
+        }
+    }
+
+    private func store(_ incoming: LinkSnapshot) {
+        var link = incoming
+        if let previous = links[link.index], previous.name == link.name {
+            link.driver = previous.driver
+        } else if config.syntheticPatterns.isEmpty {
+            link.driver = drivers.driver(of: link.name)
+        }
+        links[link.index] = link
+    }
+
+    private func forgetLink(_ index: InterfaceIndex) {
+        links[index] = nil
+        originals.forget(index)
+        relayDevices.remove(index)
+    }
+
+    // MARK: - Reconcile
+
+    /// The earliest time `reconcile()` must run again without an event.
+    public var nextDeadline: MonotonicInstant? {
+        pairs.values.flatMap { [$0.phase.deadline, $0.retryAt].compactMap { $0 } }.min()
+    }
+
+    public func reconcile() {
+        let now = clock.now()
+        advancePairs(now: now)
+        for pass in 1...Self.maximumPasses {
+            guard let observed = observe() else { return }
+            recordObservation(observed, now: now)
+            let plans = planAll(observed: observed, now: now)
+            if plans.allSatisfy({ $0.actions.isEmpty }) { return }
+            for plan in plans where !plan.actions.isEmpty { execute(plan, now: now) }
+            if pass == Self.maximumPasses {
+                logger.debug("reconcile: changes still pending after \(pass) passes; waiting for events")
+            }
+        }
+        if let observed = observe() { recordObservation(observed, now: now) }
+    }
+
+    /// Pairing and each pair's phase, from the link table alone.
+    private func advancePairs(now: MonotonicInstant) {
+        let current = pairs.compactMapValues { $0.phase.vf }
+        let result = Pairing.pair(Array(links.values), config: config, current: current)
+        announceIgnored(result.ignored)
+
+        let present = Set(result.pairs.map(\.synthetic.index))
+        for (index, record) in pairs where !present.contains(index) {
+            logger.notice("synthetic NIC ifindex \(index) gone or no longer synthetic; pair dissolved")
+            if let vf = record.phase.vf, record.phase.holdsVF {
+                logger.info("released vf=\(label(vf)) (its synthetic NIC left)")
+            }
+            pairs[index] = nil
+        }
+        for candidate in result.pairs {
+            let hn = candidate.synthetic
+            var record = pairs[hn.index] ?? {
+                logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
+                return PairRecord(synthetic: hn.index)
+            }()
+            if let retryAt = record.retryAt, now >= retryAt { record.retryAt = nil }
+            let (phase, events) = PairMachine.advance(record.phase, synthetic: hn, vf: candidate.vf, now: now,
+                                                      settle: config.settle)
+            for event in events { announce(event, synthetic: hn, record: &record, now: now) }
+            record.phase = phase
+            pairs[hn.index] = record
+        }
+    }
+
+    private struct PairPlan {
+        var synthetic: InterfaceIndex?
+        var actions: [Action]
+    }
+
+    private func planAll(observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) -> [PairPlan] {
+        var plans: [PairPlan] = []
+        var engaged: Set<InterfaceIndex> = []
+        for record in pairs.values.sorted(by: { $0.synthetic < $1.synthetic }) {
+            guard let hn = links[record.synthetic] else { continue }
+            let vf = record.phase.vf.flatMap { links[$0] }
+            var intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode)
+            if record.retryAt != nil {
+                // Held on the synthetic path after a failure: only removals until the retry time.
+                intent.syntheticEgressRedirect = false
+                intent.vfIngressRedirect = false
+            }
+            engaged.insert(hn.index)
+            if let vf = intent.vf { engaged.insert(vf) }
+            plans.append(PairPlan(synthetic: hn.index,
+                                  actions: RelayPlanner.plan(intent, links: links, relay: observed, originals: originals)))
+        }
+        // Whatever the agent still holds outside any pair is given back.
+        let held = originals.devices.union(relayDevices).subtracting(engaged)
+        var releases: [Action] = []
+        for device in held.sorted() {
+            let actions = RelayPlanner.release(device, links: links, relay: observed, originals: originals)
+            if actions.isEmpty {
+                // Fully given back: forget, so a later change by someone else is not "restored".
+                originals.forget(device)
+                relayDevices.remove(device)
+            }
+            releases += actions
+        }
+        if !releases.isEmpty { plans.insert(PairPlan(synthetic: nil, actions: releases), at: 0) }
+        return plans
+    }
+
+    /// Performs a plan in order. On the first failure the rest of the plan is dropped, the
+    /// synthetic NIC's egress redirect is removed (never leave TX pointing at a half-configured
+    /// VF) and the pair retries after `retryDelay`.
+    private func execute(_ plan: PairPlan, now: MonotonicInstant) {
+        for action in plan.actions {
+            originals.record(action, current: links[action.device])
+            do {
+                logger.debug("apply: \(describe(action))")
+                try kernel.perform(action)
+                note(action)
+            } catch {
+                logger.error("\(error)")
+                if case .addRedirect(_, .egress, _, _) = action {} else if let hn = plan.synthetic {
+                    try? kernel.perform(.deleteRedirect(device: hn, hook: .egress))
+                }
+                if let hn = plan.synthetic, var record = pairs[hn] {
+                    record.retryAt = now.advanced(by: Self.retryDelay)
+                    pairs[hn] = record
+                    logger.warning("pair of \(label(hn)) stays on the synthetic path; retrying in \(Self.retryDelay.secondsValue)s")
+                }
+                return
+            }
+        }
+    }
+
+    /// Keeps the link table and bookkeeping in step with what an action changed.
+    private func note(_ action: Action) {
+        switch action {
+        case .addRedirect(let device, _, _, _), .addClsact(let device):
+            relayDevices.insert(device)
+        case .setAdminState(let device, _), .setAddrGenMode(let device, _):
+            if let fresh = try? kernel.link(device) { store(fresh) }
+        case .deleteClsact(let device):
+            relayDevices.remove(device)
+        case .deleteRedirect:
+            break
+        }
+    }
+
+    private func observe() -> [InterfaceIndex: RelayObservation]? {
+        var devices = Set<InterfaceIndex>()
+        if observeEverything {
+            devices = Set(links.keys)
+        } else {
+            for record in pairs.values {
+                devices.insert(record.synthetic)
+                if let vf = record.phase.vf { devices.insert(vf) }
+            }
+            devices.formUnion(originals.devices)
+            devices.formUnion(relayDevices)
+        }
+        devices = devices.filter { links[$0] != nil }
+        do {
+            let observed = try kernel.observeRelay(on: devices)
+            observeEverything = false
+            for (device, relay) in observed where relay.ingress != nil || relay.egress != nil {
+                relayDevices.insert(device)
+            }
+            return observed
+        } catch {
+            logger.error("observing tc state: \(error)")
+            return nil
+        }
+    }
+
+    /// Updates steering state, counters, and logs switches.
+    private func recordObservation(_ observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) {
+        for (index, var record) in pairs {
+            let hnRelay = observed[index] ?? .absent
+            let vf = record.phase.vf
+            // Steering means TX leaves through a VF, whichever: judged from the kernel, not the phase.
+            let egress = hnRelay.egress.flatMap { $0.kind == .toEgress ? $0 : nil }
+            let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
+            let live = RelayTotals(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
+            // A counter that went down means its filter was replaced: bank what the old one counted.
+            if live.received.packets < record.live.received.packets { record.retired.received = record.retired.received + record.live.received }
+            if live.sent.packets < record.live.sent.packets { record.retired.sent = record.retired.sent + record.live.sent }
+            record.live = live
+
+            let steering = egress != nil
+            if steering != record.steering, let hn = links[index] {
+                let elapsed = record.switchStartedAt.map { clock.now().duration(since: $0) }
+                let took = elapsed.map { " switch_ms=\(formatMilliseconds($0))" } ?? ""
+                if steering {
+                    record.steeredVF = label(egress?.target)
+                    logger.notice("steering on synthetic=\(hn.label) vf=\(record.steeredVF) mac=\(hn.mac?.description ?? "-")\(took)")
+                } else {
+                    let reason = record.lastReason ?? fallbackReason(hn: hn, vf: vf)
+                    logger.notice("fallback synthetic=\(hn.label) vf=\(record.steeredVF) reason=\"\(reason)\"\(took) relay \(record.totals)")
+                }
+                record.steering = steering
+                record.switchStartedAt = nil
+            }
+            pairs[index] = record
+        }
+    }
+
+    private func fallbackReason(hn: LinkSnapshot, vf: InterfaceIndex?) -> FallbackReason {
+        guard let vf, let link = links[vf] else { return .vfRemoved }
+        switch VFUsability.assess(synthetic: hn, vf: link) {
+        case .syntheticDown: return .syntheticDown
+        case .vfAdminDown: return .vfAdminDown
+        case .vfNoCarrier: return .vfNoCarrier
+        case .usable: return .vfNoLongerEligible
+        }
+    }
+
+    // MARK: - Shutdown
+
+    /// Gives back everything: egress redirects first, then the rest, for every pair.
+    /// With `keepSteering` the relay stays in place (for upgrades) and only the log says so.
+    public func shutdown(keepSteering: Bool) {
+        if keepSteering {
+            logger.notice("leaving the relay in place (--keep-steering-on-exit)")
+            return
+        }
+        for (index, var record) in pairs {
+            record.lastReason = .agentStopping
+            record.switchStartedAt = clock.now()
+            pairs[index] = record
+        }
+        for _ in 1...Self.maximumPasses {
+            guard let observed = observe() else { break }
+            recordObservation(observed, now: clock.now())
+            let synthetics = pairs.keys.sorted()
+            var actions = synthetics.flatMap { RelayPlanner.release($0, links: links, relay: observed, originals: originals) }
+            let rest = originals.devices.union(relayDevices).subtracting(synthetics).sorted()
+            actions += rest.flatMap { RelayPlanner.release($0, links: links, relay: observed, originals: originals) }
+            if actions.isEmpty { break }
+            execute(PairPlan(synthetic: nil, actions: actions), now: clock.now())
+        }
+        if let observed = observe() { recordObservation(observed, now: clock.now()) }
+        for index in pairs.keys.sorted() {
+            guard let hn = links[index], let record = pairs[index] else { continue }
+            logger.notice("restored synthetic=\(hn.label) relay totals \(record.totals)")
+        }
+    }
+
+    // MARK: - Logging
+
+    private func announce(_ event: PairEvent, synthetic hn: LinkSnapshot, record: inout PairRecord, now: MonotonicInstant) {
+        switch event {
+        case .settleStarted(let vf, let until):
+            let mac = links[vf]?.mac?.description ?? "-"
+            logger.info("paired synthetic=\(hn.label) vf=\(label(vf)) mac=\(mac)")
+            logger.info("settling synthetic=\(hn.label) vf=\(label(vf)) for \(until.duration(since: now).secondsValue)s")
+        case .settleCancelled(let vf, let reason):
+            logger.notice("settle cancelled synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
+        case .settled(let vf):
+            logger.info("settled synthetic=\(hn.label) vf=\(label(vf)); attaching")
+            record.switchStartedAt = now
+        case .suspended(let vf, let reason):
+            logger.info("VF unusable synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
+            record.lastReason = reason
+            record.switchStartedAt = now
+        case .released(let vf, let reason):
+            logger.info("unpaired synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
+            record.lastReason = reason
+            record.switchStartedAt = now
+        }
+        if case .settled = event { record.lastReason = nil }
+    }
+
+    private func announceIgnored(_ ignored: [IgnoredLink]) {
+        for entry in ignored {
+            let key = "\(entry.link.index)/\(entry.link.name)/\(entry.reason)"
+            guard announcedIgnored.insert(key).inserted else { continue }
+            logger.info("ignored \(entry.link.label) mac=\(entry.link.mac?.description ?? "-") for synthetic=\(label(entry.synthetic)) reason=\"\(entry.reason)\"")
+        }
+        if announcedIgnored.count > 4096 { announcedIgnored.removeAll() } // bounded memory
+    }
+
+    func label(_ index: InterfaceIndex?) -> String {
+        guard let index else { return "-" }
+        return links[index]?.label ?? "ifindex(\(index))"
+    }
+
+    private func describe(_ action: Action) -> String {
+        switch action {
+        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook) \(kind) on \(label(d)) to \(label(t))"
+        case .deleteRedirect(let d, let hook): return "delete \(hook) redirect on \(label(d))"
+        case .addClsact(let d): return "add clsact on \(label(d))"
+        case .deleteClsact(let d): return "delete clsact on \(label(d))"
+        case .setAdminState(let d, let up): return "set \(label(d)) \(up ? "up" : "down")"
+        case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on \(label(d))"
+        }
+    }
+}
+
+func formatMilliseconds(_ duration: Duration) -> String {
+    let ms = duration.secondsValue * 1000
+    return String(Double(Int(ms * 1000)) / 1000)
+}

@@ -1,0 +1,96 @@
+import CNetlink
+import Glibc
+import Logging
+import Policy
+
+/// Options of `hnagent run` that are not policy.
+public struct RuntimeOptions {
+    public var keepSteeringOnExit = false
+    public init(keepSteeringOnExit: Bool = false) { self.keepSteeringOnExit = keepSteeringOnExit }
+}
+
+/// The event loop: one thread, poll() on the link event socket and a signalfd, with the
+/// reconciler's next deadline as the timeout. No polling of kernel state.
+public final class AgentRuntime {
+    private let config: AgentConfig
+    private let options: RuntimeOptions
+    private let logger: Logger
+
+    public init(config: AgentConfig, options: RuntimeOptions, logger: Logger) {
+        self.config = config
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() throws {
+        for note in try Preflight.run() { logger.info("\(note)") }
+        let signals = try SignalDescriptor(signals: [SIGINT, SIGTERM])
+
+        // Subscribe before dumping, or events between the dump and the subscription are lost.
+        let eventSocket = try NetlinkSocket(role: .linkEvents(socketBufferBytes: 4 << 20))
+        let requestSocket = try NetlinkSocket(role: .requests(timeoutSeconds: 5))
+        let events = LinkEventSource(transport: eventSocket, logger: logger)
+        var reconcilerRef: Reconciler?
+        let kernel = NetlinkKernel(channel: RequestChannel(transport: requestSocket)) { index in
+            reconcilerRef?.label(index) ?? "ifindex \(index)"
+        }
+        let clock = SystemMonotonicClock()
+        let reconciler = Reconciler(config: config, kernel: kernel, drivers: try EthtoolDriverLookup(),
+                                    clock: clock, logger: logger)
+        reconcilerRef = reconciler
+
+        try reconciler.resynchronise()
+        reconciler.reconcile()
+        logger.notice("ready: mode=\(config.mode.rawValue) settle=\(config.settle.secondsValue)s pairs=\(reconciler.pairs.count) links=\(reconciler.links.count)")
+
+        var fds = [pollfd(fd: eventSocket.fileDescriptor, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let timeout = reconciler.nextDeadline.map { deadline -> Int32 in
+                let remaining = deadline.duration(since: clock.now())
+                // Round up so the deadline has passed when poll returns.
+                return Int32(clamping: (remaining.nanosecondsClamped + 999_999) / 1_000_000)
+            } ?? -1
+            for i in fds.indices { fds[i].revents = 0 }
+            _ = try systemCall("poll") { poll(&fds, nfds_t(fds.count), timeout) }
+
+            if fds[1].revents != 0, let signal = signals.read() {
+                logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); restoring")
+                reconciler.shutdown(keepSteering: options.keepSteeringOnExit)
+                logger.notice("stopped")
+                return
+            }
+            if fds[0].revents != 0 {
+                let batch = events.drain()
+                for message in batch.messages { reconciler.take(message) }
+                if batch.needsResync {
+                    do { try reconciler.resynchronise() } catch { logger.error("resynchronising: \(error)") }
+                }
+            }
+            reconciler.reconcile()
+        }
+    }
+}
+
+/// SIGINT/SIGTERM as a readable descriptor, so signals join the poll loop instead of
+/// interrupting it from a handler.
+final class SignalDescriptor {
+    let fileDescriptor: Int32
+
+    init(signals: [Int32]) throws {
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in signals { sigaddset(&mask, signal) }
+        _ = try systemCall("sigprocmask(SIG_BLOCK)") { sigprocmask(SIG_BLOCK, &mask, nil) }
+        fileDescriptor = try systemCall("signalfd") { signalfd(-1, &mask, Int32(SFD_CLOEXEC | SFD_NONBLOCK)) }
+    }
+
+    deinit { close(fileDescriptor) }
+
+    func read() -> Int32? {
+        var info = signalfd_siginfo()
+        let size = MemoryLayout<signalfd_siginfo>.size
+        let count = Glibc.read(fileDescriptor, &info, size)
+        return count == size ? Int32(info.ssi_signo) : nil
+    }
+}

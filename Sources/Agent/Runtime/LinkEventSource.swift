@@ -1,0 +1,55 @@
+import Glibc
+import Logging
+
+/// Drains the subscribed event socket. Returns decoded link messages, or says a full resync is
+/// needed (the socket overran, or an event could not be trusted).
+public struct LinkEventBatch {
+    public var messages: [LinkMessage] = []
+    public var needsResync = false
+}
+
+public final class LinkEventSource {
+    private let transport: NetlinkTransport
+    private let logger: Logger
+    /// Most datagrams read in one drain, so a storm cannot starve timers and signals.
+    static let maximumDatagramsPerDrain = 1024
+
+    public init(transport: NetlinkTransport, logger: Logger) {
+        self.transport = transport
+        self.logger = logger
+    }
+
+    public func drain() -> LinkEventBatch {
+        var batch = LinkEventBatch()
+        for _ in 0..<Self.maximumDatagramsPerDrain {
+            let datagram: NetlinkDatagram
+            do {
+                datagram = try transport.receive()
+            } catch let error as SystemCallError where error.errno == EAGAIN || error.errno == EWOULDBLOCK {
+                return batch
+            } catch let error as SystemCallError where error.errno == ENOBUFS {
+                logger.warning("link events overran the socket buffer (ENOBUFS); resynchronising with a full dump")
+                batch.needsResync = true
+                continue
+            } catch {
+                logger.error("reading link events: \(error); resynchronising")
+                batch.needsResync = true
+                return batch
+            }
+            guard datagram.senderPort == 0 else {
+                logger.warning("dropped a netlink datagram from port \(datagram.senderPort): only the kernel is trusted")
+                continue
+            }
+            do {
+                for message in try NetlinkMessage.split(datagram.bytes) {
+                    if message.type == NetlinkMessage.typeOverrun { batch.needsResync = true; continue }
+                    if let decoded = try LinkCodec.decode(message) { batch.messages.append(decoded) }
+                }
+            } catch {
+                logger.warning("dropped a link event: \(error); resynchronising")
+                batch.needsResync = true
+            }
+        }
+        return batch
+    }
+}

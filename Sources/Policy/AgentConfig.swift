@@ -1,0 +1,27 @@
+/// How hnagent hides the VF: FreeBSD's hw.hn.vf_transparent=1 or 0.
+public enum SteeringMode: String, CaseIterable, Sendable {
+    case transparent
+    case nonTransparent = "non-transparent"
+}
+
+/// The validated settings the policy decides with. Built by the CLI; pure data.
+public struct AgentConfig: Sendable {
+    /// Names of synthetic NICs. Empty: every interface whose driver is `syntheticDriver`.
+    public var syntheticPatterns: [Glob]
+    /// Names a VF may have. Empty: any eligible Ethernet interface.
+    public var vfPatterns: [Glob]
+    /// How long a VF must be present before it is used (FreeBSD hw.hn.vf_xpnt_attwait).
+    public var settle: Duration
+    public var mode: SteeringMode
+
+    public static let syntheticDriver = "hv_netvsc"
+    public static let defaultSettle: Duration = .seconds(2)
+
+    public init(syntheticPatterns: [Glob] = [], vfPatterns: [Glob] = [], settle: Duration = AgentConfig.defaultSettle,
+                mode: SteeringMode = .transparent) {
+        self.syntheticPatterns = syntheticPatterns
+        self.vfPatterns = vfPatterns
+        self.settle = settle
+        self.mode = mode
+    }
+}

@@ -1,0 +1,108 @@
+/// What one pair wants of the kernel right now. Only requirements: undoing is `RelayPlanner.release`.
+public struct PairIntent: Hashable, Sendable {
+    public var synthetic: InterfaceIndex
+    /// The VF the pair holds; nil while waiting for one or settling.
+    public var vf: InterfaceIndex?
+    /// VF ingress: mirred ingress redirect to the synthetic NIC.
+    public var vfIngressRedirect: Bool
+    /// Synthetic NIC egress: mirred egress redirect to the VF. Only when the VF can carry it.
+    public var syntheticEgressRedirect: Bool
+    /// Admin state the VF must have; nil leaves it as it is.
+    public var vfAdminUp: Bool?
+    /// IPv6 address generation off on the VF (it shares the synthetic NIC's MAC and must not
+    /// send DAD/RS/MLD of its own).
+    public var vfQuiet: Bool
+
+    public static func compute(phase: PairPhase, synthetic: LinkSnapshot, vf: LinkSnapshot?,
+                               mode: SteeringMode) -> PairIntent {
+        var intent = PairIntent(synthetic: synthetic.index, vf: nil, vfIngressRedirect: false,
+                                syntheticEgressRedirect: false, vfAdminUp: nil, vfQuiet: false)
+        guard let vf, phase.vf == vf.index, phase.holdsVF else { return intent }
+        intent.vf = vf.index
+        intent.vfQuiet = true
+        guard case .active = phase else { return intent }
+        let transparent = mode == .transparent
+        intent.vfAdminUp = synthetic.isAdminUp
+        intent.vfIngressRedirect = transparent
+        intent.syntheticEgressRedirect = transparent
+            && VFUsability.assess(synthetic: synthetic, vf: vf) == .usable
+        return intent
+    }
+}
+
+/// Turns intents into ordered actions against what was observed.
+///
+/// The order is the safety property: the synthetic NIC's egress redirect is removed before
+/// anything else (a redirect to a VF that is down or gone blackholes all TX), and added only
+/// after the VF is up and its ingress redirect is in place.
+public enum RelayPlanner {
+    public static func plan(_ intent: PairIntent, links: [InterfaceIndex: LinkSnapshot],
+                            relay: [InterfaceIndex: RelayObservation], originals: SavedOriginals) -> [Action] {
+        guard let vfIndex = intent.vf, let vf = links[vfIndex] else {
+            return release(intent.synthetic, links: links, relay: relay, originals: originals)
+        }
+        let hn = intent.synthetic
+        let hnRelay = relay[hn] ?? .absent
+        let vfRelay = relay[vfIndex] ?? .absent
+        let wantEgress = RelayFilter(kind: .toEgress, target: vfIndex)
+        let wantIngress = RelayFilter(kind: .toIngress, target: hn)
+        var actions: [Action] = []
+
+        // 1. Stop TX through the VF first.
+        if let egress = hnRelay.egress, !(intent.syntheticEgressRedirect && egress.sameRedirect(as: wantEgress)) {
+            actions.append(.deleteRedirect(device: hn, hook: .egress))
+        }
+        // Our filters on the wrong hooks (hn ingress, VF egress) are never wanted.
+        if hnRelay.ingress != nil { actions.append(.deleteRedirect(device: hn, hook: .ingress)) }
+        if vfRelay.egress != nil { actions.append(.deleteRedirect(device: vfIndex, hook: .egress)) }
+        if let ingress = vfRelay.ingress, !(intent.vfIngressRedirect && ingress.sameRedirect(as: wantIngress)) {
+            actions.append(.deleteRedirect(device: vfIndex, hook: .ingress))
+        }
+        // 2. Admin state and quietness of the VF; quiet before up, so no DAD/RS ever leaves it.
+        if intent.vfQuiet, vf.addrGenMode != AddrGenMode.none {
+            actions.append(.setAddrGenMode(device: vfIndex, mode: .none))
+        }
+        if let up = intent.vfAdminUp, up != vf.isAdminUp {
+            actions.append(.setAdminState(device: vfIndex, up: up))
+        }
+        // 3. RX from the VF into the synthetic NIC, then TX out of the VF.
+        if intent.vfIngressRedirect, !(vfRelay.ingress?.sameRedirect(as: wantIngress) ?? false) {
+            if !vfRelay.hasClsact { actions.append(.addClsact(device: vfIndex)) }
+            actions.append(.addRedirect(device: vfIndex, hook: .ingress, kind: .toIngress, target: hn))
+        }
+        if intent.syntheticEgressRedirect, !(hnRelay.egress?.sameRedirect(as: wantEgress) ?? false) {
+            if !hnRelay.hasClsact { actions.append(.addClsact(device: hn)) }
+            actions.append(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vfIndex))
+        }
+        return actions
+    }
+
+    /// Undoes everything the agent did to `device`: its redirects (egress first), the admin
+    /// state and address generation mode it changed, and the clsact it created when no one
+    /// else's filter sits on it.
+    public static func release(_ device: InterfaceIndex, links: [InterfaceIndex: LinkSnapshot],
+                               relay: [InterfaceIndex: RelayObservation], originals: SavedOriginals) -> [Action] {
+        guard let link = links[device] else { return [] }
+        let observed = relay[device] ?? .absent
+        var actions: [Action] = []
+        if observed.egress != nil { actions.append(.deleteRedirect(device: device, hook: .egress)) }
+        if observed.ingress != nil { actions.append(.deleteRedirect(device: device, hook: .ingress)) }
+        if let wasUp = originals.adminUp[device], wasUp != link.isAdminUp {
+            actions.append(.setAdminState(device: device, up: wasUp))
+        }
+        if let mode = originals.addrGenMode[device], mode != link.addrGenMode {
+            actions.append(.setAddrGenMode(device: device, mode: mode))
+        }
+        if originals.createdClsact.contains(device), observed.hasClsact, observed.foreignFilters == 0 {
+            actions.append(.deleteClsact(device: device))
+        }
+        return actions
+    }
+}
+
+extension RelayFilter {
+    /// Same redirect, whatever the counters say.
+    public func sameRedirect(as other: RelayFilter) -> Bool {
+        kind == other.kind && target == other.target
+    }
+}

@@ -1,0 +1,110 @@
+/// Why a link that shares a synthetic NIC's MAC is not used as its VF.
+public enum IgnoreReason: Hashable, Sendable, CustomStringConvertible {
+    case notEthernet(hardwareType: UInt16)
+    case stackedDevice(kind: String)
+    case enslaved(master: InterfaceIndex)
+    case nameNotAllowed
+    case anotherVFChosen(chosen: InterfaceIndex)
+    case syntheticAlreadyClaimed(by: InterfaceIndex)
+
+    public var description: String {
+        switch self {
+        case .notEthernet(let type): return "not an Ethernet device (hardware type \(type))"
+        case .stackedDevice(let kind): return "stacked or virtual device (kind \(kind))"
+        case .enslaved(let master): return "already enslaved to ifindex \(master) (left to its master)"
+        case .nameNotAllowed: return "name matches no --vf pattern"
+        case .anotherVFChosen(let chosen): return "second VF candidate; ifindex \(chosen) already chosen"
+        case .syntheticAlreadyClaimed(let by): return "another synthetic NIC with this MAC, ifindex \(by), is paired first"
+        }
+    }
+}
+
+/// A synthetic NIC and the VF chosen for it, if any.
+public struct PairCandidate: Hashable, Sendable {
+    public var synthetic: LinkSnapshot
+    public var vf: LinkSnapshot?
+}
+
+public struct IgnoredLink: Hashable, Sendable {
+    public var link: LinkSnapshot
+    /// The synthetic NIC whose MAC the link shares.
+    public var synthetic: InterfaceIndex
+    public var reason: IgnoreReason
+}
+
+public struct PairingResult: Hashable, Sendable {
+    public var pairs: [PairCandidate]
+    public var ignored: [IgnoredLink]
+}
+
+/// Kinds (IFLA_INFO_KIND) a VF may have. A physical VF has no kind; veth is allowed because
+/// test beds need it. Everything else (vlan, macvlan, ipvlan, bridge, bond, team, tun, ...) is a
+/// stacked or virtual device that merely copies a MAC.
+public let allowedVFKinds: Set<String> = ["veth"]
+
+public enum Pairing {
+    /// Is `link` a synthetic NIC under `config`?
+    public static func isSynthetic(_ link: LinkSnapshot, config: AgentConfig) -> Bool {
+        guard link.hardwareType == hardwareTypeEthernet, let mac = link.mac, !mac.isZero else { return false }
+        if config.syntheticPatterns.isEmpty {
+            return link.driver == AgentConfig.syntheticDriver
+        }
+        return config.syntheticPatterns.contains { $0.matches(link.name) }
+    }
+
+    /// Pairs every synthetic NIC with at most one VF of the same MAC.
+    ///
+    /// Deterministic: the VF already paired (`current`) keeps its place; otherwise the lowest
+    /// ifindex wins. Two synthetic NICs with one MAC: the lower ifindex gets the VF.
+    public static func pair(_ links: [LinkSnapshot], config: AgentConfig,
+                            current: [InterfaceIndex: InterfaceIndex] = [:]) -> PairingResult {
+        let sorted = links.sorted { $0.index < $1.index }
+        let synthetics = sorted.filter { isSynthetic($0, config: config) }
+        let syntheticIndexes = Set(synthetics.map(\.index))
+        var pairs: [PairCandidate] = []
+        var ignored: [IgnoredLink] = []
+        var claimedMACs: [MACAddress: InterfaceIndex] = [:]
+
+        for synthetic in synthetics {
+            guard let mac = synthetic.mac else { continue }
+            let sameMAC = sorted.filter { $0.mac == mac && !syntheticIndexes.contains($0.index) }
+            if let owner = claimedMACs[mac] {
+                pairs.append(PairCandidate(synthetic: synthetic, vf: nil))
+                for link in sameMAC {
+                    ignored.append(IgnoredLink(link: link, synthetic: synthetic.index,
+                                               reason: .syntheticAlreadyClaimed(by: owner)))
+                }
+                continue
+            }
+            claimedMACs[mac] = synthetic.index
+            var eligible: [LinkSnapshot] = []
+            for link in sameMAC {
+                if let reason = ineligibility(of: link, config: config) {
+                    ignored.append(IgnoredLink(link: link, synthetic: synthetic.index, reason: reason))
+                } else {
+                    eligible.append(link)
+                }
+            }
+            let chosen = eligible.first { $0.index == current[synthetic.index] } ?? eligible.first
+            if let chosen {
+                for other in eligible where other.index != chosen.index {
+                    ignored.append(IgnoredLink(link: other, synthetic: synthetic.index,
+                                               reason: .anotherVFChosen(chosen: chosen.index)))
+                }
+            }
+            pairs.append(PairCandidate(synthetic: synthetic, vf: chosen))
+        }
+        return PairingResult(pairs: pairs, ignored: ignored)
+    }
+
+    /// Nil when `link` may serve as a VF; otherwise why not.
+    public static func ineligibility(of link: LinkSnapshot, config: AgentConfig) -> IgnoreReason? {
+        if link.hardwareType != hardwareTypeEthernet { return .notEthernet(hardwareType: link.hardwareType) }
+        if let kind = link.kind, !allowedVFKinds.contains(kind) { return .stackedDevice(kind: kind) }
+        if let master = link.master { return .enslaved(master: master) }
+        if !config.vfPatterns.isEmpty, !config.vfPatterns.contains(where: { $0.matches(link.name) }) {
+            return .nameNotAllowed
+        }
+        return nil
+    }
+}

@@ -1,0 +1,90 @@
+/// A clsact hook: filters on `ingress` see what a device receives, on `egress` what it sends.
+public enum Hook: String, Hashable, Sendable, CaseIterable {
+    case ingress, egress
+}
+
+/// What the agent's mirred action does with a packet.
+public enum RedirectKind: String, Hashable, Sendable {
+    /// TCA_INGRESS_REDIR: the packet appears as received on the target.
+    case toIngress = "ingress-redirect"
+    /// TCA_EGRESS_REDIR: the packet is sent out of the target.
+    case toEgress = "egress-redirect"
+}
+
+/// Packets and bytes counted by a filter's action.
+public struct RelayCounters: Hashable, Sendable {
+    public var packets: UInt64
+    public var bytes: UInt64
+    public init(packets: UInt64 = 0, bytes: UInt64 = 0) {
+        self.packets = packets
+        self.bytes = bytes
+    }
+    public static func + (lhs: Self, rhs: Self) -> Self {
+        RelayCounters(packets: lhs.packets &+ rhs.packets, bytes: lhs.bytes &+ rhs.bytes)
+    }
+}
+
+/// One of the agent's own relay filters, as read back from the kernel.
+public struct RelayFilter: Hashable, Sendable {
+    public var kind: RedirectKind
+    public var target: InterfaceIndex
+    public var counters: RelayCounters
+    public init(kind: RedirectKind, target: InterfaceIndex, counters: RelayCounters = RelayCounters()) {
+        self.kind = kind
+        self.target = target
+        self.counters = counters
+    }
+}
+
+/// The tc state of one device as far as the agent cares.
+public struct RelayObservation: Hashable, Sendable {
+    public var hasClsact: Bool
+    /// The agent's filter on the ingress hook, if any.
+    public var ingress: RelayFilter?
+    /// The agent's filter on the egress hook, if any.
+    public var egress: RelayFilter?
+    /// Filters on either hook that are not the agent's; a clsact holding them is never deleted.
+    public var foreignFilters: Int
+
+    public init(hasClsact: Bool = false, ingress: RelayFilter? = nil, egress: RelayFilter? = nil, foreignFilters: Int = 0) {
+        self.hasClsact = hasClsact
+        self.ingress = ingress
+        self.egress = egress
+        self.foreignFilters = foreignFilters
+    }
+
+    public static let absent = RelayObservation()
+
+    public func filter(on hook: Hook) -> RelayFilter? {
+        hook == .ingress ? ingress : egress
+    }
+}
+
+/// One change to kernel state. The Agent performs them in the order given.
+public enum Action: Hashable, Sendable, CustomStringConvertible {
+    case deleteRedirect(device: InterfaceIndex, hook: Hook)
+    case addRedirect(device: InterfaceIndex, hook: Hook, kind: RedirectKind, target: InterfaceIndex)
+    case addClsact(device: InterfaceIndex)
+    case deleteClsact(device: InterfaceIndex)
+    case setAdminState(device: InterfaceIndex, up: Bool)
+    case setAddrGenMode(device: InterfaceIndex, mode: AddrGenMode)
+
+    public var device: InterfaceIndex {
+        switch self {
+        case .deleteRedirect(let d, _), .addRedirect(let d, _, _, _), .addClsact(let d), .deleteClsact(let d),
+             .setAdminState(let d, _), .setAddrGenMode(let d, _):
+            return d
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .deleteRedirect(let d, let hook): return "delete \(hook) redirect on ifindex \(d)"
+        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook) \(kind) on ifindex \(d) to ifindex \(t)"
+        case .addClsact(let d): return "add clsact on ifindex \(d)"
+        case .deleteClsact(let d): return "delete clsact on ifindex \(d)"
+        case .setAdminState(let d, let up): return "set ifindex \(d) \(up ? "up" : "down")"
+        case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on ifindex \(d)"
+        }
+    }
+}

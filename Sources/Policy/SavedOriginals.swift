@@ -1,0 +1,42 @@
+/// What the agent changed on each device and what it was before, so that detach restores
+/// exactly that and nothing else.
+public struct SavedOriginals: Hashable, Sendable {
+    /// IPv6 address generation mode before the agent quietened the VF.
+    public var addrGenMode: [InterfaceIndex: AddrGenMode] = [:]
+    /// Admin state before the agent first changed it.
+    public var adminUp: [InterfaceIndex: Bool] = [:]
+    /// Devices whose clsact qdisc the agent created (others' qdiscs are left alone).
+    public var createdClsact: Set<InterfaceIndex> = []
+
+    public init() {}
+
+    public var devices: Set<InterfaceIndex> {
+        Set(addrGenMode.keys).union(adminUp.keys).union(createdClsact)
+    }
+
+    public func holds(_ device: InterfaceIndex) -> Bool { devices.contains(device) }
+
+    /// Records the original of whatever `action` is about to change, unless recorded already.
+    /// Called before the action is performed.
+    public mutating func record(_ action: Action, current link: LinkSnapshot?) {
+        switch action {
+        case .setAddrGenMode(let device, _):
+            if addrGenMode[device] == nil { addrGenMode[device] = link?.addrGenMode ?? .eui64 }
+        case .setAdminState(let device, _):
+            if adminUp[device] == nil, let link { adminUp[device] = link.isAdminUp }
+        case .addClsact(let device):
+            createdClsact.insert(device)
+        case .deleteClsact(let device):
+            createdClsact.remove(device)
+        case .deleteRedirect, .addRedirect:
+            break
+        }
+    }
+
+    /// Forgets a device that has been restored or no longer exists.
+    public mutating func forget(_ device: InterfaceIndex) {
+        addrGenMode[device] = nil
+        adminUp[device] = nil
+        createdClsact.remove(device)
+    }
+}
