@@ -59,7 +59,8 @@ public enum RelayPlanner {
             actions.append(.deleteRedirect(device: vfIndex, hook: .ingress))
         }
         // 2. Admin state and quietness of the VF; quiet before up, so no DAD/RS ever leaves it.
-        if intent.vfQuiet, vf.addrGenMode != AddrGenMode.none {
+        // A nil mode means the kernel reports no IPv6 for the VF: nothing to quieten.
+        if intent.vfQuiet, let mode = vf.addrGenMode, mode != AddrGenMode.none {
             actions.append(.setAddrGenMode(device: vfIndex, mode: .none))
         }
         if let up = intent.vfAdminUp, up != vf.isAdminUp {

@@ -155,7 +155,7 @@ tb_create() {
         command -v "$cmd" >/dev/null || tb_die "missing command: $cmd (run scripts/setup)"
     done
     [[ -n $TB_ID ]] && tb_die "tb_create called twice"
-    TB_ID="${TB_PREFIX}-$$-$(printf '%04x' $((RANDOM)))"
+    TB_ID="${TB_PREFIX:-hntb}-$$-$(printf '%04x' $((RANDOM)))"
     TB_GUEST="$TB_ID-guest"
     TB_HOST="$TB_ID-host"
     TB_PEER="$TB_ID-peer"

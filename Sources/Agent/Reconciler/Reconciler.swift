@@ -153,7 +153,9 @@ public final class Reconciler {
                 intent.vfIngressRedirect = false
             }
             engaged.insert(hn.index)
-            if let vf = intent.vf { engaged.insert(vf) }
+            // A settling VF is engaged too: after a fallback it settles again, and what the agent
+            // changed on it (quiet, admin state) must not be undone in between.
+            if let vf = record.phase.vf { engaged.insert(vf) }
             plans.append(PairPlan(synthetic: hn.index,
                                   actions: RelayPlanner.plan(intent, links: links, relay: observed, originals: originals)))
         }
