@@ -93,6 +93,10 @@ final class Testbed {
     private(set) var links: [(ns: String, dev: String)] = []
     private var background: [BackgroundProcess] = []
     private var destroyed = false
+    /// false (default): IPv6 is disabled in all three namespaces, so no DAD/RS/MLD frames add
+    /// noise to the path counters. true: IPv6 on with DAD off (for tests of the agent's IPv6
+    /// handling, e.g. addrgenmode on the VF); the testbed never touches the VF's addrgenmode.
+    let ipv6: Bool
 
     static var isRoot: Bool { geteuid() == 0 }
 
@@ -107,7 +111,8 @@ final class Testbed {
         }
     }
 
-    init(withVF: Bool = false) throws {
+    init(withVF: Bool = false, ipv6: Bool = false) throws {
+        self.ipv6 = ipv6
         let n: Int = {
             Testbed.counterLock.lock(); defer { Testbed.counterLock.unlock() }
             Testbed.counter += 1
@@ -182,8 +187,11 @@ final class Testbed {
         try run(["ip", "netns", "add", name])
         namespaces.append(name)
         try run(["ip", "-n", name, "link", "set", "lo", "up"])
-        // No IPv6 in the testbed: no DAD/RS/MLD frames adding noise to the path counters.
-        for key in ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"] {
+        let keys = ipv6
+            ? ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+               "net.ipv6.conf.all.router_solicitations=0", "net.ipv6.conf.default.router_solicitations=0"]
+            : ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+        for key in keys {
             _ = Shell.execute(["ip", "netns", "exec", name, "sysctl", "-qw", key])
         }
     }

@@ -90,8 +90,8 @@ wait_for() {
             *) cmd+=("$1"); shift ;;
         esac
     done
-    # Allow the trailing form: wait_for CMD... --timeout S (already handled above unless
-    # the command itself was given after --).
+    # Options may also trail the command (wait_for CMD... --timeout S); a command that takes
+    # its own --timeout/--interval/--quiet must come after "--".
     ((${#cmd[@]})) || tb_die "wait_for: no command"
     local deadline
     deadline=$(awk -v n="$(tb_now)" -v t="$timeout" 'BEGIN{printf "%.6f", n+t}')
@@ -105,10 +105,9 @@ wait_for() {
     done
 }
 
-# tb_bg NS CMD...: start CMD in the background inside NS, record its PID (printed to
-# stdout for the caller: pid=$(tb_bg ...)). Use TB_BG_OUT=file to redirect its output.
-# Note: call it as `tb_bg ...; pid=$TB_LAST_PID` in the current shell, since $(...) would
-# record the PID in a subshell only.
+# tb_bg NS CMD...: start CMD in the background inside NS and record its PID for tb_cleanup.
+# The PID is left in TB_LAST_PID (call it in the current shell, not in $(...)).
+# Output goes to $TB_BG_OUT (default /dev/null): TB_BG_OUT=/tmp/x.log tb_bg "$TB_PEER" ping ...
 TB_LAST_PID=""
 tb_bg() {
     local ns=$1; shift
