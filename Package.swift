@@ -27,7 +27,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Policy"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Policy", "CNetlink"]),
         // Root-only tests in network namespaces; they skip themselves without root.
         .testTarget(name: "IntegrationTests", dependencies: []),
     ],

@@ -88,7 +88,8 @@ public enum RelayPlanner {
         var actions: [Action] = []
         if observed.egress != nil { actions.append(.deleteRedirect(device: device, hook: .egress)) }
         if observed.ingress != nil { actions.append(.deleteRedirect(device: device, hook: .ingress)) }
-        if let wasUp = originals.adminUp[device], wasUp != link.isAdminUp {
+        // A device that now has a master belongs to it: its admin state is left alone.
+        if let wasUp = originals.adminUp[device], wasUp != link.isAdminUp, link.master == nil {
             actions.append(.setAdminState(device: device, up: wasUp))
         }
         if let mode = originals.addrGenMode[device], mode != link.addrGenMode {

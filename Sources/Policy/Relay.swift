@@ -80,7 +80,7 @@ public enum Action: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .deleteRedirect(let d, let hook): return "delete \(hook) redirect on ifindex \(d)"
-        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook) \(kind) on ifindex \(d) to ifindex \(t)"
+        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook.rawValue) \(kind.rawValue) on ifindex \(d) to ifindex \(t)"
         case .addClsact(let d): return "add clsact on ifindex \(d)"
         case .deleteClsact(let d): return "delete clsact on ifindex \(d)"
         case .setAdminState(let d, let up): return "set ifindex \(d) \(up ? "up" : "down")"

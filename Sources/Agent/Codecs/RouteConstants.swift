@@ -35,7 +35,7 @@ enum TCA {
     static let u32Sel: UInt16 = 5, u32Act: UInt16 = 7
     static let actKind: UInt16 = 1, actOptions: UInt16 = 2, actStats: UInt16 = 4, actCookie: UInt16 = 6
     static let mirredParms: UInt16 = 2
-    static let statsBasic: UInt16 = 1
+    static let statsBasic: UInt16 = 1, statsPackets64: UInt16 = 8
 }
 
 enum TCHandle {

@@ -175,7 +175,9 @@ public enum TrafficControlCodec {
             var counters = RelayCounters()
             if let stats = try fields.first(TCA.actStats)?.nested(), let basic = stats.first(TCA.statsBasic) {
                 let b = ByteReader(basic.payload)
-                counters = RelayCounters(packets: UInt64(b.u32(at: 8) ?? 0), bytes: b.u64(at: 0) ?? 0)
+                // Past 2^32 packets the kernel adds the full count as TCA_STATS_PKT64.
+                let packets = stats.first(TCA.statsPackets64)?.u64 ?? UInt64(b.u32(at: 8) ?? 0)
+                counters = RelayCounters(packets: packets, bytes: b.u64(at: 0) ?? 0)
             }
             filter.redirect = RelayFilter(kind: kind, target: InterfaceIndex(Int32(bitPattern: target)), counters: counters)
             break

@@ -89,7 +89,7 @@ public final class NetlinkKernel: KernelPort {
         case .addRedirect(let device, let hook, let kind, let target):
             request = try TrafficControlCodec.addRedirectRequest(device: device, hook: hook, kind: kind, target: target,
                                                                  sequence: sequence)
-            operation = "RTM_NEWTFILTER \(hook) \(kind) on \(describe(device)) to \(describe(target))"
+            operation = "RTM_NEWTFILTER \(hook.rawValue) \(kind.rawValue) on \(describe(device)) to \(describe(target))"
             alreadyDone = [EEXIST]
         case .deleteRedirect(let device, let hook):
             request = try TrafficControlCodec.deleteRedirectRequest(device: device, hook: hook, sequence: sequence)

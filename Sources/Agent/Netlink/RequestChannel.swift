@@ -95,6 +95,8 @@ public final class RequestChannel {
         let reader = ByteReader(message.payload)
         guard let code = reader.i32(at: 0) else { throw MalformedMessage("NLMSG_ERROR without error code") }
         if code == 0 { return }
+        // Kernel errors are small negative errnos; anything else is a garbled reply.
+        guard code < 0, code > -4096 else { throw MalformedMessage("NLMSG_ERROR with error code \(code)") }
         var kernelMessage: String?
         if message.flags & NetlinkMessage.flagAckTLVs != 0, let originalLength = reader.u32(at: 4) {
             // With NETLINK_CAP_ACK only the 16-byte header is echoed; without it the whole request.

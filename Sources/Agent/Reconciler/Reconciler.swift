@@ -18,6 +18,8 @@ public final class Reconciler {
     private var relayDevices: Set<InterfaceIndex> = []
     /// (link, reason) pairs already logged as ignored, so each is said once.
     private var announcedIgnored: Set<String> = []
+    /// "name(index)" of links that are gone, so log lines about them still name them.
+    private var departedLabels: [InterfaceIndex: String] = [:]
     /// Observe every link's tc state on the next pass (after start and after a resync).
     private var observeEverything = true
 
@@ -69,6 +71,7 @@ public final class Reconciler {
 
     private func store(_ incoming: LinkSnapshot) {
         var link = incoming
+        departedLabels[link.index] = nil
         if let previous = links[link.index], previous.name == link.name {
             link.driver = previous.driver
         } else if config.syntheticPatterns.isEmpty {
@@ -78,6 +81,10 @@ public final class Reconciler {
     }
 
     private func forgetLink(_ index: InterfaceIndex) {
+        if let link = links[index] {
+            if departedLabels.count >= 1024 { departedLabels.removeAll() } // bounded memory
+            departedLabels[index] = link.label
+        }
         links[index] = nil
         originals.forget(index)
         relayDevices.remove(index)
@@ -171,7 +178,9 @@ public final class Reconciler {
             }
             releases += actions
         }
-        if !releases.isEmpty { plans.insert(PairPlan(synthetic: nil, actions: releases), at: 0) }
+        // After the pairs' plans: those remove every synthetic NIC's egress redirect to a VF
+        // that left its pair before the VF itself is touched.
+        if !releases.isEmpty { plans.append(PairPlan(synthetic: nil, actions: releases)) }
         return plans
     }
 
@@ -316,6 +325,17 @@ public final class Reconciler {
     // MARK: - Logging
 
     private func announce(_ event: PairEvent, synthetic hn: LinkSnapshot, record: inout PairRecord, now: MonotonicInstant) {
+        // The policy only sees that the VF left the candidates; the link table knows whether it
+        // is gone or merely no longer eligible (enslaved, renamed, MAC changed).
+        func refined(_ reason: FallbackReason, _ vf: InterfaceIndex) -> FallbackReason {
+            reason == .vfRemoved && links[vf] != nil ? .vfNoLongerEligible : reason
+        }
+        var event = event
+        switch event {
+        case .settleCancelled(let vf, let reason): event = .settleCancelled(vf: vf, reason: refined(reason, vf))
+        case .released(let vf, let reason): event = .released(vf: vf, reason: refined(reason, vf))
+        default: break
+        }
         switch event {
         case .settleStarted(let vf, let until):
             let mac = links[vf]?.mac?.description ?? "-"
@@ -349,12 +369,12 @@ public final class Reconciler {
 
     func label(_ index: InterfaceIndex?) -> String {
         guard let index else { return "-" }
-        return links[index]?.label ?? "ifindex(\(index))"
+        return links[index]?.label ?? departedLabels[index] ?? "ifindex(\(index))"
     }
 
     private func describe(_ action: Action) -> String {
         switch action {
-        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook) \(kind) on \(label(d)) to \(label(t))"
+        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook.rawValue) \(kind.rawValue) on \(label(d)) to \(label(t))"
         case .deleteRedirect(let d, let hook): return "delete \(hook) redirect on \(label(d))"
         case .addClsact(let d): return "add clsact on \(label(d))"
         case .deleteClsact(let d): return "delete clsact on \(label(d))"
