@@ -12,6 +12,10 @@ public struct PairIntent: Hashable, Sendable {
     /// IPv6 address generation off on the VF (it shares the synthetic NIC's MAC and must not
     /// send DAD/RS/MLD of its own).
     public var vfQuiet: Bool
+    /// MTU the VF must have (the synthetic NIC's); nil leaves it.
+    public var vfMTU: UInt32? = nil
+    /// Promiscuous / allmulti the VF must have (mirroring the synthetic NIC's).
+    public var vfFlags: [PassThroughFlag: Bool] = [:]
 
     public static func compute(phase: PairPhase, synthetic: LinkSnapshot, vf: LinkSnapshot?,
                                mode: SteeringMode) -> PairIntent {
@@ -23,9 +27,13 @@ public struct PairIntent: Hashable, Sendable {
         guard case .active = phase else { return intent }
         let transparent = mode == .transparent
         intent.vfAdminUp = synthetic.isAdminUp
+        intent.vfMTU = synthetic.mtu
+        for flag in PassThroughFlag.allCases { intent.vfFlags[flag] = synthetic.flags.contains(flag.linkFlag) }
         intent.vfIngressRedirect = transparent
+        // TX goes out of the VF only when it can carry what the synthetic NIC sends.
         intent.syntheticEgressRedirect = transparent
             && VFUsability.assess(synthetic: synthetic, vf: vf) == .usable
+            && vf.mtu == synthetic.mtu
         return intent
     }
 }
@@ -63,6 +71,14 @@ public enum RelayPlanner {
         if intent.vfQuiet, let mode = vf.addrGenMode, mode != AddrGenMode.none {
             actions.append(.setAddrGenMode(device: vfIndex, mode: .none))
         }
+        if let mtu = intent.vfMTU, mtu != vf.mtu {
+            actions.append(.setMTU(device: vfIndex, mtu: mtu))
+        }
+        for flag in PassThroughFlag.allCases {
+            if let on = intent.vfFlags[flag], on != vf.flags.contains(flag.linkFlag) {
+                actions.append(.setFlag(device: vfIndex, flag: flag, on: on))
+            }
+        }
         if let up = intent.vfAdminUp, up != vf.isAdminUp {
             actions.append(.setAdminState(device: vfIndex, up: up))
         }
@@ -94,6 +110,14 @@ public enum RelayPlanner {
         }
         if let mode = originals.addrGenMode[device], mode != link.addrGenMode {
             actions.append(.setAddrGenMode(device: device, mode: mode))
+        }
+        if let mtu = originals.mtu[device], mtu != link.mtu {
+            actions.append(.setMTU(device: device, mtu: mtu))
+        }
+        for flag in PassThroughFlag.allCases {
+            if let on = originals.flags[device]?[flag], on != link.flags.contains(flag.linkFlag) {
+                actions.append(.setFlag(device: device, flag: flag, on: on))
+            }
         }
         if originals.createdClsact.contains(device), observed.hasClsact, observed.foreignFilters == 0 {
             actions.append(.deleteClsact(device: device))

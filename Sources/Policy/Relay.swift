@@ -60,6 +60,15 @@ public struct RelayObservation: Hashable, Sendable {
     }
 }
 
+/// Interface flags the VF mirrors from the synthetic NIC while paired (the seed passes the
+/// synthetic NIC's ioctls through to the VF).
+public enum PassThroughFlag: String, Hashable, Sendable, CaseIterable {
+    case promiscuous = "promisc"
+    case allMulticast = "allmulti"
+
+    public var linkFlag: LinkFlags { self == .promiscuous ? .promiscuous : .allMulticast }
+}
+
 /// One change to kernel state. The Agent performs them in the order given.
 public enum Action: Hashable, Sendable, CustomStringConvertible {
     case deleteRedirect(device: InterfaceIndex, hook: Hook)
@@ -68,11 +77,13 @@ public enum Action: Hashable, Sendable, CustomStringConvertible {
     case deleteClsact(device: InterfaceIndex)
     case setAdminState(device: InterfaceIndex, up: Bool)
     case setAddrGenMode(device: InterfaceIndex, mode: AddrGenMode)
+    case setMTU(device: InterfaceIndex, mtu: UInt32)
+    case setFlag(device: InterfaceIndex, flag: PassThroughFlag, on: Bool)
 
     public var device: InterfaceIndex {
         switch self {
         case .deleteRedirect(let d, _), .addRedirect(let d, _, _, _), .addClsact(let d), .deleteClsact(let d),
-             .setAdminState(let d, _), .setAddrGenMode(let d, _):
+             .setAdminState(let d, _), .setAddrGenMode(let d, _), .setMTU(let d, _), .setFlag(let d, _, _):
             return d
         }
     }
@@ -85,6 +96,8 @@ public enum Action: Hashable, Sendable, CustomStringConvertible {
         case .deleteClsact(let d): return "delete clsact on ifindex \(d)"
         case .setAdminState(let d, let up): return "set ifindex \(d) \(up ? "up" : "down")"
         case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on ifindex \(d)"
+        case .setMTU(let d, let mtu): return "set mtu \(mtu) on ifindex \(d)"
+        case .setFlag(let d, let flag, let on): return "set \(flag.rawValue) \(on ? "on" : "off") on ifindex \(d)"
         }
     }
 }

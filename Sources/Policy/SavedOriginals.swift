@@ -7,11 +7,15 @@ public struct SavedOriginals: Hashable, Sendable {
     public var adminUp: [InterfaceIndex: Bool] = [:]
     /// Devices whose clsact qdisc the agent created (others' qdiscs are left alone).
     public var createdClsact: Set<InterfaceIndex> = []
+    /// MTU before the agent made the VF follow the synthetic NIC.
+    public var mtu: [InterfaceIndex: UInt32] = [:]
+    /// Promiscuous / allmulti state before the agent mirrored the synthetic NIC's.
+    public var flags: [InterfaceIndex: [PassThroughFlag: Bool]] = [:]
 
     public init() {}
 
     public var devices: Set<InterfaceIndex> {
-        Set(addrGenMode.keys).union(adminUp.keys).union(createdClsact)
+        Set(addrGenMode.keys).union(adminUp.keys).union(createdClsact).union(mtu.keys).union(flags.keys)
     }
 
     public func holds(_ device: InterfaceIndex) -> Bool { devices.contains(device) }
@@ -28,6 +32,10 @@ public struct SavedOriginals: Hashable, Sendable {
             createdClsact.insert(device)
         case .deleteClsact(let device):
             createdClsact.remove(device)
+        case .setMTU(let device, _):
+            if mtu[device] == nil, let link { mtu[device] = link.mtu }
+        case .setFlag(let device, let flag, _):
+            if flags[device]?[flag] == nil, let link { flags[device, default: [:]][flag] = link.flags.contains(flag.linkFlag) }
         case .deleteRedirect, .addRedirect:
             break
         }
@@ -38,5 +46,7 @@ public struct SavedOriginals: Hashable, Sendable {
         addrGenMode[device] = nil
         adminUp[device] = nil
         createdClsact.remove(device)
+        mtu[device] = nil
+        flags[device] = nil
     }
 }

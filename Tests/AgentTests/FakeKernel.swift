@@ -14,6 +14,8 @@ final class FakeKernel: KernelPort {
     private(set) var links: [InterfaceIndex: LinkSnapshot] = [:]
     var relay: [InterfaceIndex: RelayObservation] = [:]
     var carrierOnUp: Set<InterfaceIndex> = []
+    /// Largest MTU each device accepts (setMTU above it fails with EINVAL, as on a real NIC).
+    var maximumMTU: [InterfaceIndex: UInt32] = [:]
     /// Every action attempted, in order, including failed ones.
     private(set) var log: [Action] = []
     private(set) var failed: [Action] = []
@@ -92,6 +94,15 @@ final class FakeKernel: KernelPort {
             } else {
                 links[device]!.flags.subtract([.up, .lowerUp])
             }
+        case .setMTU(_, let mtu):
+            guard links[device] != nil else { throw noDevice() }
+            guard mtu <= maximumMTU[device, default: 65_535] else {
+                throw KernelError(operation: "\(action)", errno: EINVAL, kernelMessage: "MTU greater than device maximum")
+            }
+            links[device]!.mtu = mtu
+        case .setFlag(_, let flag, let on):
+            guard links[device] != nil else { throw noDevice() }
+            if on { links[device]!.flags.insert(flag.linkFlag) } else { links[device]!.flags.remove(flag.linkFlag) }
         case .setAddrGenMode(_, let mode):
             guard links[device] != nil else { throw noDevice() }
             links[device]!.addrGenMode = mode

@@ -19,6 +19,10 @@ private struct MiniKernel {
             }
         case .setAddrGenMode(let d, let mode):
             links[d]?.addrGenMode = mode
+        case .setMTU(let d, let mtu):
+            links[d]?.mtu = mtu
+        case .setFlag(let d, let flag, let on):
+            if on { links[d]?.flags.insert(flag.linkFlag) } else { links[d]?.flags.remove(flag.linkFlag) }
         case .addClsact(let d):
             relay[d, default: .absent].hasClsact = true
         case .deleteClsact(let d):
@@ -98,7 +102,8 @@ final class RelayPlannerTests: XCTestCase {
         let vf = Fixture.vf(3, flags: [.broadcast])
         let intent = PairIntent.compute(phase: active, synthetic: hnUp, vf: vf, mode: .nonTransparent)
         XCTAssertEqual(intent, PairIntent(synthetic: 2, vf: 3, vfIngressRedirect: false, syntheticEgressRedirect: false,
-                                          vfAdminUp: true, vfQuiet: true))
+                                          vfAdminUp: true, vfQuiet: true, vfMTU: 1500,
+                                          vfFlags: [.promiscuous: false, .allMulticast: false]))
         let actions = RelayPlanner.plan(intent, links: table(hnUp, vf), relay: [:], originals: SavedOriginals())
         XCTAssertEqual(actions, [.setAddrGenMode(device: 3, mode: .none), .setAdminState(device: 3, up: true)])
     }

@@ -42,6 +42,22 @@ public enum LinkCodec {
         return try builder.bytes()
     }
 
+    /// RTM_NEWLINK with IFLA_MTU.
+    public static func setMTURequest(index: InterfaceIndex, mtu: UInt32, sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.newLink, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(InterfaceInfoHeader(index: index.rawValue))
+        builder.put(IFLA.mtu, u32: mtu)
+        return try builder.bytes()
+    }
+
+    /// RTM_NEWLINK changing one flag (IFF_PROMISC or IFF_ALLMULTI) through ifi_change.
+    public static func setFlagRequest(index: InterfaceIndex, flag: LinkFlags, on: Bool, sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.newLink, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(InterfaceInfoHeader(index: index.rawValue, flags: on ? flag.rawValue : 0,
+                                                    change: flag.rawValue))
+        return try builder.bytes()
+    }
+
     /// RTM_NEWLINK with IFLA_AF_SPEC / AF_INET6 / IFLA_INET6_ADDR_GEN_MODE.
     public static func setAddrGenModeRequest(index: InterfaceIndex, mode: AddrGenMode, sequence: UInt32) throws -> [UInt8] {
         let builder = MessageBuilder(type: RT.newLink, flags: NLM.request | NLM.ack, sequence: sequence)

@@ -98,6 +98,12 @@ public final class NetlinkKernel: KernelPort {
         case .setAdminState(let device, let up):
             request = try LinkCodec.setAdminStateRequest(index: device, up: up, sequence: sequence)
             operation = "RTM_NEWLINK set \(describe(device)) \(up ? "up" : "down")"
+        case .setMTU(let device, let mtu):
+            request = try LinkCodec.setMTURequest(index: device, mtu: mtu, sequence: sequence)
+            operation = "RTM_NEWLINK mtu \(mtu) on \(describe(device))"
+        case .setFlag(let device, let flag, let on):
+            request = try LinkCodec.setFlagRequest(index: device, flag: flag.linkFlag, on: on, sequence: sequence)
+            operation = "RTM_NEWLINK \(flag.rawValue) \(on ? "on" : "off") on \(describe(device))"
         case .setAddrGenMode(let device, let mode):
             request = try LinkCodec.setAddrGenModeRequest(index: device, mode: mode, sequence: sequence)
             operation = "RTM_NEWLINK addrgenmode \(mode) on \(describe(device))"

@@ -214,7 +214,8 @@ public final class Reconciler {
         switch action {
         case .addRedirect(let device, _, _, _), .addClsact(let device):
             relayDevices.insert(device)
-        case .setAdminState(let device, _), .setAddrGenMode(let device, _):
+        case .setAdminState(let device, _), .setAddrGenMode(let device, _), .setMTU(let device, _),
+             .setFlag(let device, _, _):
             if let fresh = try? kernel.link(device) { store(fresh) }
         case .deleteClsact(let device):
             relayDevices.remove(device)
@@ -380,6 +381,8 @@ public final class Reconciler {
         case .deleteClsact(let d): return "delete clsact on \(label(d))"
         case .setAdminState(let d, let up): return "set \(label(d)) \(up ? "up" : "down")"
         case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on \(label(d))"
+        case .setMTU(let d, let mtu): return "set mtu \(mtu) on \(label(d))"
+        case .setFlag(let d, let flag, let on): return "set \(flag.rawValue) \(on ? "on" : "off") on \(label(d))"
         }
     }
 }
