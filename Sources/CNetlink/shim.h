@@ -17,6 +17,8 @@
 #include <linux/tc_act/tc_mirred.h>
 #include <linux/gen_stats.h>
 #include <linux/ethtool.h>
+#include <linux/genetlink.h>
+#include <linux/ethtool_netlink.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>

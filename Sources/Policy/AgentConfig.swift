@@ -13,6 +13,9 @@ public struct AgentConfig: Sendable {
     /// How long a VF must be present before it is used (FreeBSD hw.hn.vf_xpnt_attwait).
     public var settle: Duration
     public var mode: SteeringMode
+    /// Device kinds accepted as VFs besides physical NICs and veth (test beds: e.g. "macvlan",
+    /// whose MTU is bounded by its lower device, so a refused MTU can be tested for real).
+    public var extraVFKinds: Set<String> = []
 
     public static let syntheticDriver = "hv_netvsc"
     public static let defaultSettle: Duration = .seconds(2)

@@ -20,6 +20,51 @@ public enum OperState: UInt8, Sendable {
     case unknown = 0, notPresent = 1, down = 2, lowerLayerDown = 3, testing = 4, dormant = 5, up = 6
 }
 
+/// IFLA_LINKMODE: with `dormant`, user space decides whether a carrier-up device is UP or DORMANT.
+public enum LinkMode: UInt8, Sendable {
+    case `default` = 0, dormant = 1
+}
+
+/// Segmentation limits of a device (IFLA_GSO_MAX_SIZE/SEGS, IFLA_GSO_IPV4_MAX_SIZE). Changing
+/// them emits no link event, so whoever writes them must read them back.
+public struct GSOLimits: Hashable, Sendable, CustomStringConvertible {
+    public var maxSize: UInt32
+    public var maxSegs: UInt32
+    /// IPv4's own limit (kernel 6.3+); nil where the kernel does not report it.
+    public var ipv4MaxSize: UInt32?
+
+    public init(maxSize: UInt32, maxSegs: UInt32, ipv4MaxSize: UInt32? = nil) {
+        self.maxSize = maxSize
+        self.maxSegs = maxSegs
+        self.ipv4MaxSize = ipv4MaxSize
+    }
+
+    public var description: String {
+        "gso_max_size=\(maxSize) gso_max_segs=\(maxSegs)" + (ipv4MaxSize.map { " gso_ipv4_max_size=\($0)" } ?? "")
+    }
+}
+
+/// Hardware ceilings of a device (IFLA_TSO_MAX_SIZE/SEGS): GSO limits never exceed them.
+public struct TSOCeiling: Hashable, Sendable {
+    public var maxSize: UInt32
+    public var maxSegs: UInt32
+    public init(maxSize: UInt32, maxSegs: UInt32) {
+        self.maxSize = maxSize
+        self.maxSegs = maxSegs
+    }
+}
+
+/// Packet and byte counters of a link (IFLA_STATS64).
+public struct LinkCounters: Hashable, Sendable {
+    public var rxPackets: UInt64 = 0, txPackets: UInt64 = 0, rxBytes: UInt64 = 0, txBytes: UInt64 = 0
+    public init(rxPackets: UInt64 = 0, txPackets: UInt64 = 0, rxBytes: UInt64 = 0, txBytes: UInt64 = 0) {
+        self.rxPackets = rxPackets
+        self.txPackets = txPackets
+        self.rxBytes = rxBytes
+        self.txBytes = txBytes
+    }
+}
+
 /// IPv6 link-local address generation mode (IFLA_INET6_ADDR_GEN_MODE).
 public enum AddrGenMode: UInt8, Sendable {
     case eui64 = 0, none = 1, stablePrivacy = 2, random = 3
@@ -43,6 +88,11 @@ public struct LinkSnapshot: Hashable, Sendable, CustomStringConvertible {
     /// Driver name from ethtool (e.g. "hv_netvsc", "mlx5_core", "veth"), when known.
     public var driver: String?
     public var addrGenMode: AddrGenMode?
+    public var linkMode: LinkMode = .default
+    /// Nil when the kernel did not report them.
+    public var gso: GSOLimits?
+    public var tsoCeiling: TSOCeiling?
+    public var counters: LinkCounters?
 
     public init(index: InterfaceIndex, name: String, mac: MACAddress?, hardwareType: UInt16 = hardwareTypeEthernet,
                 flags: LinkFlags = [], mtu: UInt32 = 1500, operState: OperState = .down, kind: String? = nil,

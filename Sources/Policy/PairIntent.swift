@@ -16,19 +16,31 @@ public struct PairIntent: Hashable, Sendable {
     public var vfMTU: UInt32? = nil
     /// Promiscuous / allmulti the VF must have (mirroring the synthetic NIC's).
     public var vfFlags: [PassThroughFlag: Bool] = [:]
+    /// The synthetic NIC's offloads and segmentation limits agree with the VF's (intersection,
+    /// minimum), and LRO / hardware GRO are off on it.
+    public var syntheticFollowsVF = false
+    /// The synthetic NIC's operational state follows the VF (link mode dormant): transparent mode only.
+    public var syntheticOperStateFollowsVF = false
 
+    /// - Parameter multicastMemberships: the synthetic NIC has multicast groups beyond the
+    ///   defaults (`MulticastPolicy`); the VF then gets allmulti.
     public static func compute(phase: PairPhase, synthetic: LinkSnapshot, vf: LinkSnapshot?,
-                               mode: SteeringMode) -> PairIntent {
+                               mode: SteeringMode, multicastMemberships: Bool = false) -> PairIntent {
         var intent = PairIntent(synthetic: synthetic.index, vf: nil, vfIngressRedirect: false,
                                 syntheticEgressRedirect: false, vfAdminUp: nil, vfQuiet: false)
         guard let vf, phase.vf == vf.index, phase.holdsVF else { return intent }
-        intent.vf = vf.index
-        intent.vfQuiet = true
-        guard case .active = phase else { return intent }
         let transparent = mode == .transparent
+        intent.vf = vf.index
+        // In non-transparent mode the stack uses the VF directly: it keeps its own IPv6.
+        intent.vfQuiet = transparent
+        // Held (active, or suspended until it settles again): the NICs stay consistent.
+        intent.syntheticFollowsVF = true
+        intent.syntheticOperStateFollowsVF = transparent
+        guard case .active = phase else { return intent }
         intent.vfAdminUp = synthetic.isAdminUp
         intent.vfMTU = synthetic.mtu
         for flag in PassThroughFlag.allCases { intent.vfFlags[flag] = synthetic.flags.contains(flag.linkFlag) }
+        if multicastMemberships { intent.vfFlags[.allMulticast] = true }
         intent.vfIngressRedirect = transparent
         // TX goes out of the VF only when it can carry what the synthetic NIC sends.
         intent.syntheticEgressRedirect = transparent
@@ -45,9 +57,10 @@ public struct PairIntent: Hashable, Sendable {
 /// after the VF is up and its ingress redirect is in place.
 public enum RelayPlanner {
     public static func plan(_ intent: PairIntent, links: [InterfaceIndex: LinkSnapshot],
-                            relay: [InterfaceIndex: RelayObservation], originals: SavedOriginals) -> [Action] {
-        guard let vfIndex = intent.vf, let vf = links[vfIndex] else {
-            return release(intent.synthetic, links: links, relay: relay, originals: originals)
+                            relay: [InterfaceIndex: RelayObservation], originals: SavedOriginals,
+                            offloads: [InterfaceIndex: OffloadFeatures] = [:]) -> [Action] {
+        guard let vfIndex = intent.vf, let vf = links[vfIndex], let hnLink = links[intent.synthetic] else {
+            return release(intent.synthetic, links: links, relay: relay, originals: originals, offloads: offloads)
         }
         let hn = intent.synthetic
         let hnRelay = relay[hn] ?? .absent
@@ -56,8 +69,15 @@ public enum RelayPlanner {
         let wantIngress = RelayFilter(kind: .toIngress, target: hn)
         var actions: [Action] = []
 
-        // 1. Stop TX through the VF first.
+        // 1. Stop TX through the VF first. A VF that lost its link makes the synthetic NIC
+        //    dormant until that is done (the seed: its media status is the VF's).
+        var madeDormant = false
         if let egress = hnRelay.egress, !(intent.syntheticEgressRedirect && egress.sameRedirect(as: wantEgress)) {
+            if intent.syntheticOperStateFollowsVF, hnLink.operState == .up,
+               VFUsability.assess(synthetic: hnLink, vf: vf) != .usable, hnLink.isAdminUp {
+                actions.append(.setOperState(device: hn, state: .dormant))
+                madeDormant = true
+            }
             actions.append(.deleteRedirect(device: hn, hook: .egress))
         }
         // Our filters on the wrong hooks (hn ingress, VF egress) are never wanted.
@@ -82,6 +102,21 @@ public enum RelayPlanner {
         if let up = intent.vfAdminUp, up != vf.isAdminUp {
             actions.append(.setAdminState(device: vfIndex, up: up))
         }
+        // The synthetic NIC offers no more than the VF can do, before any TX goes through it.
+        if intent.syntheticFollowsVF {
+            if let hnFeatures = offloads[hn], let vfFeatures = offloads[vfIndex] {
+                let changes = OffloadPolicy.changes(synthetic: hnFeatures, vf: vfFeatures,
+                                                    originals: originals.features[hn] ?? [:])
+                if !changes.isEmpty { actions.append(.setFeatures(device: hn, changes: changes)) }
+            }
+            if let limits = GSOPolicy.desired(original: originals.gso[hn], synthetic: hnLink, vf: vf),
+               limits != hnLink.gso {
+                actions.append(.setGSOLimits(device: hn, limits: limits))
+            }
+        }
+        if intent.syntheticOperStateFollowsVF, hnLink.linkMode != .dormant {
+            actions.append(.setLinkMode(device: hn, mode: .dormant))
+        }
         // 3. RX from the VF into the synthetic NIC, then TX out of the VF.
         if intent.vfIngressRedirect, !(vfRelay.ingress?.sameRedirect(as: wantIngress) ?? false) {
             if !vfRelay.hasClsact { actions.append(.addClsact(device: vfIndex)) }
@@ -91,6 +126,25 @@ public enum RelayPlanner {
             if !hnRelay.hasClsact { actions.append(.addClsact(device: hn)) }
             actions.append(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vfIndex))
         }
+        // 4. Steering or fallback complete: the synthetic NIC reports UP again.
+        if intent.syntheticOperStateFollowsVF, madeDormant || hnLink.operState == .dormant, hnLink.isAdminUp {
+            actions.append(.setOperState(device: hn, state: .up))
+        }
+        return actions
+    }
+
+    /// For a pair that was steering at the last observation: when the intent no longer wants TX
+    /// through the VF, the egress redirect is removed before anything is observed (and, if the
+    /// VF merely lost its link, the synthetic NIC is dormant until that is done). Deleting a
+    /// redirect that is already gone is harmless.
+    public static func urgentFallback(_ intent: PairIntent, links: [InterfaceIndex: LinkSnapshot]) -> [Action] {
+        guard !intent.syntheticEgressRedirect, let hn = links[intent.synthetic] else { return [] }
+        var actions: [Action] = []
+        if intent.syntheticOperStateFollowsVF, let vf = intent.vf.flatMap({ links[$0] }), hn.operState == .up,
+           hn.isAdminUp, VFUsability.assess(synthetic: hn, vf: vf) != .usable {
+            actions.append(.setOperState(device: hn.index, state: .dormant))
+        }
+        actions.append(.deleteRedirect(device: hn.index, hook: .egress))
         return actions
     }
 
@@ -98,7 +152,8 @@ public enum RelayPlanner {
     /// state and address generation mode it changed, and the clsact it created when no one
     /// else's filter sits on it.
     public static func release(_ device: InterfaceIndex, links: [InterfaceIndex: LinkSnapshot],
-                               relay: [InterfaceIndex: RelayObservation], originals: SavedOriginals) -> [Action] {
+                               relay: [InterfaceIndex: RelayObservation], originals: SavedOriginals,
+                               offloads: [InterfaceIndex: OffloadFeatures] = [:]) -> [Action] {
         guard let link = links[device] else { return [] }
         let observed = relay[device] ?? .absent
         var actions: [Action] = []
@@ -118,6 +173,18 @@ public enum RelayPlanner {
             if let on = originals.flags[device]?[flag], on != link.flags.contains(flag.linkFlag) {
                 actions.append(.setFlag(device: device, flag: flag, on: on))
             }
+        }
+        if let saved = originals.features[device], let current = offloads[device] {
+            let changes = OffloadPolicy.restore(synthetic: current, originals: saved)
+            if !changes.isEmpty { actions.append(.setFeatures(device: device, changes: changes)) }
+        }
+        if let limits = originals.gso[device], let current = link.gso, limits != current {
+            actions.append(.setGSOLimits(device: device, limits: limits))
+        }
+        if let mode = originals.linkMode[device] {
+            // UP first: with the default link mode again the kernel would not recompute it.
+            if link.operState == .dormant, link.isAdminUp { actions.append(.setOperState(device: device, state: .up)) }
+            if mode != link.linkMode { actions.append(.setLinkMode(device: device, mode: mode)) }
         }
         if originals.createdClsact.contains(device), observed.hasClsact, observed.foreignFilters == 0 {
             actions.append(.deleteClsact(device: device))

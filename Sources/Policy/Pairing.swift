@@ -100,7 +100,7 @@ public enum Pairing {
     /// Nil when `link` may serve as a VF; otherwise why not.
     public static func ineligibility(of link: LinkSnapshot, config: AgentConfig) -> IgnoreReason? {
         if link.hardwareType != hardwareTypeEthernet { return .notEthernet(hardwareType: link.hardwareType) }
-        if let kind = link.kind, !allowedVFKinds.contains(kind) { return .stackedDevice(kind: kind) }
+        if let kind = link.kind, !allowedVFKinds.contains(kind), !config.extraVFKinds.contains(kind) { return .stackedDevice(kind: kind) }
         if let master = link.master { return .enslaved(master: master) }
         if !config.vfPatterns.isEmpty, !config.vfPatterns.contains(where: { $0.matches(link.name) }) {
             return .nameNotAllowed

@@ -79,11 +79,18 @@ public enum Action: Hashable, Sendable, CustomStringConvertible {
     case setAddrGenMode(device: InterfaceIndex, mode: AddrGenMode)
     case setMTU(device: InterfaceIndex, mtu: UInt32)
     case setFlag(device: InterfaceIndex, flag: PassThroughFlag, on: Bool)
+    /// Offload features by name (true = on), through ethtool netlink; only those named change.
+    case setFeatures(device: InterfaceIndex, changes: [String: Bool])
+    case setGSOLimits(device: InterfaceIndex, limits: GSOLimits)
+    case setLinkMode(device: InterfaceIndex, mode: LinkMode)
+    /// IFLA_OPERSTATE: only UP and DORMANT can be asked for, and only while the device is up.
+    case setOperState(device: InterfaceIndex, state: OperState)
 
     public var device: InterfaceIndex {
         switch self {
         case .deleteRedirect(let d, _), .addRedirect(let d, _, _, _), .addClsact(let d), .deleteClsact(let d),
-             .setAdminState(let d, _), .setAddrGenMode(let d, _), .setMTU(let d, _), .setFlag(let d, _, _):
+             .setAdminState(let d, _), .setAddrGenMode(let d, _), .setMTU(let d, _), .setFlag(let d, _, _),
+             .setFeatures(let d, _), .setGSOLimits(let d, _), .setLinkMode(let d, _), .setOperState(let d, _):
             return d
         }
     }
@@ -98,6 +105,15 @@ public enum Action: Hashable, Sendable, CustomStringConvertible {
         case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on ifindex \(d)"
         case .setMTU(let d, let mtu): return "set mtu \(mtu) on ifindex \(d)"
         case .setFlag(let d, let flag, let on): return "set \(flag.rawValue) \(on ? "on" : "off") on ifindex \(d)"
+        case .setFeatures(let d, let changes): return "set features \(Action.describe(changes)) on ifindex \(d)"
+        case .setGSOLimits(let d, let limits): return "set \(limits) on ifindex \(d)"
+        case .setLinkMode(let d, let mode): return "set linkmode \(mode) on ifindex \(d)"
+        case .setOperState(let d, let state): return "set operstate \(state) on ifindex \(d)"
         }
+    }
+
+    /// "tx-tcp-segmentation off, rx-checksum on", sorted so logs are stable.
+    public static func describe(_ changes: [String: Bool]) -> String {
+        changes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value ? "on" : "off")" }.joined(separator: ", ")
     }
 }

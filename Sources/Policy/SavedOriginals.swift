@@ -11,18 +11,25 @@ public struct SavedOriginals: Hashable, Sendable {
     public var mtu: [InterfaceIndex: UInt32] = [:]
     /// Promiscuous / allmulti state before the agent mirrored the synthetic NIC's.
     public var flags: [InterfaceIndex: [PassThroughFlag: Bool]] = [:]
+    /// Offload features (wanted state, by name) before the agent changed them.
+    public var features: [InterfaceIndex: [String: Bool]] = [:]
+    /// Segmentation limits before the agent lowered them.
+    public var gso: [InterfaceIndex: GSOLimits] = [:]
+    /// Link mode before the agent made the synthetic NIC's operational state follow the VF.
+    public var linkMode: [InterfaceIndex: LinkMode] = [:]
 
     public init() {}
 
     public var devices: Set<InterfaceIndex> {
         Set(addrGenMode.keys).union(adminUp.keys).union(createdClsact).union(mtu.keys).union(flags.keys)
+            .union(features.keys).union(gso.keys).union(linkMode.keys)
     }
 
     public func holds(_ device: InterfaceIndex) -> Bool { devices.contains(device) }
 
     /// Records the original of whatever `action` is about to change, unless recorded already.
     /// Called before the action is performed.
-    public mutating func record(_ action: Action, current link: LinkSnapshot?) {
+    public mutating func record(_ action: Action, current link: LinkSnapshot?, features current: OffloadFeatures? = nil) {
         switch action {
         case .setAddrGenMode(let device, _):
             if addrGenMode[device] == nil { addrGenMode[device] = link?.addrGenMode ?? .eui64 }
@@ -36,7 +43,16 @@ public struct SavedOriginals: Hashable, Sendable {
             if mtu[device] == nil, let link { mtu[device] = link.mtu }
         case .setFlag(let device, let flag, _):
             if flags[device]?[flag] == nil, let link { flags[device, default: [:]][flag] = link.flags.contains(flag.linkFlag) }
-        case .deleteRedirect, .addRedirect:
+        case .setFeatures(let device, let changes):
+            for name in changes.keys where features[device]?[name] == nil {
+                // Without a reading, a feature switched off was on (the planner only turns off active ones).
+                features[device, default: [:]][name] = current.map { $0.wanted.contains(name) } ?? !(changes[name] ?? false)
+            }
+        case .setGSOLimits(let device, _):
+            if gso[device] == nil, let limits = link?.gso { gso[device] = limits }
+        case .setLinkMode(let device, _):
+            if linkMode[device] == nil, let link { linkMode[device] = link.linkMode }
+        case .deleteRedirect, .addRedirect, .setOperState:
             break
         }
     }
@@ -48,5 +64,8 @@ public struct SavedOriginals: Hashable, Sendable {
         createdClsact.remove(device)
         mtu[device] = nil
         flags[device] = nil
+        features[device] = nil
+        gso[device] = nil
+        linkMode[device] = nil
     }
 }

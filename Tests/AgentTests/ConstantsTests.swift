@@ -113,6 +113,51 @@ final class ConstantsTests: XCTestCase {
         same(TrafficControlCodec.matchAllSelector[0], TC_U32_TERMINAL, "TC_U32_TERMINAL")
     }
 
+    func testNewerThanTheHeaders() {
+        // Not in Debian 12's uapi headers: the numbers follow the last ones those headers have.
+        // After IFLA_TSO_MAX_SEGS (60) come IFLA_ALLMULTI (61), IFLA_DEVLINK_PORT (62), IFLA_GSO_IPV4_MAX_SIZE (63).
+        same(IFLA.gsoIPv4MaxSize, Int(IFLA_TSO_MAX_SEGS) + 3, "IFLA_GSO_IPV4_MAX_SIZE")
+        same(RTNLGroup.ipv4MulticastAddress, Int(RTNLGRP_STATS.rawValue) + 1, "RTNLGRP_IPV4_MCADDR follows RTNLGRP_STATS")
+        same(RTNLGroup.ipv6MulticastAddress, Int(RTNLGRP_STATS.rawValue) + 2, "RTNLGRP_IPV6_MCADDR")
+        // RTM_NEWMULTICAST / RTM_DELMULTICAST fill the two slots the headers leave before RTM_GETMULTICAST.
+        same(RT.newMulticast, Int(RTM_GETMULTICAST) - 2, "RTM_NEWMULTICAST")
+        same(RT.delMulticast, Int(RTM_GETMULTICAST) - 1, "RTM_DELMULTICAST")
+    }
+
+    func testLinkAttributesOfIssue4() {
+        same(IFLA.stats64, IFLA_STATS64, "IFLA_STATS64")
+        same(IFLA.tsoMaxSize, IFLA_TSO_MAX_SIZE, "IFLA_TSO_MAX_SIZE")
+        same(IFLA.tsoMaxSegs, IFLA_TSO_MAX_SEGS, "IFLA_TSO_MAX_SEGS")
+        same(RTNLGroup.link, RTNLGRP_LINK.rawValue, "RTNLGRP_LINK")
+    }
+
+    func testGenericNetlinkAndEthtool() {
+        same(GENL.controllerID, GENL_ID_CTRL, "GENL_ID_CTRL")
+        same(GENL.commandGetFamily, CTRL_CMD_GETFAMILY, "CTRL_CMD_GETFAMILY")
+        same(GENL.attributeFamilyID, CTRL_ATTR_FAMILY_ID, "CTRL_ATTR_FAMILY_ID")
+        same(GENL.attributeFamilyName, CTRL_ATTR_FAMILY_NAME, "CTRL_ATTR_FAMILY_NAME")
+        same(GENL.headerSize, MemoryLayout<genlmsghdr>.size, "sizeof(struct genlmsghdr)")
+        XCTAssertEqual(MemoryLayout<GenericHeader>.size, MemoryLayout<genlmsghdr>.size)
+        same(ETHTOOL.version, ETHTOOL_GENL_VERSION, "ETHTOOL_GENL_VERSION")
+        same(ETHTOOL.featuresGet, ETHTOOL_MSG_FEATURES_GET, "ETHTOOL_MSG_FEATURES_GET")
+        same(ETHTOOL.featuresSet, ETHTOOL_MSG_FEATURES_SET, "ETHTOOL_MSG_FEATURES_SET")
+        same(ETHTOOL.featuresGet, ETHTOOL_MSG_FEATURES_GET_REPLY, "ETHTOOL_MSG_FEATURES_GET_REPLY")
+        same(ETHTOOL.featuresHeader, ETHTOOL_A_FEATURES_HEADER, "ETHTOOL_A_FEATURES_HEADER")
+        same(ETHTOOL.featuresHW, ETHTOOL_A_FEATURES_HW, "ETHTOOL_A_FEATURES_HW")
+        same(ETHTOOL.featuresWanted, ETHTOOL_A_FEATURES_WANTED, "ETHTOOL_A_FEATURES_WANTED")
+        same(ETHTOOL.featuresActive, ETHTOOL_A_FEATURES_ACTIVE, "ETHTOOL_A_FEATURES_ACTIVE")
+        same(ETHTOOL.featuresNoChange, ETHTOOL_A_FEATURES_NOCHANGE, "ETHTOOL_A_FEATURES_NOCHANGE")
+        same(ETHTOOL.headerDevIndex, ETHTOOL_A_HEADER_DEV_INDEX, "ETHTOOL_A_HEADER_DEV_INDEX")
+        same(ETHTOOL.headerFlags, ETHTOOL_A_HEADER_FLAGS, "ETHTOOL_A_HEADER_FLAGS")
+        same(ETHTOOL.flagOmitReply, ETHTOOL_FLAG_OMIT_REPLY, "ETHTOOL_FLAG_OMIT_REPLY")
+        same(ETHTOOL.bitsetNoMask, ETHTOOL_A_BITSET_NOMASK, "ETHTOOL_A_BITSET_NOMASK")
+        same(ETHTOOL.bitsetBits, ETHTOOL_A_BITSET_BITS, "ETHTOOL_A_BITSET_BITS")
+        same(ETHTOOL.bitsetValue, ETHTOOL_A_BITSET_VALUE, "ETHTOOL_A_BITSET_VALUE")
+        same(ETHTOOL.bitsetBitsBit, ETHTOOL_A_BITSET_BITS_BIT, "ETHTOOL_A_BITSET_BITS_BIT")
+        same(ETHTOOL.bitName, ETHTOOL_A_BITSET_BIT_NAME, "ETHTOOL_A_BITSET_BIT_NAME")
+        same(ETHTOOL.bitValue, ETHTOOL_A_BITSET_BIT_VALUE, "ETHTOOL_A_BITSET_BIT_VALUE")
+    }
+
     func testStructLayouts() {
         XCTAssertEqual(MemoryLayout<InterfaceInfoHeader>.size, MemoryLayout<ifinfomsg>.size)
         XCTAssertEqual(LinkCodec.headerSize, MemoryLayout<ifinfomsg>.size)

@@ -38,9 +38,12 @@ final class DecodeTests: XCTestCase {
         let message = try single(Captured.linkVx0)
         XCTAssertEqual(message.sequence, 101)
         let decoded = try LinkCodec.decode(message)
-        let expected = LinkSnapshot(index: 5, name: "vx0", mac: MACAddress("3e:d2:33:5b:94:c3"), hardwareType: 1,
+        var expected = LinkSnapshot(index: 5, name: "vx0", mac: MACAddress("3e:d2:33:5b:94:c3"), hardwareType: 1,
                                     flags: [.up, .broadcast, .multicast], mtu: 1400, operState: .lowerLayerDown,
                                     kind: "veth", master: 6, driver: nil, addrGenMode: AddrGenMode.none)
+        expected.gso = GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536)
+        expected.tsoCeiling = TSOCeiling(maxSize: 524_280, maxSegs: 65535)
+        expected.counters = LinkCounters()
         XCTAssertEqual(decoded, .present(expected))
     }
 

@@ -26,6 +26,11 @@ final class FakeKernel: KernelPort {
     var dumpInterruptions = 0
     /// observeRelay throws this while set.
     var observeFailure: Error?
+    /// Offload features by device; devices without an entry report none (as without ethtool netlink).
+    var offloads: [InterfaceIndex: OffloadFeatures] = [:]
+    /// Link-layer multicast groups by device, as /proc/net/dev_mcast lists them.
+    var multicast: [InterfaceIndex: [MACAddress]] = [:]
+    private(set) var multicastReads = 0
 
     func add(_ link: LinkSnapshot) {
         var link = link
@@ -72,6 +77,15 @@ final class FakeKernel: KernelPort {
         var result: [InterfaceIndex: RelayObservation] = [:]
         for device in devices where links[device] != nil { result[device] = relay[device] ?? .absent }
         return result
+    }
+
+    func offloads(of device: InterfaceIndex) throws -> OffloadFeatures? {
+        links[device] == nil ? nil : offloads[device]
+    }
+
+    func multicastGroups() throws -> [InterfaceIndex: [MACAddress]] {
+        multicastReads += 1
+        return multicast
     }
 
     func perform(_ action: Action) throws {
@@ -121,6 +135,24 @@ final class FakeKernel: KernelPort {
             if hook == .ingress { relay[device]!.ingress = filter } else { relay[device]!.egress = filter }
         case .deleteRedirect(_, let hook):
             if hook == .ingress { relay[device]?.ingress = nil } else { relay[device]?.egress = nil }
+        case .setFeatures(_, let changes):
+            guard links[device] != nil, offloads[device] != nil else { throw noDevice() }
+            for (name, on) in changes where offloads[device]!.changeable.contains(name) {
+                if on { offloads[device]!.wanted.insert(name); offloads[device]!.active.insert(name) }
+                else { offloads[device]!.wanted.remove(name); offloads[device]!.active.remove(name) }
+            }
+        case .setGSOLimits(_, let limits):
+            guard links[device] != nil else { throw noDevice() }
+            links[device]!.gso = limits
+        case .setLinkMode(_, let mode):
+            guard links[device] != nil else { throw noDevice() }
+            links[device]!.linkMode = mode
+        case .setOperState(_, let state):
+            guard links[device] != nil else { throw noDevice() }
+            // As set_operstate(): only between UP and DORMANT, and only while the device is up.
+            if let current = links[device]?.operState, [.up, .dormant, .unknown].contains(current) {
+                links[device]!.operState = state
+            }
         }
     }
 }

@@ -27,6 +27,8 @@ final class FuzzTests: XCTestCase {
         messages += [Captured.tcFilterAddIngress, Captured.tcFilterAddEgress, Captured.tcQdiscAddClsact]
         messages.append(try! TrafficControlCodec.addRedirectRequest(device: 3, hook: .egress, kind: .toEgress, target: 2, sequence: 1))
         messages.append(try! LinkCodec.setAddrGenModeRequest(index: 4, mode: .none, sequence: 2))
+        messages.append(Captured.featuresVf0TSOOff)
+        messages.append(try! EthtoolCodec.featuresSetRequest(family: 21, device: 3, changes: ["rx-checksum": true], sequence: 3))
         return messages
     }
 
@@ -69,13 +71,15 @@ final class FuzzTests: XCTestCase {
     }
 
     private func exercise(_ payload: ArraySlice<UInt8>, _ outcome: inout Outcome) {
-        for messageType: UInt16 in [16, 17, 36, 44, 2] {
+        for messageType: UInt16 in [16, 17, 36, 44, 2, 21, 0x10] {
             let message = NetlinkMessage(type: messageType, flags: 0x300, sequence: 1, port: 0, payload: payload)
             do {
                 switch messageType {
                 case 16, 17: _ = try LinkCodec.decode(message)
                 case 36: _ = try TrafficControlCodec.decodeQdisc(message)
                 case 44: _ = try TrafficControlCodec.decodeFilter(message)
+                case 21: _ = try EthtoolCodec.decodeFeatures(message, family: 21)
+                case 0x10: _ = try EthtoolCodec.decodeFamilyID(message)
                 default:
                     // Known bug (see RequestChannelTests.testErrorCodeInt32MinIsRejected): -Int32.min traps.
                     if skipKnownBugs, ByteReader(payload).i32(at: 0) == Int32.min { continue }

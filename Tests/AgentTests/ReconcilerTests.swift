@@ -23,8 +23,10 @@ final class ReconcilerTests: XCTestCase {
     private let vf: InterfaceIndex = 3
 
     private var hnLink: LinkSnapshot {
-        LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast], operState: .up,
-                     addrGenMode: .eui64)
+        var link = LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
+                                operState: .up, addrGenMode: .eui64)
+        link.linkMode = .dormant // as the agent leaves it while paired; its own tests set it otherwise
+        return link
     }
 
     private func vfLink(_ index: InterfaceIndex = 3, name: String = "vf0", flags: LinkFlags = [.broadcast, .multicast]) -> LinkSnapshot {
@@ -108,7 +110,8 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertEqual(kernel.relay, steered())
         XCTAssertEqual(kernel.links[vf]?.addrGenMode, AddrGenMode.none)
         XCTAssertEqual(kernel.links[vf]?.flags.isSuperset(of: [.up, .lowerUp]), true)
-        XCTAssertNil(reconciler.nextDeadline)
+        XCTAssertEqual(reconciler.nextDeadline, clock.now().advanced(by: Reconciler.multicastCheckInterval),
+                       "nothing due but the multicast check")
         XCTAssertEqual(kernel.duplicateFilters, 0)
         XCTAssertEqual(logs.count("steering on"), 1)
         XCTAssertTrue(logs.contains("steering on synthetic=hn0(2) vf=vf0(3) mac=00:15:5d:aa:bb:cc switch_ms=0.0", level: .notice))
@@ -258,7 +261,8 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertEqual(kernel.log, [.addRedirect(device: vf, hook: .ingress, kind: .toIngress, target: hn),
                                     .addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf)])
         XCTAssertEqual(kernel.relay, steered())
-        XCTAssertNil(reconciler.nextDeadline)
+        XCTAssertEqual(reconciler.nextDeadline, clock.now().advanced(by: Reconciler.multicastCheckInterval),
+                       "nothing due but the multicast check")
         XCTAssertTrue(logs.contains("steering on synthetic=hn0(2) vf=vf0(3)"))
     }
 
@@ -305,7 +309,9 @@ final class ReconcilerTests: XCTestCase {
         kernel.change(vf) { $0.flags.subtract([.up, .lowerUp]) }     // `ip link set vf0 down`
         deliverLinks()
         reconciler.reconcile()
-        XCTAssertEqual(kernel.log, [.deleteRedirect(device: hn, hook: .egress), .deleteRedirect(device: vf, hook: .ingress)])
+        XCTAssertEqual(kernel.log, [.setOperState(device: hn, state: .dormant), .deleteRedirect(device: hn, hook: .egress),
+                                    .deleteRedirect(device: vf, hook: .ingress), .setOperState(device: hn, state: .up)],
+                       "hn0 dormant until its TX is off the VF")
         XCTAssertEqual(phase, .suspended(vf: vf, reason: .vfAdminDown))
         XCTAssertEqual(kernel.links[vf]?.isAdminUp, false, "the agent does not fight the operator")
         XCTAssertTrue(logs.contains("VF unusable synthetic=hn0(2) vf=vf0(3) reason=\"VF set down\""))
@@ -354,7 +360,10 @@ final class ReconcilerTests: XCTestCase {
         kernel.change(vf) { $0.flags.remove(.lowerUp) }
         deliverLinks()
         reconciler.reconcile()
-        XCTAssertEqual(kernel.log.first, .deleteRedirect(device: hn, hook: .egress))
+        XCTAssertEqual(Array(kernel.log.prefix(2)), [.setOperState(device: hn, state: .dormant),
+                                                     .deleteRedirect(device: hn, hook: .egress)],
+                       "hn0 dormant, then TX off the VF before anything else")
+        XCTAssertEqual(kernel.links[hn]?.operState, .up, "fallback complete: hn0 up again")
         XCTAssertEqual(phase, .suspended(vf: vf, reason: .vfNoCarrier))
         XCTAssertTrue(logs.contains("fallback synthetic=hn0(2) vf=vf0(3) reason=\"VF lost carrier\""))
     }
@@ -493,7 +502,7 @@ final class ReconcilerTests: XCTestCase {
         reconciler.reconcile()
         clock.advance(by: settle)
         reconciler.reconcile()
-        XCTAssertEqual(kernel.log, [.setAddrGenMode(device: vf, mode: .none), .setAdminState(device: vf, up: true)])
+        XCTAssertEqual(kernel.log, [.setAdminState(device: vf, up: true)], "no quietening, no redirect: the stack uses the VF")
         XCTAssertTrue(kernel.relay.isEmpty)
     }
 }

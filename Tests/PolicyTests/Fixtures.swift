@@ -18,10 +18,13 @@ enum Fixture {
                      kind: kind, master: master.map { InterfaceIndex($0) }, driver: driver, addrGenMode: addrGenMode)
     }
 
-    /// A synthetic NIC found by driver (no patterns configured).
+    /// A synthetic NIC found by driver (no patterns configured). Already in dormant link mode
+    /// (as the agent leaves it while paired), so rows state only what they test.
     static func hn(_ index: Int32 = 2, _ name: String = "hn0", mac: MACAddress? = Fixture.mac,
                    flags: LinkFlags = Fixture.usableFlags) -> LinkSnapshot {
-        link(index, name, mac: mac, flags: flags, driver: AgentConfig.syntheticDriver)
+        var hn = link(index, name, mac: mac, flags: flags, driver: AgentConfig.syntheticDriver)
+        hn.linkMode = .dormant
+        return hn
     }
 
     static func vf(_ index: Int32 = 3, _ name: String = "vf0", mac: MACAddress? = Fixture.mac,

@@ -1,42 +1,6 @@
 @testable import Policy
 import XCTest
 
-/// A pure stand-in for the kernel: applies actions to links and tc observations the way
-/// Linux does (admin up brings carrier on devices in `carrierOnUp`; deleting clsact deletes its filters).
-private struct MiniKernel {
-    var links: [InterfaceIndex: LinkSnapshot]
-    var relay: [InterfaceIndex: RelayObservation] = [:]
-    var carrierOnUp: Set<InterfaceIndex> = []
-
-    mutating func apply(_ action: Action) {
-        switch action {
-        case .setAdminState(let d, let up):
-            if up {
-                links[d]?.flags.insert(.up)
-                if carrierOnUp.contains(d) { links[d]?.flags.insert(.lowerUp) }
-            } else {
-                links[d]?.flags.subtract([.up, .lowerUp])
-            }
-        case .setAddrGenMode(let d, let mode):
-            links[d]?.addrGenMode = mode
-        case .setMTU(let d, let mtu):
-            links[d]?.mtu = mtu
-        case .setFlag(let d, let flag, let on):
-            if on { links[d]?.flags.insert(flag.linkFlag) } else { links[d]?.flags.remove(flag.linkFlag) }
-        case .addClsact(let d):
-            relay[d, default: .absent].hasClsact = true
-        case .deleteClsact(let d):
-            relay[d] = .absent
-        case .addRedirect(let d, let hook, let kind, let target):
-            precondition(relay[d]?.hasClsact == true, "filter added before clsact on \(d)")
-            let filter = RelayFilter(kind: kind, target: target)
-            if hook == .ingress { relay[d]?.ingress = filter } else { relay[d]?.egress = filter }
-        case .deleteRedirect(let d, let hook):
-            if hook == .ingress { relay[d]?.ingress = nil } else { relay[d]?.egress = nil }
-        }
-    }
-}
-
 final class RelayPlannerTests: XCTestCase {
     private let hnUp = Fixture.hn(2)
     private let active = PairPhase.active(vf: 3, seenUsable: true)
@@ -98,14 +62,15 @@ final class RelayPlannerTests: XCTestCase {
         }
     }
 
-    func testNonTransparentModeQuietensButNeverRedirects() {
+    func testNonTransparentModeNeverRedirectsAndLeavesTheVFItsIPv6() {
         let vf = Fixture.vf(3, flags: [.broadcast])
         let intent = PairIntent.compute(phase: active, synthetic: hnUp, vf: vf, mode: .nonTransparent)
         XCTAssertEqual(intent, PairIntent(synthetic: 2, vf: 3, vfIngressRedirect: false, syntheticEgressRedirect: false,
-                                          vfAdminUp: true, vfQuiet: true, vfMTU: 1500,
-                                          vfFlags: [.promiscuous: false, .allMulticast: false]))
+                                          vfAdminUp: true, vfQuiet: false, vfMTU: 1500,
+                                          vfFlags: [.promiscuous: false, .allMulticast: false],
+                                          syntheticFollowsVF: true, syntheticOperStateFollowsVF: false))
         let actions = RelayPlanner.plan(intent, links: table(hnUp, vf), relay: [:], originals: SavedOriginals())
-        XCTAssertEqual(actions, [.setAddrGenMode(device: 3, mode: .none), .setAdminState(device: 3, up: true)])
+        XCTAssertEqual(actions, [.setAdminState(device: 3, up: true)], "the stack uses the VF itself: it keeps its IPv6")
     }
 
     // MARK: attach

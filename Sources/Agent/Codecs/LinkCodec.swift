@@ -58,6 +58,34 @@ public enum LinkCodec {
         return try builder.bytes()
     }
 
+    /// RTM_NEWLINK with IFLA_GSO_MAX_SIZE, IFLA_GSO_MAX_SEGS and, when known, IFLA_GSO_IPV4_MAX_SIZE.
+    /// The kernel applies them in that order, so an explicit IPv4 limit wins over the one it
+    /// derives from a gso_max_size below 64 KiB.
+    public static func setGSOLimitsRequest(index: InterfaceIndex, limits: GSOLimits, sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.newLink, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(InterfaceInfoHeader(index: index.rawValue))
+        builder.put(IFLA.gsoMaxSize, u32: limits.maxSize)
+        builder.put(IFLA.gsoMaxSegs, u32: limits.maxSegs)
+        if let ipv4 = limits.ipv4MaxSize { builder.put(IFLA.gsoIPv4MaxSize, u32: ipv4) }
+        return try builder.bytes()
+    }
+
+    /// RTM_NEWLINK with IFLA_LINKMODE.
+    public static func setLinkModeRequest(index: InterfaceIndex, mode: LinkMode, sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.newLink, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(InterfaceInfoHeader(index: index.rawValue))
+        builder.put(IFLA.linkmode, u8: mode.rawValue)
+        return try builder.bytes()
+    }
+
+    /// RTM_NEWLINK with IFLA_OPERSTATE (the kernel takes only UP and DORMANT from user space).
+    public static func setOperStateRequest(index: InterfaceIndex, state: OperState, sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.newLink, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(InterfaceInfoHeader(index: index.rawValue))
+        builder.put(IFLA.operstate, u8: state.rawValue)
+        return try builder.bytes()
+    }
+
     /// RTM_NEWLINK with IFLA_AF_SPEC / AF_INET6 / IFLA_INET6_ADDR_GEN_MODE.
     public static func setAddrGenModeRequest(index: InterfaceIndex, mode: AddrGenMode, sequence: UInt32) throws -> [UInt8] {
         let builder = MessageBuilder(type: RT.newLink, flags: NLM.request | NLM.ack, sequence: sequence)
@@ -100,6 +128,20 @@ public enum LinkCodec {
         }
         if let info = try attributes.first(IFLA.linkinfo)?.nested() {
             snapshot.kind = info.first(IFLA.infoKind)?.string
+        }
+        snapshot.linkMode = attributes.first(IFLA.linkmode)?.u8.flatMap(LinkMode.init(rawValue:)) ?? .default
+        if let size = attributes.first(IFLA.gsoMaxSize)?.u32, let segs = attributes.first(IFLA.gsoMaxSegs)?.u32 {
+            snapshot.gso = GSOLimits(maxSize: size, maxSegs: segs, ipv4MaxSize: attributes.first(IFLA.gsoIPv4MaxSize)?.u32)
+        }
+        if let size = attributes.first(IFLA.tsoMaxSize)?.u32, let segs = attributes.first(IFLA.tsoMaxSegs)?.u32 {
+            snapshot.tsoCeiling = TSOCeiling(maxSize: size, maxSegs: segs)
+        }
+        if let stats = attributes.first(IFLA.stats64) {
+            // struct rtnl_link_stats64 starts with rx_packets, tx_packets, rx_bytes, tx_bytes.
+            let r = ByteReader(stats.payload)
+            if let rxp = r.u64(at: 0), let txp = r.u64(at: 8), let rxb = r.u64(at: 16), let txb = r.u64(at: 24) {
+                snapshot.counters = LinkCounters(rxPackets: rxp, txPackets: txp, rxBytes: rxb, txBytes: txb)
+            }
         }
         if let afSpec = try attributes.first(IFLA.afSpec)?.nested(),
            let inet6 = try afSpec.first(AF.inet6)?.nested(),

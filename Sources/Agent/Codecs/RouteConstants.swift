@@ -6,6 +6,16 @@ enum RT {
     static let newLink: UInt16 = 16, delLink: UInt16 = 17, getLink: UInt16 = 18, setLink: UInt16 = 19
     static let newQdisc: UInt16 = 36, delQdisc: UInt16 = 37, getQdisc: UInt16 = 38
     static let newFilter: UInt16 = 44, delFilter: UInt16 = 45, getFilter: UInt16 = 46
+    /// RTM_NEWMULTICAST / RTM_DELMULTICAST notifications (kernel 6.11+): newer than Debian 12's headers.
+    static let newMulticast: UInt16 = 56, delMulticast: UInt16 = 57
+}
+
+/// rtnetlink multicast groups (enum rtnetlink_groups). The MCADDR groups (kernel 6.11+) are
+/// newer than Debian 12's headers.
+enum RTNLGroup {
+    static let link: UInt32 = 1
+    static let ipv4MulticastAddress: UInt32 = 37
+    static let ipv6MulticastAddress: UInt32 = 38
 }
 
 enum NLM {
@@ -18,8 +28,12 @@ enum NLM {
 enum IFLA {
     static let address: UInt16 = 1, ifname: UInt16 = 3, mtu: UInt16 = 4, link: UInt16 = 5
     static let master: UInt16 = 10, operstate: UInt16 = 16, linkmode: UInt16 = 17
+    static let stats64: UInt16 = 23
     static let linkinfo: UInt16 = 18, afSpec: UInt16 = 26, carrier: UInt16 = 33
     static let gsoMaxSegs: UInt16 = 40, gsoMaxSize: UInt16 = 41
+    static let tsoMaxSize: UInt16 = 59, tsoMaxSegs: UInt16 = 60
+    /// IFLA_GSO_IPV4_MAX_SIZE (kernel 6.3): newer than Debian 12's headers.
+    static let gsoIPv4MaxSize: UInt16 = 63
     static let newNetnsID: UInt16 = 45, newIfindex: UInt16 = 49
     static let infoKind: UInt16 = 1, infoSlaveKind: UInt16 = 4
     static let inet6AddrGenMode: UInt16 = 8

@@ -9,6 +9,10 @@ public protocol KernelPort: AnyObject {
     func link(_ index: InterfaceIndex) throws -> LinkSnapshot?
     /// The agent's relay and the clsact state of each device asked about.
     func observeRelay(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation]
+    /// Offload features of a device (ethtool netlink); nil if it is gone or the kernel cannot say.
+    func offloads(of device: InterfaceIndex) throws -> OffloadFeatures?
+    /// Link-layer multicast groups of every device in this namespace.
+    func multicastGroups() throws -> [InterfaceIndex: [MACAddress]]
     /// Performs one action. `describe` names devices for error messages.
     func perform(_ action: Action) throws
 }

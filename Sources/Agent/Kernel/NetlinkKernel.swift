@@ -4,12 +4,27 @@ import Policy
 /// `KernelPort` over a netlink request channel.
 public final class NetlinkKernel: KernelPort {
     private let channel: RequestChannel
+    private let ethtool: EthtoolNetlink?
     private let describe: (InterfaceIndex) -> String
 
-    /// `describe` turns an ifindex into "name(index)" for error messages.
-    public init(channel: RequestChannel, describe: @escaping (InterfaceIndex) -> String = { "ifindex \($0)" }) {
+    /// `describe` turns an ifindex into "name(index)" for error messages. Without `ethtool`
+    /// (a kernel without ethtool netlink) offloads are neither read nor changed.
+    public init(channel: RequestChannel, ethtool: EthtoolNetlink? = nil,
+                describe: @escaping (InterfaceIndex) -> String = { "ifindex \($0)" }) {
         self.channel = channel
+        self.ethtool = ethtool
         self.describe = describe
+    }
+
+    public func offloads(of device: InterfaceIndex) throws -> OffloadFeatures? {
+        try ethtool?.features(of: device, name: describe(device))
+    }
+
+    public func multicastGroups() throws -> [InterfaceIndex: [MACAddress]] {
+        guard let text = Preflight.readText(MulticastTableCodec.path) else {
+            throw SystemCallError(call: "open(\(MulticastTableCodec.path))", errno: Glibc.errno)
+        }
+        return MulticastTableCodec.parse(text)
     }
 
     public func dumpLinks() throws -> [LinkSnapshot] {
@@ -107,6 +122,22 @@ public final class NetlinkKernel: KernelPort {
         case .setAddrGenMode(let device, let mode):
             request = try LinkCodec.setAddrGenModeRequest(index: device, mode: mode, sequence: sequence)
             operation = "RTM_NEWLINK addrgenmode \(mode) on \(describe(device))"
+        case .setGSOLimits(let device, let limits):
+            request = try LinkCodec.setGSOLimitsRequest(index: device, limits: limits, sequence: sequence)
+            operation = "RTM_NEWLINK \(limits) on \(describe(device))"
+        case .setLinkMode(let device, let mode):
+            request = try LinkCodec.setLinkModeRequest(index: device, mode: mode, sequence: sequence)
+            operation = "RTM_NEWLINK linkmode \(mode) on \(describe(device))"
+        case .setOperState(let device, let state):
+            request = try LinkCodec.setOperStateRequest(index: device, state: state, sequence: sequence)
+            operation = "RTM_NEWLINK operstate \(state) on \(describe(device))"
+        case .setFeatures(let device, let changes):
+            guard let ethtool else {
+                throw KernelError(operation: "ETHTOOL_MSG_FEATURES_SET on \(describe(device))", errno: EOPNOTSUPP,
+                                  kernelMessage: "ethtool netlink is not available")
+            }
+            try ethtool.setFeatures(of: device, changes: changes, name: describe(device))
+            return
         }
         do {
             try channel.perform(request, sequence: sequence, operation: operation)

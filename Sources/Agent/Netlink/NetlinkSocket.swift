@@ -1,7 +1,7 @@
 import CNetlink
 import Glibc
 
-/// A NETLINK_ROUTE socket opened through libmnl.
+/// A NETLINK_ROUTE (or, for ethtool, NETLINK_GENERIC) socket opened through libmnl.
 ///
 /// Two are used: a request socket (blocking with a receive timeout, never subscribed, so replies
 /// never interleave with events) and an event socket (non-blocking, subscribed to RTNLGRP_LINK).
@@ -19,9 +19,14 @@ public final class NetlinkSocket: NetlinkTransport {
         case linkEvents(socketBufferBytes: Int32)
     }
 
-    public init(role: Role) throws {
-        guard let nl = mnl_socket_open(NETLINK_ROUTE) else {
-            throw SystemCallError(call: "mnl_socket_open(NETLINK_ROUTE)", errno: Glibc.errno)
+    /// rtnetlink multicast groups beyond RTNLGRP_LINK the event socket could join (IP multicast
+    /// membership changes; kernel 6.11+). Empty for request sockets or older kernels.
+    public private(set) var joinedMulticastAddressGroups: [UInt32] = []
+
+    public init(role: Role, bus: Int32 = NETLINK_ROUTE) throws {
+        guard let nl = mnl_socket_open(bus) else {
+            throw SystemCallError(call: "mnl_socket_open(\(bus == NETLINK_GENERIC ? "NETLINK_GENERIC" : "NETLINK_ROUTE"))",
+                                  errno: Glibc.errno)
         }
         handle = nl
         fileDescriptor = mnl_socket_get_fd(nl)
@@ -40,6 +45,14 @@ public final class NetlinkSocket: NetlinkTransport {
                 // Subscribe by bind so membership exists before the first dump is requested.
                 _ = try systemCall("mnl_socket_bind(RTMGRP_LINK)") {
                     mnl_socket_bind(nl, UInt32(RTMGRP_LINK), pid_t(MNL_SOCKET_AUTOPID))
+                }
+                // IP multicast joins and leaves (RTM_NEWMULTICAST): they decide the VF's allmulti.
+                // Older kernels lack the groups; then only the periodic check sees them.
+                for group in [RTNLGroup.ipv4MulticastAddress, RTNLGroup.ipv6MulticastAddress] {
+                    var g = group
+                    if mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &g, socklen_t(MemoryLayout<UInt32>.size)) == 0 {
+                        joinedMulticastAddressGroups.append(group)
+                    }
                 }
                 var size = bytes
                 // SO_RCVBUFFORCE needs CAP_NET_ADMIN, which the agent has; fall back quietly.

@@ -10,6 +10,8 @@ struct PairRecord {
     var lastReason: FallbackReason?
     /// After a failed change the pair stays on the synthetic path until then (then retries).
     var retryAt: MonotonicInstant?
+    /// Failed changes in a row (for the retry back-off); zero after a plan applies fully.
+    var failures = 0
     /// Traffic the relay moved through filters that no longer exist.
     var retired = RelayTotals()
     /// The counters of the filters present at the last observation.

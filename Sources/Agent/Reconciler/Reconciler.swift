@@ -22,11 +22,27 @@ public final class Reconciler {
     private var departedLabels: [InterfaceIndex: String] = [:]
     /// Observe every link's tc state on the next pass (after start and after a resync).
     private var observeEverything = true
+    /// Offload features read in the current reconcile, for held pairs and devices with saved features.
+    private var offloads: [InterfaceIndex: OffloadFeatures] = [:]
+    /// Multicast groups beyond the defaults of each synthetic NIC that holds a VF.
+    private(set) var memberships: [InterfaceIndex: [MACAddress]] = [:]
+    /// When the multicast table must be read again without an event: link-layer joins
+    /// (`ip maddr`, packet sockets) send no netlink event.
+    private var multicastCheckAt: MonotonicInstant?
+    /// Most recent failure message per pair, so a repeated failure is logged once.
+    private var lastFailure: [InterfaceIndex: String] = [:]
+    private var offloadReadFailures: [InterfaceIndex: String] = [:]
+    /// Set by `shutdown`: every change from then on is a restore.
+    private var stopping = false
 
     /// Most passes of observe/apply in one reconcile before yielding to events.
     static let maximumPasses = 4
-    /// How long a pair stays on the synthetic path after a failed change (FreeBSD: 1 s).
+    /// How long a pair stays on the synthetic path after a failed change (FreeBSD: 1 s); doubled
+    /// for each failure in a row, up to `maximumRetryDelay`.
     public static let retryDelay: Duration = .seconds(1)
+    public static let maximumRetryDelay: Duration = .seconds(30)
+    /// How often the multicast table is read while a pair holds a VF.
+    public static let multicastCheckInterval: Duration = .seconds(5)
 
     public init(config: AgentConfig, kernel: KernelPort, drivers: DriverLookup, clock: MonotonicClock, logger: Logger) {
         self.config = config
@@ -94,12 +110,52 @@ public final class Reconciler {
 
     /// The earliest time `reconcile()` must run again without an event.
     public var nextDeadline: MonotonicInstant? {
-        pairs.values.flatMap { [$0.phase.deadline, $0.retryAt].compactMap { $0 } }.min()
+        (pairs.values.flatMap { [$0.phase.deadline, $0.retryAt].compactMap { $0 } } + [multicastCheckAt].compactMap { $0 }).min()
+    }
+
+    /// Called when `nextDeadline` passed without an event: a settle or retry time is a full
+    /// reconcile; the multicast check reads one file and reconciles only if memberships changed.
+    public func onTimer() {
+        let now = clock.now()
+        let pairDue = pairs.values.contains { record in
+            [record.phase.deadline, record.retryAt].contains { $0.map { $0 <= now } ?? false }
+        }
+        if !pairDue, let due = multicastCheckAt, now >= due, !refreshMemberships() {
+            multicastCheckAt = now.advanced(by: Self.multicastCheckInterval)
+            return
+        }
+        reconcile()
+    }
+
+    /// Re-reads the multicast groups of synthetic NICs that hold a VF. True if any changed.
+    @discardableResult
+    func refreshMemberships() -> Bool {
+        let holders = pairs.values.filter { $0.phase.holdsVF }.map(\.synthetic)
+        guard !holders.isEmpty else {
+            let changed = !memberships.isEmpty
+            memberships = [:]
+            return changed
+        }
+        let groups: [InterfaceIndex: [MACAddress]]
+        do { groups = try kernel.multicastGroups() } catch {
+            logger.warning("reading multicast groups: \(error); VF allmulti stays as it is")
+            return false
+        }
+        var fresh: [InterfaceIndex: [MACAddress]] = [:]
+        for hn in holders {
+            let joined = MulticastPolicy.memberships(groups[hn] ?? [])
+            if !joined.isEmpty { fresh[hn] = joined }
+        }
+        defer { memberships = fresh }
+        return fresh != memberships
     }
 
     public func reconcile() {
         let now = clock.now()
         advancePairs(now: now)
+        fallBackAtOnce()
+        refreshMemberships()
+        multicastCheckAt = pairs.values.contains { $0.phase.holdsVF } ? now.advanced(by: Self.multicastCheckInterval) : nil
         for pass in 1...Self.maximumPasses {
             guard let observed = observe() else { return }
             recordObservation(observed, now: now)
@@ -142,6 +198,19 @@ public final class Reconciler {
         }
     }
 
+    /// Before anything is observed: a pair that was steering and no longer may loses its egress
+    /// redirect now, so TX never waits for a full observation (a redirect to a VF that is down or
+    /// gone blackholes every packet).
+    private func fallBackAtOnce() {
+        for record in pairs.values where record.steering {
+            guard let hn = links[record.synthetic] else { continue }
+            let vf = record.phase.vf.flatMap { links[$0] }
+            let intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode)
+            let actions = RelayPlanner.urgentFallback(intent, links: links)
+            if !actions.isEmpty { execute(PairPlan(synthetic: hn.index, actions: actions), now: clock.now()) }
+        }
+    }
+
     private struct PairPlan {
         var synthetic: InterfaceIndex?
         var actions: [Action]
@@ -153,7 +222,8 @@ public final class Reconciler {
         for record in pairs.values.sorted(by: { $0.synthetic < $1.synthetic }) {
             guard let hn = links[record.synthetic] else { continue }
             let vf = record.phase.vf.flatMap { links[$0] }
-            var intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode)
+            var intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode,
+                                            multicastMemberships: memberships[hn.index] != nil)
             if record.retryAt != nil {
                 // Held on the synthetic path after a failure: only removals until the retry time.
                 intent.syntheticEgressRedirect = false
@@ -163,14 +233,29 @@ public final class Reconciler {
             // A settling VF is engaged too: after a fallback it settles again, and what the agent
             // changed on it (quiet, admin state) must not be undone in between.
             if let vf = record.phase.vf { engaged.insert(vf) }
-            plans.append(PairPlan(synthetic: hn.index,
-                                  actions: RelayPlanner.plan(intent, links: links, relay: observed, originals: originals)))
+            var actions = RelayPlanner.plan(intent, links: links, relay: observed, originals: originals, offloads: offloads)
+            if record.retryAt != nil {
+                // Until the retry time nothing is tried again; only steps back to the synthetic path.
+                actions = actions.filter { action in
+                    switch action {
+                    case .deleteRedirect, .setOperState: return true
+                    default: return false
+                    }
+                }
+            }
+            if intent.vf == nil, actions.isEmpty, originals.holds(hn.index), record.retryAt == nil {
+                // No VF and everything given back: forget, so a later change by someone else is not "restored".
+                originals.forget(hn.index)
+                relayDevices.remove(hn.index)
+            }
+            plans.append(PairPlan(synthetic: hn.index, actions: actions))
         }
         // Whatever the agent still holds outside any pair is given back.
         let held = originals.devices.union(relayDevices).subtracting(engaged)
         var releases: [Action] = []
         for device in held.sorted() {
-            let actions = RelayPlanner.release(device, links: links, relay: observed, originals: originals)
+            let actions = RelayPlanner.release(device, links: links, relay: observed, originals: originals,
+                                               offloads: offloads)
             if actions.isEmpty {
                 // Fully given back: forget, so a later change by someone else is not "restored".
                 originals.forget(device)
@@ -186,26 +271,112 @@ public final class Reconciler {
 
     /// Performs a plan in order. On the first failure the rest of the plan is dropped, the
     /// synthetic NIC's egress redirect is removed (never leave TX pointing at a half-configured
-    /// VF) and the pair retries after `retryDelay`.
+    /// VF) and the pair retries after `retryDelay`, doubled for each failure in a row.
     private func execute(_ plan: PairPlan, now: MonotonicInstant) {
         for action in plan.actions {
-            originals.record(action, current: links[action.device])
+            explain(action)
+            originals.record(action, current: links[action.device], features: offloads[action.device])
             do {
                 logger.debug("apply: \(describe(action))")
                 try kernel.perform(action)
                 note(action)
             } catch {
-                logger.error("\(error)")
                 if case .addRedirect(_, .egress, _, _) = action {} else if let hn = plan.synthetic {
                     try? kernel.perform(.deleteRedirect(device: hn, hook: .egress))
                 }
-                if let hn = plan.synthetic, var record = pairs[hn] {
-                    record.retryAt = now.advanced(by: Self.retryDelay)
-                    pairs[hn] = record
-                    logger.warning("pair of \(label(hn)) stays on the synthetic path; retrying in \(Self.retryDelay.secondsValue)s")
+                guard let hn = plan.synthetic, var record = pairs[hn] else {
+                    logger.error("\(error)")
+                    return
+                }
+                record.failures += 1
+                let delay = Self.retryDelay * (1 << min(record.failures - 1, 5))
+                let wait = delay < Self.maximumRetryDelay ? delay : Self.maximumRetryDelay
+                record.retryAt = now.advanced(by: wait)
+                pairs[hn] = record
+                var text = "\(error)"
+                if case .setMTU(let vf, let mtu) = action {
+                    text = "VF \(label(vf)) refused MTU \(mtu) of synthetic NIC \(label(hn)); not steering through it: \(error)"
+                }
+                if lastFailure[hn] != text {
+                    lastFailure[hn] = text
+                    logger.error("\(text)")
+                    logger.warning("pair of \(label(hn)) stays on the synthetic path; retrying in \(wait.secondsValue)s")
+                } else {
+                    logger.debug("\(text) (again, failure \(record.failures)); retrying in \(wait.secondsValue)s")
                 }
                 return
             }
+        }
+        if let hn = plan.synthetic, var record = pairs[hn], record.failures > 0, record.retryAt == nil {
+            record.failures = 0
+            pairs[hn] = record
+            if lastFailure.removeValue(forKey: hn) != nil { logger.notice("pair of \(label(hn)): changes applied again") }
+        }
+    }
+
+    /// Logs why the policy changes what it changes: operators read these, not the action list.
+    private func explain(_ action: Action) {
+        func holder(of vf: InterfaceIndex) -> PairRecord? {
+            stopping ? nil : pairs.values.first { $0.phase.vf == vf && $0.phase.holdsVF }
+        }
+        switch action {
+        case .setFeatures(let hn, let changes):
+            guard !stopping, let record = pairs[hn], record.phase.holdsVF else {
+                logger.info("offloads restored on \(label(hn)): \(Action.describe(changes))")
+                return
+            }
+            let vf = label(record.phase.vf)
+            let saved = originals.features[hn] ?? [:]
+            let off = changes.filter { !$0.value }.keys.sorted()
+            let receive = off.filter { OffloadPolicy.disabledWhilePaired.contains($0) }
+            let again = off.filter { saved[$0] != nil && !receive.contains($0) }
+            let lacking = off.filter { saved[$0] == nil && !receive.contains($0) }
+            let on = changes.filter { $0.value }.keys.sorted()
+            if !lacking.isEmpty {
+                logger.notice("offloads synthetic=\(label(hn)): off \(lacking.joined(separator: ", ")) (VF \(vf) lacks them)")
+            }
+            if !again.isEmpty {
+                logger.notice("offloads synthetic=\(label(hn)): \(again.joined(separator: ", ")) turned on again while paired; VF \(vf) lacks them: off again (re-intersected)")
+            }
+            if !receive.isEmpty {
+                logger.notice("offloads synthetic=\(label(hn)): off \(receive.joined(separator: ", ")) while VF \(vf) is attached")
+            }
+            if !on.isEmpty {
+                logger.notice("offloads synthetic=\(label(hn)): on again \(on.joined(separator: ", ")) (VF \(vf) has them now)")
+            }
+        case .setGSOLimits(let hn, let limits):
+            let before = links[hn]?.gso.map { "\($0)" } ?? "-"
+            if !stopping, let record = pairs[hn], record.phase.holdsVF {
+                logger.notice("gso limits synthetic=\(label(hn)): \(before) -> \(limits) (minimum with VF \(label(record.phase.vf)))")
+            } else {
+                logger.info("gso limits restored on \(label(hn)): \(limits)")
+            }
+        case .setFlag(let vf, .allMulticast, let on):
+            guard let record = holder(of: vf), let hn = links[record.synthetic],
+                  !hn.flags.contains(.allMulticast) else { return }
+            if on, let groups = memberships[hn.index] {
+                logger.notice("multicast synthetic=\(hn.label) has memberships \(groups.map(\.description).joined(separator: ",")): allmulti on VF \(label(vf))")
+            } else if !on {
+                logger.notice("multicast synthetic=\(hn.label) has no memberships left: allmulti off on VF \(label(vf))")
+            }
+        case .setMTU(let vf, let mtu):
+            if let record = holder(of: vf) {
+                logger.info("mtu vf=\(label(vf)) -> \(mtu) (follows synthetic \(label(record.synthetic)))")
+            }
+        case .setLinkMode(let hn, let mode):
+            if mode == .dormant {
+                logger.info("operstate synthetic=\(label(hn)) follows its VF from now on (link mode dormant)")
+            } else {
+                logger.info("link mode restored on \(label(hn)): \(mode)")
+            }
+        case .setOperState(let hn, let state):
+            if state == .dormant {
+                logger.notice("operstate synthetic=\(label(hn)) dormant: VF \(label(pairs[hn]?.phase.vf)) has no link; falling back")
+            } else {
+                logger.info("operstate synthetic=\(label(hn)) up")
+            }
+        default:
+            break
         }
     }
 
@@ -215,8 +386,20 @@ public final class Reconciler {
         case .addRedirect(let device, _, _, _), .addClsact(let device):
             relayDevices.insert(device)
         case .setAdminState(let device, _), .setAddrGenMode(let device, _), .setMTU(let device, _),
-             .setFlag(let device, _, _):
+             .setFlag(let device, _, _), .setLinkMode(let device, _), .setOperState(let device, _):
             if let fresh = try? kernel.link(device) { store(fresh) }
+        case .setGSOLimits(let device, let limits):
+            // No link event follows a GSO change: read it back, and say so if the kernel differs.
+            if let fresh = try? kernel.link(device) {
+                store(fresh)
+                if fresh.gso != limits { logger.warning("\(label(device)) reads back \(fresh.gso.map { "\($0)" } ?? "no GSO limits") after asking for \(limits)") }
+            }
+        case .setFeatures(let device, let changes):
+            if let fresh = try? kernel.offloads(of: device) {
+                offloads[device] = fresh
+                let refused = changes.filter { fresh.active.contains($0.key) != $0.value && fresh.wanted.contains($0.key) != $0.value }
+                if !refused.isEmpty { logger.warning("\(label(device)) did not take features \(Action.describe(refused))") }
+            }
         case .deleteClsact(let device):
             relayDevices.remove(device)
         case .deleteRedirect:
@@ -240,6 +423,7 @@ public final class Reconciler {
         do {
             let observed = try kernel.observeRelay(on: devices)
             observeEverything = false
+            observeOffloads()
             for (device, relay) in observed where relay.ingress != nil || relay.egress != nil {
                 relayDevices.insert(device)
             }
@@ -248,6 +432,29 @@ public final class Reconciler {
             logger.error("observing tc state: \(error)")
             return nil
         }
+    }
+
+    /// Features of both NICs of every held pair (they decide the intersection) and of every
+    /// device whose features the agent changed (they decide the restore).
+    private func observeOffloads() {
+        var devices = Set(originals.features.keys)
+        for record in pairs.values where record.phase.holdsVF {
+            devices.insert(record.synthetic)
+            if let vf = record.phase.vf { devices.insert(vf) }
+        }
+        var fresh: [InterfaceIndex: OffloadFeatures] = [:]
+        for device in devices.sorted() where links[device] != nil {
+            // A device whose features cannot be read is left out: its offloads are not
+            // intersected this time, but steering goes on.
+            do {
+                if let features = try kernel.offloads(of: device) { fresh[device] = features }
+            } catch {
+                let text = "reading offload features of \(label(device)): \(error)"
+                if offloadReadFailures[device] != text { logger.warning("\(text)") }
+                offloadReadFailures[device] = text
+            }
+        }
+        offloads = fresh
     }
 
     /// Updates steering state, counters, and logs switches.
@@ -301,6 +508,7 @@ public final class Reconciler {
             logger.notice("leaving the relay in place (--keep-steering-on-exit)")
             return
         }
+        stopping = true
         for (index, var record) in pairs {
             record.lastReason = .agentStopping
             record.switchStartedAt = clock.now()
@@ -310,9 +518,12 @@ public final class Reconciler {
             guard let observed = observe() else { break }
             recordObservation(observed, now: clock.now())
             let synthetics = pairs.keys.sorted()
-            var actions = synthetics.flatMap { RelayPlanner.release($0, links: links, relay: observed, originals: originals) }
+            func release(_ device: InterfaceIndex) -> [Action] {
+                RelayPlanner.release(device, links: links, relay: observed, originals: originals, offloads: offloads)
+            }
+            var actions = synthetics.flatMap(release)
             let rest = originals.devices.union(relayDevices).subtracting(synthetics).sorted()
-            actions += rest.flatMap { RelayPlanner.release($0, links: links, relay: observed, originals: originals) }
+            actions += rest.flatMap(release)
             if actions.isEmpty { break }
             execute(PairPlan(synthetic: nil, actions: actions), now: clock.now())
         }
@@ -383,6 +594,10 @@ public final class Reconciler {
         case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on \(label(d))"
         case .setMTU(let d, let mtu): return "set mtu \(mtu) on \(label(d))"
         case .setFlag(let d, let flag, let on): return "set \(flag.rawValue) \(on ? "on" : "off") on \(label(d))"
+        case .setFeatures(let d, let changes): return "set features \(Action.describe(changes)) on \(label(d))"
+        case .setGSOLimits(let d, let limits): return "set \(limits) on \(label(d))"
+        case .setLinkMode(let d, let mode): return "set linkmode \(mode) on \(label(d))"
+        case .setOperState(let d, let state): return "set operstate \(state) on \(label(d))"
         }
     }
 }

@@ -31,8 +31,12 @@ public final class AgentRuntime {
         let requestSocket = try NetlinkSocket(role: .requests(timeoutSeconds: 5))
         let events = LinkEventSource(transport: eventSocket, logger: logger)
         var reconcilerRef: Reconciler?
-        let kernel = NetlinkKernel(channel: RequestChannel(transport: requestSocket)) { index in
+        let ethtool = openEthtool()
+        let kernel = NetlinkKernel(channel: RequestChannel(transport: requestSocket), ethtool: ethtool) { index in
             reconcilerRef?.label(index) ?? "ifindex \(index)"
+        }
+        if eventSocket.joinedMulticastAddressGroups.count < 2 {
+            logger.info("this kernel sends no IP multicast membership events; memberships are checked every \(Reconciler.multicastCheckInterval.secondsValue)s")
         }
         let clock = SystemMonotonicClock()
         let reconciler = Reconciler(config: config, kernel: kernel, drivers: try EthtoolDriverLookup(),
@@ -66,8 +70,22 @@ public final class AgentRuntime {
                 if batch.needsResync {
                     do { try reconciler.resynchronise() } catch { logger.error("resynchronising: \(error)") }
                 }
+                reconciler.reconcile()
+            } else {
+                reconciler.onTimer()
             }
-            reconciler.reconcile()
+        }
+    }
+
+    /// ethtool generic netlink for offload features; without it (kernel < 5.6, or generic
+    /// netlink unavailable) the agent still steers but leaves offloads alone, and says so.
+    private func openEthtool() -> EthtoolNetlink? {
+        do {
+            let socket = try NetlinkSocket(role: .requests(timeoutSeconds: 5), bus: NETLINK_GENERIC)
+            return try EthtoolNetlink(channel: RequestChannel(transport: socket))
+        } catch {
+            logger.warning("ethtool netlink unavailable (\(error)); offload features are not intersected")
+            return nil
         }
     }
 }

@@ -6,6 +6,8 @@ import Logging
 public struct LinkEventBatch {
     public var messages: [LinkMessage] = []
     public var needsResync = false
+    /// An IP multicast group was joined or left somewhere (RTM_NEWMULTICAST / RTM_DELMULTICAST).
+    public var multicastChanged = false
 }
 
 public final class LinkEventSource {
@@ -43,6 +45,10 @@ public final class LinkEventSource {
             do {
                 for message in try NetlinkMessage.split(datagram.bytes) {
                     if message.type == NetlinkMessage.typeOverrun { batch.needsResync = true; continue }
+                    if message.type == RT.newMulticast || message.type == RT.delMulticast {
+                        batch.multicastChanged = true
+                        continue
+                    }
                     if let decoded = try LinkCodec.decode(message) { batch.messages.append(decoded) }
                 }
             } catch {

@@ -1,0 +1,155 @@
+@testable import Agent
+import Glibc
+import Logging
+import Policy
+import XCTest
+
+/// The reconciler applying issue 4's policy on the fake kernel: what it changes, what it logs,
+/// what it restores, and that the multicast timer is cheap.
+final class ReconcilerPolicyTests: XCTestCase {
+    private var kernel: FakeKernel!
+    private var clock: FakeClock!
+    private var logs: LogRecorder!
+    private var reconciler: Reconciler!
+    private let hn: InterfaceIndex = 2
+    private let vf: InterfaceIndex = 3
+    private static let features: Set<String> = ["tx-scatter-gather", "tx-checksum-ip-generic", "tx-tcp-segmentation",
+                                                "tx-tcp6-segmentation", "rx-checksum"]
+
+    override func setUp() {
+        let mac = MACAddress("00:15:5d:aa:bb:cc")!
+        kernel = FakeKernel()
+        var hnLink = LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
+                                  operState: .up, addrGenMode: .eui64)
+        hnLink.gso = GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536)
+        var vfLink = LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.broadcast, .multicast], addrGenMode: .eui64)
+        vfLink.gso = GSOLimits(maxSize: 32768, maxSegs: 65535, ipv4MaxSize: 32768)
+        kernel.add(hnLink)
+        kernel.add(vfLink)
+        kernel.carrierOnUp = [vf]
+        let all = OffloadFeatures(active: Self.features, wanted: Self.features, changeable: Self.features)
+        kernel.offloads = [hn: all, vf: all]
+        kernel.offloads[vf]!.active.remove("tx-tcp-segmentation")
+        kernel.offloads[vf]!.wanted.remove("tx-tcp-segmentation")
+        clock = FakeClock(seconds: 100)
+        logs = LogRecorder()
+    }
+
+    private func start(_ config: AgentConfig = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .zero)) throws {
+        reconciler = Reconciler(config: config, kernel: kernel, drivers: FakeDrivers(byName: [:]), clock: clock,
+                                logger: logs.logger)
+        try reconciler.resynchronise()
+        reconciler.reconcile()
+        deliverLinks()
+        reconciler.reconcile()
+    }
+
+    private func errors(_ text: String) -> Int {
+        logs.records.filter { $0.level == .error && $0.message.contains(text) }.count
+    }
+
+    private func deliverLinks() {
+        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { reconciler.take(.present(link)) }
+    }
+
+    func testAttachIntersectsOffloadsLowersGSOAndFollowsTheVFsLinkState() throws {
+        try start()
+        XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering")
+        XCTAssertFalse(kernel.offloads[hn]!.active.contains("tx-tcp-segmentation"))
+        XCTAssertEqual(kernel.offloads[hn]!.active, Self.features.subtracting(["tx-tcp-segmentation"]))
+        XCTAssertEqual(kernel.links[hn]?.gso, GSOLimits(maxSize: 32768, maxSegs: 65535, ipv4MaxSize: 32768))
+        XCTAssertEqual(kernel.links[hn]?.linkMode, .dormant)
+        XCTAssertTrue(logs.contains("offloads synthetic=hn0(2): off tx-tcp-segmentation (VF vf0(3) lacks them)", level: .notice))
+        XCTAssertTrue(logs.contains("gso limits synthetic=hn0(2): gso_max_size=65536", level: .notice))
+        // The changes come before TX is steered.
+        let order = kernel.log.map { "\($0)" }
+        XCTAssertLessThan(order.firstIndex { $0.hasPrefix("set features") }!, order.firstIndex { $0.contains("egress-redirect") }!)
+
+        reconciler.shutdown(keepSteering: false)
+        XCTAssertEqual(kernel.offloads[hn]!.active, Self.features, "exactly what was saved is back")
+        XCTAssertEqual(kernel.links[hn]?.gso, GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536))
+        XCTAssertEqual(kernel.links[hn]?.linkMode, .default)
+        XCTAssertTrue(logs.contains("offloads restored on hn0(2): tx-tcp-segmentation on"))
+    }
+
+    func testAFeatureTurnedOnAgainIsReintersectedAndLogged() throws {
+        try start()
+        kernel.clearLog()
+        kernel.offloads[hn]!.active.insert("tx-tcp-segmentation") // `ethtool -K hn0 tso on`: a FEATURE CHANGE link event
+        kernel.offloads[hn]!.wanted.insert("tx-tcp-segmentation")
+        deliverLinks()
+        reconciler.reconcile()
+        XCTAssertEqual(kernel.log, [.setFeatures(device: hn, changes: ["tx-tcp-segmentation": false])])
+        XCTAssertTrue(logs.contains("tx-tcp-segmentation turned on again while paired; VF vf0(3) lacks them: off again (re-intersected)"))
+    }
+
+    func testVFRemovalGivesTheSyntheticNICItsOffloadsBack() throws {
+        try start()
+        kernel.remove(vf)
+        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        reconciler.reconcile()
+        XCTAssertNil(kernel.relay[hn]?.egress)
+        XCTAssertEqual(kernel.offloads[hn]!.active, Self.features)
+        XCTAssertEqual(kernel.links[hn]?.gso?.maxSize, 65536)
+        XCTAssertEqual(kernel.links[hn]?.linkMode, .default)
+        XCTAssertTrue(reconciler.originals.devices.isEmpty, "nothing held any more: \(reconciler.originals)")
+    }
+
+    func testMulticastMembershipTurnsAllmultiOnAndTheTimerStaysCheap() throws {
+        try start()
+        kernel.clearLog()
+        let defaults = [MACAddress("01:00:5e:00:00:01")!, MACAddress("33:33:00:00:00:01")!]
+        kernel.multicast = [hn: defaults]
+        let reads = kernel.multicastReads
+        clock.advance(by: Reconciler.multicastCheckInterval)
+        reconciler.onTimer()
+        XCTAssertEqual(kernel.multicastReads, reads + 1)
+        XCTAssertEqual(kernel.log, [], "memberships unchanged: no reconcile, no tc dumps, no changes")
+
+        kernel.multicast = [hn: defaults + [MACAddress("01:00:5e:01:02:03")!]] // `ip maddr add`: no event
+        clock.advance(by: Reconciler.multicastCheckInterval)
+        reconciler.onTimer()
+        XCTAssertEqual(kernel.log, [.setFlag(device: vf, flag: .allMulticast, on: true)])
+        XCTAssertTrue(logs.contains("multicast synthetic=hn0(2) has memberships 01:00:5e:01:02:03: allmulti on VF vf0(3)"))
+
+        kernel.clearLog()
+        kernel.multicast = [hn: defaults]
+        reconciler.reconcile() // an RTM_DELMULTICAST event
+        XCTAssertEqual(kernel.log, [.setFlag(device: vf, flag: .allMulticast, on: false)])
+        XCTAssertTrue(logs.contains("has no memberships left: allmulti off on VF vf0(3)"))
+    }
+
+    func testRefusedMTUKeepsThePairOnTheSyntheticPathLogsOnceAndBacksOff() throws {
+        kernel.maximumMTU[vf] = 1500
+        kernel.change(hn) { $0.mtu = 9000 }
+        try start()
+        XCTAssertNil(kernel.relay[hn]?.egress, "not steering through a VF with another MTU")
+        XCTAssertNil(kernel.relay[vf]?.ingress)
+        XCTAssertEqual(errors("VF vf0(3) refused MTU 9000 of synthetic NIC hn0(2); not steering through it"), 1)
+        XCTAssertTrue(logs.contains("MTU greater than device maximum", level: .error), "the kernel's words")
+        let first = try XCTUnwrap(reconciler.pairs[hn]?.retryAt)
+        clock.current = first
+        reconciler.onTimer()
+        let second = try XCTUnwrap(reconciler.pairs[hn]?.retryAt)
+        XCTAssertEqual(second.duration(since: first), .seconds(2), "the retry delay doubles")
+        XCTAssertEqual(errors("refused MTU 9000"), 1, "the same failure is not logged again")
+
+        kernel.change(hn) { $0.mtu = 1500 } // the operator gives up on jumbo frames
+        clock.current = second
+        deliverLinks()
+        reconciler.reconcile()
+        XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf)
+        XCTAssertTrue(logs.contains("pair of hn0(2): changes applied again"))
+    }
+
+    func testNonTransparentModeAppliesTheConsistencyItemsOnly() throws {
+        kernel.change(hn) { $0.mtu = 4000 }
+        try start(AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .zero, mode: .nonTransparent))
+        XCTAssertTrue(kernel.relay.isEmpty, "no tc ever")
+        XCTAssertEqual(kernel.links[vf]?.mtu, 4000)
+        XCTAssertFalse(kernel.offloads[hn]!.active.contains("tx-tcp-segmentation"))
+        XCTAssertEqual(kernel.links[hn]?.gso?.maxSize, 32768)
+        XCTAssertEqual(kernel.links[hn]?.linkMode, .default, "the VF is visible: hn's link state stays its own")
+        XCTAssertEqual(kernel.links[vf]?.addrGenMode, .eui64, "the stack may use the VF: it keeps its IPv6")
+    }
+}
