@@ -53,8 +53,15 @@ struct Run: ParsableCommand {
                                valueName: "seconds"))
     var settle: Double = AgentConfig.defaultSettle.secondsValue
 
-    @Option(help: ArgumentHelp("transparent (steer through the VF) or non-transparent.", valueName: "mode"))
+    @Option(help: ArgumentHelp(
+        "transparent (steer through the VF) or non-transparent (the stack uses the VF directly; no tc relay, NICs kept consistent).",
+        valueName: "mode"))
     var mode: SteeringMode = .transparent
+
+    @Option(name: .customLong("allow-vf-kind"), help: ArgumentHelp(
+        "Also accept virtual devices of this kind (IFLA_INFO_KIND, e.g. macvlan) as VFs; repeatable. For test beds: physical VFs and veth always qualify.",
+        valueName: "kind"))
+    var extraVFKinds: [String] = []
 
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
@@ -72,8 +79,11 @@ struct Run: ParsableCommand {
         for pattern in syntheticPatterns + vfPatterns {
             do { _ = try Glob(pattern) } catch { throw ValidationError("bad interface pattern: \(error)") }
         }
-        if mode == .nonTransparent {
-            throw ValidationError("--mode non-transparent is not implemented yet; use --mode transparent (the default)")
+        for kind in extraVFKinds where kind.isEmpty || kind.count > 15 || !kind.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            throw ValidationError("--allow-vf-kind: \"\(kind)\" is not a link kind (letters, digits and _, at most 15)")
+        }
+        for kind in extraVFKinds where ["bridge", "bond", "team", "vlan", "vxlan"].contains(kind) {
+            throw ValidationError("--allow-vf-kind \(kind): a \(kind) device is never a VF")
         }
     }
 
@@ -88,11 +98,12 @@ struct Run: ParsableCommand {
             }
         }
         let logger = Logger(label: "hnagent")
-        let config = AgentConfig(
+        var config = AgentConfig(
             syntheticPatterns: try syntheticPatterns.map(Glob.init),
             vfPatterns: try vfPatterns.map(Glob.init),
             settle: .nanoseconds(Int64(settle * 1e9)),
             mode: mode)
+        config.extraVFKinds = Set(extraVFKinds)
         do {
             try AgentRuntime(config: config, options: RuntimeOptions(keepSteeringOnExit: keepSteeringOnExit),
                              logger: logger).run()

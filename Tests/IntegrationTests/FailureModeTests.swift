@@ -7,28 +7,7 @@
 import Foundation
 import XCTest
 
-final class FailureModeTests: XCTestCase {
-    private var testbed: Testbed?
-    private var agent: AgentProcess?
-
-    override func setUpWithError() throws {
-        try Testbed.requireRootAndTools()
-        continueAfterFailure = false
-    }
-
-    override func tearDown() {
-        let failed = (testRun?.failureCount ?? 0) + (testRun?.unexpectedExceptionCount ?? 0) > 0
-        if failed, let testbed { print(testbed.stateSummary()) }
-        if let agent {
-            agent.stop()
-            if failed { print("--- hnagent log ---\n\(agent.log.suffix(8000))\n--- end ---") }
-        }
-        agent = nil
-        testbed?.destroy()
-        testbed = nil
-        super.tearDown()
-    }
-
+final class FailureModeTests: IntegrationTestCase {
     func testVFSetDownFallsBackAndSteersAgainWhenUp() throws {
         let tb = try Testbed(withVF: true)
         testbed = tb

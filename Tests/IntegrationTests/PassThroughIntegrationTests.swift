@@ -3,24 +3,7 @@
 import Foundation
 import XCTest
 
-final class PassThroughIntegrationTests: XCTestCase {
-    private var testbed: Testbed?
-    private var agent: AgentProcess?
-
-    override func setUpWithError() throws {
-        try Testbed.requireRootAndTools()
-        continueAfterFailure = false
-    }
-
-    override func tearDown() {
-        agent?.stop()
-        if (testRun?.failureCount ?? 0) > 0, let agent { print("--- hnagent log ---\n\(agent.log.suffix(6000))") }
-        agent = nil
-        testbed?.destroy()
-        testbed = nil
-        super.tearDown()
-    }
-
+final class PassThroughIntegrationTests: IntegrationTestCase {
     private func linkLine(_ tb: Testbed, _ dev: String) throws -> String {
         try tb.exec(tb.guest, ["ip", "-d", "link", "show", dev])
     }

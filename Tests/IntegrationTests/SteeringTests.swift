@@ -7,55 +7,12 @@
 import Foundation
 import XCTest
 
-final class SteeringTests: XCTestCase {
-    private var testbed: Testbed?
-    private var agent: AgentProcess?
-
-    /// Generous deadlines for a loaded 2-core CI machine; the agent normally reacts in ms.
-    private let startTimeout: TimeInterval = 15
+final class SteeringTests: IntegrationTestCase {
     private let fallbackTimeout: TimeInterval = 2
-    private let steerTimeout: TimeInterval = 5      // settle 0.5 s + reaction
     /// Packets the synthetic path may still carry while steering (ARP etc.).
     private let syntheticNoise: UInt64 = 5
 
-    override func setUpWithError() throws {
-        try Testbed.requireRootAndTools()
-        continueAfterFailure = false
-    }
-
-    override func tearDown() {
-        let failed = (testRun?.failureCount ?? 0) + (testRun?.unexpectedExceptionCount ?? 0) > 0
-        if failed, let testbed {
-            print(testbed.stateSummary())
-        }
-        if let agent {
-            agent.stop()
-            if failed {
-                print("--- hnagent log (\(agent.arguments.joined(separator: " "))) ---")
-                print(agent.log.suffix(8000))
-                print("--- end of hnagent log ---")
-            }
-        }
-        agent = nil
-        testbed?.destroy()
-        testbed = nil
-        super.tearDown()
-    }
-
     // MARK: - Helpers
-
-    /// A testbed with vf0 present and the agent started and steering (kernel state checked).
-    private func startSteered(settle: Double = 0.5) throws -> (Testbed, AgentProcess) {
-        let tb = try Testbed(withVF: true)
-        testbed = tb
-        let a = try AgentProcess(testbed: tb, settle: settle)
-        agent = a
-        try a.waitForLog("ready", timeout: startTimeout)
-        try tb.waitUntil(timeout: steerTimeout, "steering filters on vf0 ingress and hn0 egress") {
-            try tb.steeringInstalled()
-        }
-        return (tb, a)
-    }
 
     /// Pings until the bridge has learned the guest's MAC on the VF port, i.e. replies leave
     /// through vf0 (the first replies may still have gone through hn0's port).

@@ -243,6 +243,46 @@ final class Testbed {
         links.removeAll { $0.ns == host && $0.dev == Testbed.vfPort }
     }
 
+    /// Removes hn0 (its HOST end goes with it) and creates it again with the same MAC, address
+    /// and bridge port: a synthetic NIC that was reset by its driver.
+    func recreateSynthetic() throws {
+        try run(["ip", "-n", guest, "link", "del", Testbed.hn])
+        links.removeAll { $0.ns == host && $0.dev == Testbed.hnPort }
+        try addVeth(host, Testbed.hnPort, guest, Testbed.hn, macB: Testbed.hnMAC)
+        try run(["ip", "-n", host, "link", "set", Testbed.hnPort, "master", Testbed.bridge, "up"])
+        try run(["ip", "-n", guest, "addr", "add", "\(Testbed.guestIP)/\(Testbed.prefixLength)", "dev", Testbed.hn])
+        try run(["ip", "-n", guest, "link", "set", Testbed.hn, "up"])
+    }
+
+    /// vf0 loses (or regains) carrier: its HOST end goes down (up), as when the host pulls the link.
+    func setVFCarrier(_ on: Bool) throws {
+        try run(["ip", "-n", host, "link", "set", Testbed.vfPort, on ? "up" : "down"])
+    }
+
+    /// `ethtool -k DEV` as name -> on, e.g. "tx-tcp-segmentation": false.
+    func features(_ ns: String, _ dev: String) throws -> [String: Bool] {
+        var result: [String: Bool] = [:]
+        for line in try exec(ns, ["ethtool", "-k", dev]).split(separator: "\n") {
+            let parts = line.trimmingCharacters(in: .whitespaces).split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let value = parts[1].trimmingCharacters(in: .whitespaces)
+            if value.hasPrefix("on") { result[String(parts[0])] = true } else if value.hasPrefix("off") { result[String(parts[0])] = false }
+        }
+        return result
+    }
+
+    /// `ip -d link show DEV` as one line (MTU, flags, link mode, GSO limits).
+    func linkDetails(_ ns: String, _ dev: String) throws -> String {
+        try exec(ns, ["ip", "-d", "link", "show", dev]).replacingOccurrences(of: "\n", with: " ")
+    }
+
+    /// A number after `key` in `ip -d link show` (e.g. "gso_max_size").
+    func linkNumber(_ ns: String, _ dev: String, _ key: String) throws -> Int? {
+        let words = try linkDetails(ns, dev).split(separator: " ")
+        guard let i = words.firstIndex(of: Substring(key)), i + 1 < words.count else { return nil }
+        return Int(words[i + 1])
+    }
+
     func vfDown() throws { try run(["ip", "-n", guest, "link", "set", Testbed.vf, "down"]) }
     func vfUp() throws { try run(["ip", "-n", guest, "link", "set", Testbed.vf, "up"]) }
 
