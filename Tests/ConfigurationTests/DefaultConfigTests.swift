@@ -30,6 +30,13 @@ final class DefaultConfigTests: XCTestCase {
                        "config/hnagent.toml is out of date: regenerate it with `hnagent print-default-config > config/hnagent.toml`")
     }
 
+    func testReadmeReferencesEveryKey() throws {
+        let readme = try String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        for key in ConfigSchema.keys {
+            XCTAssertTrue(readme.contains("| `\(key.qualifiedName)` |"), "README's config reference lacks \(key.qualifiedName)")
+        }
+    }
+
     func testSuggestions() {
         XCTAssertEqual(Suggestion.closest(to: "setle", among: ["synthetic", "vf", "settle"]), "settle")
         XCTAssertEqual(Suggestion.closest(to: "VF", among: ["synthetic", "vf", "settle"]), "vf")
