@@ -10,7 +10,7 @@
 /// Pure: no I/O; it works on the bytes of a String that is already valid UTF-8.
 public enum TOMLParser {
     public static func parse(_ text: String) -> (document: TOMLDocument, diagnostics: [ConfigDiagnostic]) {
-        var parser = Parser(bytes: Array(text.utf8))
+        var parser = TOMLReader(bytes: Array(text.utf8))
         parser.run()
         return (parser.document, parser.diagnostics)
     }
@@ -24,7 +24,8 @@ struct ParseFailure: Error {
     var resumeHere = false
 }
 
-private enum ASCII {
+/// Byte classes of the grammar (the file is read as UTF-8 bytes; all syntax is ASCII).
+enum ASCII {
     static let newline = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
     static let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), hash = UInt8(ascii: "#")
     static let openBracket = UInt8(ascii: "["), closeBracket = UInt8(ascii: "]")
@@ -46,7 +47,9 @@ private enum ASCII {
     static func isForbiddenControl(_ c: UInt8) -> Bool { (c < 0x20 && c != tab) || c == 0x7F }
 }
 
-private struct Parser {
+/// The cursor over the file's bytes: reads one statement at a time into `document` and
+/// collects diagnostics. Strings and error recovery are in the extensions next to this file.
+struct TOMLReader {
     let bytes: [UInt8]
     var pos = 0
     var line = 1
@@ -184,81 +187,6 @@ private struct Parser {
         }
     }
 
-    mutating func basicString() throws(ParseFailure) -> String {
-        if peek(1) == ASCII.quote && peek(2) == ASCII.quote {
-            throw fail("multi-line strings (\"\"\"...\"\"\") are not supported; write the string on one line")
-        }
-        pos += 1
-        var out: [UInt8] = []
-        while true {
-            guard let c = peek, c != ASCII.newline, c != ASCII.carriageReturn else {
-                throw fail("string is not closed: add '\"' before the end of the line")
-            }
-            pos += 1
-            switch c {
-            case ASCII.quote: return String(decoding: out, as: UTF8.self)
-            case ASCII.backslash: out.append(contentsOf: try escape())
-            case _ where ASCII.isForbiddenControl(c):
-                throw fail("control character \(hex(UInt32(c), digits: 4)) in a string; write it as an escape such as \\t or \\u0001")
-            default: out.append(c)
-            }
-        }
-    }
-
-    /// After a backslash: the UTF-8 bytes of the escaped character.
-    mutating func escape() throws(ParseFailure) -> [UInt8] {
-        guard let c = peek else { throw fail("string is not closed: add '\"' before the end of the file") }
-        pos += 1
-        switch c {
-        case UInt8(ascii: "b"): return [0x08]
-        case UInt8(ascii: "t"): return [0x09]
-        case UInt8(ascii: "n"): return [0x0A]
-        case UInt8(ascii: "f"): return [0x0C]
-        case UInt8(ascii: "r"): return [0x0D]
-        case ASCII.quote, ASCII.backslash: return [c]
-        case UInt8(ascii: "u"): return try unicodeEscape(digits: 4)
-        case UInt8(ascii: "U"): return try unicodeEscape(digits: 8)
-        default:
-            pos -= 1
-            throw fail("unknown escape '\\\(describeByte())' in a string; valid: \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX")
-        }
-    }
-
-    mutating func unicodeEscape(digits: Int) throws(ParseFailure) -> [UInt8] {
-        var value: UInt32 = 0
-        for _ in 0..<digits {
-            guard let c = peek, let digit = hexDigit(c) else {
-                throw fail("\\\(digits == 4 ? "u" : "U") needs exactly \(digits) hexadecimal digits")
-            }
-            value = value << 4 | digit
-            pos += 1
-        }
-        guard let scalar = Unicode.Scalar(value) else {
-            throw fail("\(hex(value, digits: 4)) is not a Unicode scalar value (surrogate or above U+10FFFF)")
-        }
-        return Array(String(Character(scalar)).utf8)
-    }
-
-    mutating func literalString() throws(ParseFailure) -> String {
-        if peek(1) == ASCII.apostrophe && peek(2) == ASCII.apostrophe {
-            throw fail("multi-line literal strings ('''...''') are not supported; write the string on one line")
-        }
-        pos += 1
-        let start = pos
-        while true {
-            guard let c = peek, c != ASCII.newline, c != ASCII.carriageReturn else {
-                throw fail("string is not closed: add \"'\" before the end of the line")
-            }
-            if c == ASCII.apostrophe { break }
-            if ASCII.isForbiddenControl(c) {
-                throw fail("control character \(hex(UInt32(c), digits: 4)) in a literal string; use a \"basic\" string with an escape")
-            }
-            pos += 1
-        }
-        defer { pos += 1 }
-        return String(decoding: bytes[start..<pos], as: UTF8.self)
-    }
-
     mutating func array() throws(ParseFailure) -> TOMLValue {
         let openLine = line
         pos += 1
@@ -335,94 +263,4 @@ private struct Parser {
         pos += 1
         line += 1
     }
-
-    /// Skips the rest of the failed line; after a failure inside an array, also the lines up to
-    /// its closing bracket or the next statement, so one mistake gives one message.
-    mutating func recover(skippingArray: Bool) {
-        skipLine()
-        guard skippingArray else { return }
-        while pos < bytes.count, !startsStatement(at: pos) {
-            if skipLine() { return }
-        }
-    }
-
-    /// Skips to the start of the next line; returns whether a ']' outside quotes was passed.
-    @discardableResult
-    mutating func skipLine() -> Bool {
-        var sawClose = false
-        var quote: UInt8?
-        while let c = peek, c != ASCII.newline {
-            if let q = quote {
-                if c == q { quote = nil } else if c == ASCII.backslash && q == ASCII.quote { pos += 1 }
-            } else if c == ASCII.quote || c == ASCII.apostrophe {
-                quote = c
-            } else if c == ASCII.hash {
-                while let d = peek, d != ASCII.newline { pos += 1 }
-                break
-            } else if c == ASCII.closeBracket {
-                sawClose = true
-            }
-            pos += 1
-        }
-        if peek == ASCII.newline { pos += 1; line += 1 }
-        return sawClose
-    }
-
-    /// Whether the line at `index` looks like `[table]` or `key =`.
-    func startsStatement(at index: Int) -> Bool {
-        var i = index
-        while i < bytes.count, bytes[i] == ASCII.space || bytes[i] == ASCII.tab { i += 1 }
-        guard i < bytes.count else { return false }
-        if bytes[i] == ASCII.openBracket {
-            i += 1
-            while i < bytes.count, bytes[i] == ASCII.space || bytes[i] == ASCII.openBracket { i += 1 }
-            return i < bytes.count && ASCII.isBareKey(bytes[i]) && !isDigit(bytes[i])
-        }
-        let keyStart = i
-        while i < bytes.count, ASCII.isBareKey(bytes[i]) { i += 1 }
-        guard i > keyStart else { return false }
-        while i < bytes.count, bytes[i] == ASCII.space || bytes[i] == ASCII.tab { i += 1 }
-        return i < bytes.count && bytes[i] == ASCII.equals
-    }
-
-    func fail(_ message: String) -> ParseFailure { ParseFailure(line: line, message: message) }
-
-    /// The next character for a message: `'x'`, or "the end of the line/file".
-    func describeNext() -> String {
-        guard let c = peek else { return "the end of the file" }
-        if c == ASCII.newline || c == ASCII.carriageReturn { return "the end of the line" }
-        return "'\(describeByte())'"
-    }
-
-    /// The (possibly multi-byte) character at the cursor, for messages.
-    func describeByte() -> String {
-        var end = pos + 1
-        while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }
-        let text = String(decoding: bytes[pos..<min(end, bytes.count)], as: UTF8.self)
-        return text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F } ? text : hex(UInt32(bytes[pos]), digits: 4)
-    }
-
-    /// The rest of the line, shortened, for "unexpected text" messages.
-    func describeRestOfLine() -> String {
-        var end = pos
-        while end < bytes.count, bytes[end] != ASCII.newline, bytes[end] != ASCII.carriageReturn { end += 1 }
-        let text = String(decoding: bytes[pos..<end], as: UTF8.self)
-        return "text '\(text.count > 40 ? text.prefix(40) + "…" : text)'"
-    }
-}
-
-private func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
-
-private func hexDigit(_ c: UInt8) -> UInt32? {
-    switch c {
-    case 0x30...0x39: return UInt32(c - 0x30)
-    case 0x41...0x46: return UInt32(c - 0x41 + 10)
-    case 0x61...0x66: return UInt32(c - 0x61 + 10)
-    default: return nil
-    }
-}
-
-private func hex(_ value: UInt32, digits: Int) -> String {
-    let text = String(value, radix: 16, uppercase: true)
-    return "U+" + String(repeating: "0", count: max(0, digits - text.count)) + text
 }
