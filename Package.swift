@@ -16,17 +16,20 @@ let package = Package(
         .systemLibrary(name: "CNetlink", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         // The pure core: no Glibc, no CNetlink, no I/O, no clock.
         .target(name: "Policy"),
+        // The config file: a line-numbered TOML-subset parser and the schema. Pure, like Policy.
+        .target(name: "Configuration", dependencies: ["Policy"]),
         // The imperative shell: netlink transport, codecs, reconciler, event loop.
         .target(name: "Agent", dependencies: [
             "Policy", "CNetlink",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "hnagent", dependencies: [
-            "Agent", "Policy",
+            "Agent", "Policy", "Configuration",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Policy"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Policy", "CNetlink"]),
         // Root-only tests in network namespaces; they skip themselves without root.
         .testTarget(name: "IntegrationTests", dependencies: []),

@@ -18,6 +18,18 @@ public struct AgentConfig: Sendable {
     public var extraVFKinds: Set<String> = []
 
     public static let syntheticDriver = "hv_netvsc"
+
+    /// Why `kind` cannot be an extra VF kind, or nil if it can: a link kind name, and not a
+    /// device that aggregates or tunnels (those only copy a MAC).
+    public static func problem(withVFKind kind: String) -> String? {
+        guard !kind.isEmpty, kind.count <= 15, kind.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            return "\"\(kind)\" is not a link kind (ASCII letters, digits and _, at most 15)"
+        }
+        if ["bridge", "bond", "team", "vlan", "vxlan", "macsec", "ipvlan"].contains(kind) {
+            return "a \(kind) device is never a VF"
+        }
+        return nil
+    }
     public static let defaultSettle: Duration = .seconds(2)
 
     public init(syntheticPatterns: [Glob] = [], vfPatterns: [Glob] = [], settle: Duration = AgentConfig.defaultSettle,

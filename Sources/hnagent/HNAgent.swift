@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import Configuration
 import Foundation
 import Logging
 import Policy
@@ -16,16 +17,11 @@ struct HNAgent: ParsableCommand {
         VF goes away traffic falls back to the synthetic path at once; when it returns and has \
         settled, steering resumes. Addresses and routes stay on the synthetic NIC.
         """,
-        subcommands: [Run.self],
+        subcommands: [Run.self, CheckConfig.self, PrintDefaultConfig.self],
         defaultSubcommand: nil
     )
 }
 
-enum LogFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json
-}
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
 extension SteeringMode: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
@@ -34,10 +30,16 @@ struct Run: ParsableCommand {
         discussion: """
         On SIGINT/SIGTERM hnagent removes the tc filters and clsact qdiscs it created, restores \
         what it changed on the VF, and leaves both NICs working on the synthetic path.
-        Exit codes: 0 stopped by signal, 64 bad usage, 69 kernel feature missing, 77 missing \
-        CAP_NET_ADMIN, 70 internal error.
+        Settings come from the config file (see check-config, print-default-config); flags win.
+        Exit codes: 0 stopped by signal, 64 bad usage, 65 invalid config file, 66 config file \
+        missing or unreadable, 69 kernel feature missing, 77 missing CAP_NET_ADMIN, 70 internal error.
         """
     )
+
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "TOML config file. Default: \(ConfigLoader.defaultPath) if it exists. Flags win over the file.",
+        valueName: "path"))
+    var configPath: String?
 
     @Option(name: .customLong("synthetic"), help: ArgumentHelp(
         "Interface names (glob) that are synthetic NICs; repeatable. Default: interfaces whose driver is hv_netvsc.",
@@ -49,47 +51,46 @@ struct Run: ParsableCommand {
         valueName: "glob"))
     var vfPatterns: [String] = []
 
-    @Option(help: ArgumentHelp("Seconds a VF must be present before it is used (fractional; 0 for tests).",
+    @Option(help: ArgumentHelp("Seconds a VF must be present before it is used (fractional; 0 for tests). Default: 2.",
                                valueName: "seconds"))
-    var settle: Double = AgentConfig.defaultSettle.secondsValue
+    var settle: Double?
 
     @Option(help: ArgumentHelp(
-        "transparent (steer through the VF) or non-transparent (the stack uses the VF directly; no tc relay, NICs kept consistent).",
+        "transparent (steer through the VF) or non-transparent (the stack uses the VF directly; no tc relay, NICs kept consistent). Default: transparent.",
         valueName: "mode"))
-    var mode: SteeringMode = .transparent
+    var mode: SteeringMode?
 
     @Option(name: .customLong("allow-vf-kind"), help: ArgumentHelp(
         "Also accept virtual devices of this kind (IFLA_INFO_KIND, e.g. macvlan) as VFs; repeatable. For test beds: physical VFs and veth always qualify.",
         valueName: "kind"))
     var extraVFKinds: [String] = []
 
-    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
-    var logLevel: Logger.Level = .info
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical. Default: info.", valueName: "level"))
+    var logLevel: LogLevelName?
 
-    @Option(help: ArgumentHelp("text or json (one JSON object per line).", valueName: "format"))
-    var logFormat: LogFormat = .text
+    @Option(help: ArgumentHelp("text or json (one JSON object per line). Default: text.", valueName: "format"))
+    var logFormat: LogFormatName?
 
-    @Flag(help: "Leave the relay in place on SIGTERM (for upgrades); the default restores everything.")
-    var keepSteeringOnExit = false
+    @Flag(inversion: .prefixedNo,
+          help: "Leave the relay in place on SIGTERM (for upgrades). Default: off, restore everything.")
+    var keepSteeringOnExit: Bool?
 
     func validate() throws {
-        guard settle.isFinite, settle >= 0, settle <= 3600 else {
+        if let settle, !(settle.isFinite && ResolvedSettings.settleRange.contains(settle)) {
             throw ValidationError("--settle must be between 0 and 3600 seconds, got \(settle)")
         }
         for pattern in syntheticPatterns + vfPatterns {
             do { _ = try Glob(pattern) } catch { throw ValidationError("bad interface pattern: \(error)") }
         }
-        for kind in extraVFKinds where kind.isEmpty || kind.count > 15 || !kind.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-            throw ValidationError("--allow-vf-kind: \"\(kind)\" is not a link kind (letters, digits and _, at most 15)")
-        }
-        for kind in extraVFKinds where ["bridge", "bond", "team", "vlan", "vxlan"].contains(kind) {
-            throw ValidationError("--allow-vf-kind \(kind): a \(kind) device is never a VF")
+        for kind in extraVFKinds {
+            if let problem = AgentConfig.problem(withVFKind: kind) { throw ValidationError("--allow-vf-kind: \(problem)") }
         }
     }
 
     func run() throws {
-        let level = logLevel
-        let format = logFormat
+        let (settings, source) = try resolvedSettings()
+        let level = settings.logLevel.loggerLevel
+        let format = settings.logFormat
         let underSystemd = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
         LoggingSystem.bootstrap { _ in
             switch format {
@@ -98,14 +99,10 @@ struct Run: ParsableCommand {
             }
         }
         let logger = Logger(label: "hnagent")
-        var config = AgentConfig(
-            syntheticPatterns: try syntheticPatterns.map(Glob.init),
-            vfPatterns: try vfPatterns.map(Glob.init),
-            settle: .nanoseconds(Int64(settle * 1e9)),
-            mode: mode)
-        config.extraVFKinds = Set(extraVFKinds)
+        logger.info("config: \(source)")
+        let config = settings.agentConfig
         do {
-            try AgentRuntime(config: config, options: RuntimeOptions(keepSteeringOnExit: keepSteeringOnExit),
+            try AgentRuntime(config: config, options: RuntimeOptions(keepSteeringOnExit: settings.keepSteeringOnExit),
                              logger: logger).run()
         } catch let error as PreflightError {
             logger.critical("\(error)")

@@ -46,6 +46,10 @@ public final class AgentRuntime {
         try reconciler.resynchronise()
         reconciler.reconcile()
         logger.notice("ready: mode=\(config.mode.rawValue) settle=\(config.settle.secondsValue)s pairs=\(reconciler.pairs.count) links=\(reconciler.links.count)")
+        // systemd Type=notify: ready now that the first full reconcile is done; STOPPING=1 when run() returns.
+        let serviceManager = ServiceNotifier.fromEnvironment()
+        serviceManager?.notify(.ready, logger: logger)
+        defer { serviceManager?.notify(.stopping, logger: logger) }
 
         var fds = [pollfd(fd: eventSocket.fileDescriptor, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]

@@ -1,0 +1,78 @@
+import Policy
+
+/// One key of the config file: where it lives, how it is documented, how it is read into a
+/// `RunSettings` layer and how its default is written out.
+///
+/// To add a `run` option: add a field to `RunSettings` (and `overridden(by:)`) and to
+/// `ResolvedSettings`, a `ConfigKey` below, a row in README's config reference, and map the
+/// optional CLI flag in `Sources/hnagent/Run+Config.swift`. Validation, `check-config` and
+/// `print-default-config` then cover it without further changes.
+public struct ConfigKey: Sendable {
+    public let table: String
+    public let name: String
+    /// For documentation: "array of strings", "number", ...
+    public let type: String
+    /// The `hnagent run` flag that overrides this key.
+    public let flag: String
+    /// Comment lines written above the key by `print-default-config`.
+    public let help: [String]
+    let render: @Sendable (ResolvedSettings) -> String
+    let read: @Sendable (ValueReader, inout RunSettings) throws -> Void
+
+    /// `pairing.settle`: how messages and the README name the key.
+    public var qualifiedName: String { "\(table).\(name)" }
+}
+
+public enum ConfigSchema {
+    /// The modes `run` can do.
+    public static let implementedModes: Set<SteeringMode> = [.transparent, .nonTransparent]
+
+    /// Tables in the order `print-default-config` writes them.
+    public static let tables = ["pairing", "steering", "logging"]
+
+    public static let keys: [ConfigKey] = [
+        ConfigKey(table: "pairing", name: "synthetic", type: "array of strings", flag: "--synthetic",
+                  help: ["Interface names (globs: * ? [a-z] [!x]) that are synthetic NICs.",
+                         "Empty: every interface whose driver is hv_netvsc."],
+                  render: { TOMLWriter.array($0.syntheticPatterns.map(\.pattern)) },
+                  read: { value, settings in settings.syntheticPatterns = try value.globs() }),
+        ConfigKey(table: "pairing", name: "vf", type: "array of strings", flag: "--vf",
+                  help: ["Interface names (globs) allowed to be VFs.",
+                         "Empty: any eligible Ethernet interface with the synthetic NIC's MAC."],
+                  render: { TOMLWriter.array($0.vfPatterns.map(\.pattern)) },
+                  read: { value, settings in settings.vfPatterns = try value.globs() }),
+        ConfigKey(table: "pairing", name: "allow-vf-kinds", type: "array of strings", flag: "--allow-vf-kind",
+                  help: ["Virtual device kinds (e.g. \"macvlan\") also accepted as VFs, for test beds.",
+                         "Physical VFs and veth always qualify."],
+                  render: { TOMLWriter.array($0.extraVFKinds) },
+                  read: { value, settings in settings.extraVFKinds = try value.vfKinds() }),
+        ConfigKey(table: "pairing", name: "settle", type: "number (seconds, 0 to 3600)", flag: "--settle",
+                  help: ["Seconds a VF must be present before traffic is steered through it",
+                         "(like FreeBSD's hw.hn.vf_xpnt_attwait); fractions allowed."],
+                  render: { TOMLWriter.number($0.settle) },
+                  read: { value, settings in settings.settle = try value.seconds(in: ResolvedSettings.settleRange) }),
+        ConfigKey(table: "steering", name: "mode", type: "string", flag: "--mode",
+                  help: ["\"transparent\": steer traffic through the VF behind the synthetic NIC.",
+                         "\"non-transparent\": the stack uses the VF directly; no relay, NICs kept consistent."],
+                  render: { TOMLWriter.string($0.mode.rawValue) },
+                  read: { value, settings in settings.mode = try value.mode() }),
+        ConfigKey(table: "steering", name: "keep-on-exit", type: "boolean", flag: "--keep-steering-on-exit",
+                  help: ["Leave the relay in place when stopped (for upgrades); false restores everything."],
+                  render: { TOMLWriter.boolean($0.keepSteeringOnExit) },
+                  read: { value, settings in settings.keepSteeringOnExit = try value.boolean() }),
+        ConfigKey(table: "logging", name: "level", type: "string", flag: "--log-level",
+                  help: ["trace, debug, info, notice, warning, error or critical."],
+                  render: { TOMLWriter.string($0.logLevel.rawValue) },
+                  read: { value, settings in settings.logLevel = try value.choice(LogLevelName.self) }),
+        ConfigKey(table: "logging", name: "format", type: "string", flag: "--log-format",
+                  help: ["\"text\" for humans, \"json\" for one JSON object per line."],
+                  render: { TOMLWriter.string($0.logFormat.rawValue) },
+                  read: { value, settings in settings.logFormat = try value.choice(LogFormatName.self) }),
+    ]
+
+    public static func keys(in table: String) -> [ConfigKey] { keys.filter { $0.table == table } }
+
+    public static func key(table: String, name: String) -> ConfigKey? {
+        keys.first { $0.table == table && $0.name == name }
+    }
+}

@@ -1,0 +1,120 @@
+// The agent as systemd runs it, in a namespace testbed (root only): settings from a config
+// file with flags winning, and sd_notify READY=1 / STOPPING=1 to a NOTIFY_SOCKET.
+
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class ServiceIntegrationTests: XCTestCase {
+    private var testbed: Testbed?
+    private var agent: AgentProcess?
+    private var scratch: URL?
+
+    override func setUpWithError() throws {
+        try Testbed.requireRootAndTools()
+        continueAfterFailure = false
+    }
+
+    override func tearDown() {
+        if let agent {
+            agent.stop()
+            if (testRun?.failureCount ?? 0) + (testRun?.unexpectedExceptionCount ?? 0) > 0 {
+                print("--- hnagent log ---\n\(agent.log.suffix(8000))\n--- end ---")
+            }
+        }
+        agent = nil
+        testbed?.destroy()
+        testbed = nil
+        if let scratch { try? FileManager.default.removeItem(at: scratch) }
+        scratch = nil
+        super.tearDown()
+    }
+
+    func testConfigFileAppliesAndFlagsWin() throws {
+        let dir = try makeScratchDirectory("hnagent-service")
+        scratch = dir
+        let config = dir.appendingPathComponent("hnagent.toml").path
+        // The file asks for a 30 s settle and a VF name that never matches; AgentProcess's
+        // flags (--vf vf0 --settle 0.3) must win. The file's JSON log format has no flag here.
+        try """
+        [pairing]
+        vf = ["nomatch*"]
+        settle = 30
+        [logging]
+        format = "json"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let tb = try Testbed(withVF: true)
+        testbed = tb
+        let a = try AgentProcess(testbed: tb, settle: 0.3, extraArguments: ["--config", config])
+        agent = a
+        let ready = try a.waitForLog("ready:", timeout: 10)
+        XCTAssertTrue(ready.hasPrefix("{"), "log format json from the file: \(ready)")
+        XCTAssertTrue(ready.contains("settle=0.3s"), "--settle wins over the file: \(ready)")
+        // JSONSerialization writes "/" as "\/".
+        let named = a.log.replacingOccurrences(of: "\\/", with: "/")
+        XCTAssertTrue(named.contains("config: \(config) and flags"), "the log names the file")
+        try tb.waitUntil(timeout: 10, "steering with the flag's VF pattern and settle") { try tb.steeringInstalled() }
+        XCTAssertEqual(a.stop(), 0)
+    }
+
+    func testNotifiesReadyAfterTheFirstReconcileAndStoppingOnExit() throws {
+        let dir = try makeScratchDirectory("hnagent-service")
+        scratch = dir
+        // A path socket, not an abstract one: abstract names are per network namespace and the
+        // agent runs in the testbed's.
+        let listener = try DatagramListener(path: dir.appendingPathComponent("notify").path)
+        let tb = try Testbed(withVF: true)
+        testbed = tb
+        setenv("NOTIFY_SOCKET", listener.path, 1)
+        defer { unsetenv("NOTIFY_SOCKET") }
+        let a = try AgentProcess(testbed: tb, settle: 0.3)
+        unsetenv("NOTIFY_SOCKET")
+        agent = a
+
+        XCTAssertEqual(listener.receive(timeout: 10), "READY=1")
+        XCTAssertFalse(a.logLines(containing: "ready:").isEmpty, "READY=1 only after the first full reconcile")
+        try tb.waitUntil(timeout: 10, "steering installed") { try tb.steeringInstalled() }
+        XCTAssertEqual(a.stop(), 0)
+        XCTAssertEqual(listener.receive(timeout: 5), "STOPPING=1")
+    }
+}
+
+/// An AF_UNIX datagram socket bound to a path, standing in for systemd's notify socket.
+private final class DatagramListener {
+    let path: String
+    private let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw TestbedError("socket(AF_UNIX): errno \(errno)") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw TestbedError("socket path too long: \(path)") }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw TestbedError("bind(\(path)): errno \(errno)")
+        }
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// The next datagram, waiting for it with poll() up to `timeout` seconds; nil on timeout.
+    func receive(timeout: TimeInterval) -> String? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, Int32(timeout * 1000)) == 1 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        return count < 0 ? nil : String(decoding: buffer[..<count], as: UTF8.self)
+    }
+}
