@@ -21,6 +21,23 @@ struct PairRecord {
     /// "vf0(5)" of the VF last steered through, for the fallback line after it is gone.
     var steeredVF = "-"
 
+    /// Non-transparent mode: the stack uses the VF directly, so its own counters are the pair's
+    /// VF traffic. Banked per VF session (settled .. released), plus the running session.
+    var vfTrafficBanked = LinkCounters()
+    var vfSessionStart: LinkCounters?
+    var vfSessionLatest: LinkCounters?
+
+    var vfTraffic: LinkCounters {
+        guard let start = vfSessionStart, let latest = vfSessionLatest else { return vfTrafficBanked }
+        return vfTrafficBanked + latest.since(start)
+    }
+
+    mutating func endVFSession() {
+        vfTrafficBanked = vfTraffic
+        vfSessionStart = nil
+        vfSessionLatest = nil
+    }
+
     init(synthetic: InterfaceIndex) { self.synthetic = synthetic }
 
     var totals: RelayTotals { retired + live }
@@ -37,5 +54,23 @@ public struct RelayTotals: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         "rx_packets=\(received.packets) rx_bytes=\(received.bytes) tx_packets=\(sent.packets) tx_bytes=\(sent.bytes)"
+    }
+}
+
+extension LinkCounters: @retroactive CustomStringConvertible {
+    public var description: String {
+        "rx_packets=\(rxPackets) rx_bytes=\(rxBytes) tx_packets=\(txPackets) tx_bytes=\(txBytes)"
+    }
+
+    static func + (a: Self, b: Self) -> Self {
+        LinkCounters(rxPackets: a.rxPackets &+ b.rxPackets, txPackets: a.txPackets &+ b.txPackets,
+                     rxBytes: a.rxBytes &+ b.rxBytes, txBytes: a.txBytes &+ b.txBytes)
+    }
+
+    /// What was counted since `start`; a counter that went backwards (device reset) counts from zero.
+    func since(_ start: Self) -> Self {
+        func delta(_ now: UInt64, _ then: UInt64) -> UInt64 { now >= then ? now - then : now }
+        return LinkCounters(rxPackets: delta(rxPackets, start.rxPackets), txPackets: delta(txPackets, start.txPackets),
+                            rxBytes: delta(rxBytes, start.rxBytes), txBytes: delta(txBytes, start.txBytes))
     }
 }

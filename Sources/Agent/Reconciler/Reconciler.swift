@@ -457,9 +457,17 @@ public final class Reconciler {
         offloads = fresh
     }
 
+    /// " vf traffic rx_packets=..." in non-transparent mode, where the stack uses the VF itself.
+    private func vfTrafficNote(_ record: PairRecord) -> String {
+        config.mode == .nonTransparent ? " vf traffic \(record.vfTraffic)" : ""
+    }
+
     /// Updates steering state, counters, and logs switches.
     private func recordObservation(_ observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) {
         for (index, var record) in pairs {
+            if record.vfSessionStart != nil, let vf = record.phase.vf, let counters = links[vf]?.counters {
+                record.vfSessionLatest = counters
+            }
             let hnRelay = observed[index] ?? .absent
             let vf = record.phase.vf
             // Steering means TX leaves through a VF, whichever: judged from the kernel, not the phase.
@@ -510,6 +518,10 @@ public final class Reconciler {
         }
         stopping = true
         for (index, var record) in pairs {
+            // Link counters arrive with events only: read the VF's once more for the final totals.
+            if record.vfSessionStart != nil, let vf = record.phase.vf, let fresh = try? kernel.link(vf) {
+                store(fresh)
+            }
             record.lastReason = .agentStopping
             record.switchStartedAt = clock.now()
             pairs[index] = record
@@ -530,7 +542,7 @@ public final class Reconciler {
         if let observed = observe() { recordObservation(observed, now: clock.now()) }
         for index in pairs.keys.sorted() {
             guard let hn = links[index], let record = pairs[index] else { continue }
-            logger.notice("restored synthetic=\(hn.label) relay totals \(record.totals)")
+            logger.notice("restored synthetic=\(hn.label) relay totals \(record.totals)\(vfTrafficNote(record))")
         }
     }
 
@@ -558,12 +570,17 @@ public final class Reconciler {
         case .settled(let vf):
             logger.info("settled synthetic=\(hn.label) vf=\(label(vf)); attaching")
             record.switchStartedAt = now
+            if config.mode == .nonTransparent, record.vfSessionStart == nil, let counters = links[vf]?.counters {
+                record.vfSessionStart = counters
+                record.vfSessionLatest = counters
+            }
         case .suspended(let vf, let reason):
             logger.info("VF unusable synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
             record.lastReason = reason
             record.switchStartedAt = now
         case .released(let vf, let reason):
-            logger.info("unpaired synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
+            logger.info("unpaired synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"\(vfTrafficNote(record))")
+            record.endVFSession()
             record.lastReason = reason
             record.switchStartedAt = now
         }
