@@ -17,48 +17,40 @@ public struct ValueReader {
 
     /// An array of interface-name globs; every bad element is reported.
     func globs() throws -> [Glob] {
-        guard case .array(let elements) = entry.value else {
-            throw problem("\(name) must be an array of strings such as [\"eth*\"], not \(entry.value.typeName)")
+        try strings(example: "\"eth*\"") { pattern in
+            do { return .success(try Glob(pattern)) } catch { return .failure("\(error)") }
         }
-        var globs: [Glob] = []
-        var diagnostics: [ConfigDiagnostic] = []
-        for (index, element) in elements.enumerated() {
-            guard case .string(let pattern) = element.value else {
-                diagnostics.append(ConfigDiagnostic(line: element.line,
-                    "\(name) must be an array of strings; element \(index + 1) is \(element.value.typeName)"))
-                continue
-            }
-            do {
-                globs.append(try Glob(pattern))
-            } catch {
-                diagnostics.append(ConfigDiagnostic(line: element.line, "\(name): \(error)"))
-            }
-        }
-        guard diagnostics.isEmpty else { throw ConfigProblems(diagnostics) }
-        return globs
     }
 
     /// An array of link kinds accepted as VFs; every bad element is reported.
     func vfKinds() throws -> [String] {
-        guard case .array(let elements) = entry.value else {
-            throw problem("\(name) must be an array of strings such as [\"macvlan\"], not \(entry.value.typeName)")
+        try strings(example: "\"macvlan\"") { kind in
+            AgentConfig.problem(withVFKind: kind).map { .failure($0) } ?? .success(kind)
         }
-        var kinds: [String] = []
+    }
+
+    enum ElementResult<T> { case success(T), failure(String) }
+
+    /// An array of strings, each converted by `convert`; every bad element is reported at its line.
+    private func strings<T>(example: String, _ convert: (String) -> ElementResult<T>) throws -> [T] {
+        guard case .array(let elements) = entry.value else {
+            throw problem("\(name) must be an array of strings such as [\(example)], not \(entry.value.typeName)")
+        }
+        var values: [T] = []
         var diagnostics: [ConfigDiagnostic] = []
         for (index, element) in elements.enumerated() {
-            guard case .string(let kind) = element.value else {
+            guard case .string(let text) = element.value else {
                 diagnostics.append(ConfigDiagnostic(line: element.line,
                     "\(name) must be an array of strings; element \(index + 1) is \(element.value.typeName)"))
                 continue
             }
-            if let problem = AgentConfig.problem(withVFKind: kind) {
-                diagnostics.append(ConfigDiagnostic(line: element.line, "\(name): \(problem)"))
-            } else {
-                kinds.append(kind)
+            switch convert(text) {
+            case .success(let value): values.append(value)
+            case .failure(let message): diagnostics.append(ConfigDiagnostic(line: element.line, "\(name): \(message)"))
             }
         }
         guard diagnostics.isEmpty else { throw ConfigProblems(diagnostics) }
-        return kinds
+        return values
     }
 
     /// A duration in seconds: an integer or a float within `range`.
