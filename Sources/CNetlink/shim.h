@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
+#include <linux/if_packet.h>
 #include <stdint.h>
 #include <string.h>
 

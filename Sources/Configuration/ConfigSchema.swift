@@ -28,7 +28,7 @@ public enum ConfigSchema {
     public static let implementedModes: Set<SteeringMode> = [.transparent, .nonTransparent]
 
     /// Tables in the order `print-default-config` writes them.
-    public static let tables = ["pairing", "steering", "logging"]
+    public static let tables = ["pairing", "steering", "logging", "runtime"]
 
     public static let keys: [ConfigKey] = [
         ConfigKey(table: "pairing", name: "synthetic", type: "array of strings", flag: "--synthetic",
@@ -51,6 +51,19 @@ public enum ConfigSchema {
                          "(like FreeBSD's hw.hn.vf_xpnt_attwait); fractions allowed."],
                   render: { TOMLWriter.number($0.settle) },
                   read: { value, settings in settings.settle = try value.seconds(in: ResolvedSettings.settleRange) }),
+        ConfigKey(table: "pairing", name: "flap-threshold", type: "integer, 0 to 1000", flag: "--flap-threshold",
+                  help: ["Flap damping: after this many VF detaches within flap-window, the pair stays on",
+                         "the synthetic path for flap-hold seconds. 0 turns damping off."],
+                  render: { "\($0.flapThreshold)" },
+                  read: { value, settings in settings.flapThreshold = try value.integer(in: ResolvedSettings.flapThresholdRange) }),
+        ConfigKey(table: "pairing", name: "flap-window", type: "number (seconds)", flag: "--flap-window",
+                  help: ["Seconds in which flap-threshold detaches count as flapping."],
+                  render: { TOMLWriter.number($0.flapWindow) },
+                  read: { value, settings in settings.flapWindow = try value.seconds(in: ResolvedSettings.flapSecondsRange) }),
+        ConfigKey(table: "pairing", name: "flap-hold", type: "number (seconds)", flag: "--flap-hold",
+                  help: ["Seconds a flapping pair is held on the synthetic path."],
+                  render: { TOMLWriter.number($0.flapHold) },
+                  read: { value, settings in settings.flapHold = try value.seconds(in: ResolvedSettings.flapSecondsRange) }),
         ConfigKey(table: "steering", name: "mode", type: "string", flag: "--mode",
                   help: ["\"transparent\": steer traffic through the VF behind the synthetic NIC.",
                          "\"non-transparent\": the stack uses the VF directly; no relay, NICs kept consistent."],
@@ -60,6 +73,15 @@ public enum ConfigSchema {
                   help: ["Leave the relay in place when stopped (for upgrades); false restores everything."],
                   render: { TOMLWriter.boolean($0.keepSteeringOnExit) },
                   read: { value, settings in settings.keepSteeringOnExit = try value.boolean() }),
+        ConfigKey(table: "steering", name: "peer-notify-count", type: "integer, 0 to 255", flag: "--peer-notify-count",
+                  help: ["Gratuitous ARPs and unsolicited neighbour advertisements sent for the synthetic",
+                         "NIC's addresses after every switch (like bonding's num_grat_arp); 0: none."],
+                  render: { "\($0.peerNotifyCount)" },
+                  read: { value, settings in settings.peerNotifyCount = try value.integer(in: ResolvedSettings.peerNotifyCountRange) }),
+        ConfigKey(table: "steering", name: "peer-notify-interval", type: "number (seconds)", flag: "--peer-notify-interval",
+                  help: ["Seconds between those notification rounds."],
+                  render: { TOMLWriter.number($0.peerNotifyInterval) },
+                  read: { value, settings in settings.peerNotifyInterval = try value.seconds(in: ResolvedSettings.peerNotifyIntervalRange) }),
         ConfigKey(table: "logging", name: "level", type: "string", flag: "--log-level",
                   help: ["trace, debug, info, notice, warning, error or critical."],
                   render: { TOMLWriter.string($0.logLevel.rawValue) },
@@ -68,6 +90,11 @@ public enum ConfigSchema {
                   help: ["\"text\" for humans, \"json\" for one JSON object per line."],
                   render: { TOMLWriter.string($0.logFormat.rawValue) },
                   read: { value, settings in settings.logFormat = try value.choice(LogFormatName.self) }),
+        ConfigKey(table: "runtime", name: "state-file", type: "string (absolute path)", flag: "--state-file",
+                  help: ["What hnagent changed and what it was before, written before every change, so an",
+                         "agent started after a crash or kill -9 can still restore it."],
+                  render: { TOMLWriter.string($0.stateFile) },
+                  read: { value, settings in settings.stateFile = try value.path() }),
     ]
 
     public static func keys(in table: String) -> [ConfigKey] { keys.filter { $0.table == table } }

@@ -24,6 +24,12 @@ public struct RunSettings: Equatable, Sendable {
     public var keepSteeringOnExit: Bool?
     public var logLevel: LogLevelName?
     public var logFormat: LogFormatName?
+    public var stateFile: String?
+    public var flapThreshold: Int?
+    public var flapWindow: Double?
+    public var flapHold: Double?
+    public var peerNotifyCount: Int?
+    public var peerNotifyInterval: Double?
 
     public init(syntheticPatterns: [Glob]? = nil, vfPatterns: [Glob]? = nil, extraVFKinds: [String]? = nil,
                 settle: Double? = nil,
@@ -41,7 +47,7 @@ public struct RunSettings: Equatable, Sendable {
 
     /// This layer with every value that `flags` sets taking precedence: flags win over the file.
     public func overridden(by flags: RunSettings) -> RunSettings {
-        RunSettings(
+        var merged = RunSettings(
             syntheticPatterns: flags.syntheticPatterns ?? syntheticPatterns,
             vfPatterns: flags.vfPatterns ?? vfPatterns,
             extraVFKinds: flags.extraVFKinds ?? extraVFKinds,
@@ -50,6 +56,13 @@ public struct RunSettings: Equatable, Sendable {
             keepSteeringOnExit: flags.keepSteeringOnExit ?? keepSteeringOnExit,
             logLevel: flags.logLevel ?? logLevel,
             logFormat: flags.logFormat ?? logFormat)
+        merged.stateFile = flags.stateFile ?? stateFile
+        merged.flapThreshold = flags.flapThreshold ?? flapThreshold
+        merged.flapWindow = flags.flapWindow ?? flapWindow
+        merged.flapHold = flags.flapHold ?? flapHold
+        merged.peerNotifyCount = flags.peerNotifyCount ?? peerNotifyCount
+        merged.peerNotifyInterval = flags.peerNotifyInterval ?? peerNotifyInterval
+        return merged
     }
 }
 
@@ -63,6 +76,18 @@ public struct ResolvedSettings: Equatable, Sendable {
     public var keepSteeringOnExit: Bool
     public var logLevel: LogLevelName
     public var logFormat: LogFormatName
+    public var stateFile: String
+    public var flapThreshold: Int
+    public var flapWindow: Double
+    public var flapHold: Double
+    public var peerNotifyCount: Int
+    public var peerNotifyInterval: Double
+
+    public static let defaultStateFile = "/run/hnagent/state"
+    public static let flapThresholdRange = 0...1000
+    public static let flapSecondsRange: ClosedRange<Double> = 0.1...86_400
+    public static let peerNotifyCountRange = 0...255
+    public static let peerNotifyIntervalRange: ClosedRange<Double> = 0.01...60
 
     /// Accepted settle times in seconds, for the file and the `--settle` flag alike.
     public static let settleRange: ClosedRange<Double> = 0...3600
@@ -79,6 +104,13 @@ public struct ResolvedSettings: Equatable, Sendable {
         keepSteeringOnExit = layer.keepSteeringOnExit ?? false
         logLevel = layer.logLevel ?? .info
         logFormat = layer.logFormat ?? .text
+        stateFile = layer.stateFile ?? Self.defaultStateFile
+        flapThreshold = layer.flapThreshold ?? FlapDamper.defaultThreshold
+        flapWindow = layer.flapWindow ?? FlapDamper.defaultWindow.secondsValue
+        flapHold = layer.flapHold ?? FlapDamper.defaultHold.secondsValue
+        let defaults = AgentConfig()
+        peerNotifyCount = layer.peerNotifyCount ?? defaults.peerNotifyCount
+        peerNotifyInterval = layer.peerNotifyInterval ?? defaults.peerNotifyInterval.secondsValue
     }
 
     /// What the policy decides with.
@@ -86,6 +118,11 @@ public struct ResolvedSettings: Equatable, Sendable {
         var config = AgentConfig(syntheticPatterns: syntheticPatterns, vfPatterns: vfPatterns,
                                  settle: .nanoseconds(Int64((settle * 1e9).rounded())), mode: mode)
         config.extraVFKinds = Set(extraVFKinds)
+        config.flapThreshold = flapThreshold
+        config.flapWindow = .nanoseconds(Int64((flapWindow * 1e9).rounded()))
+        config.flapHold = .nanoseconds(Int64((flapHold * 1e9).rounded()))
+        config.peerNotifyCount = peerNotifyCount
+        config.peerNotifyInterval = .nanoseconds(Int64((peerNotifyInterval * 1e9).rounded()))
         return config
     }
 }

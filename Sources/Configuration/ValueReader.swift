@@ -67,6 +67,28 @@ public struct ValueReader {
         return seconds
     }
 
+    /// A whole number within `range`.
+    func integer(in range: ClosedRange<Int>) throws -> Int {
+        guard case .integer(let value) = entry.value else {
+            throw problem("\(name) must be a whole number such as \(range.lowerBound), not \(entry.value.typeName)")
+        }
+        guard value >= Int64(range.lowerBound), value <= Int64(range.upperBound) else {
+            throw problem("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return Int(value)
+    }
+
+    /// An absolute file path.
+    func path() throws -> String {
+        guard case .string(let text) = entry.value else {
+            throw problem("\(name) must be a string such as \"/run/hnagent/state\", not \(entry.value.typeName)")
+        }
+        guard text.hasPrefix("/"), !text.hasSuffix("/"), !text.contains("\0") else {
+            throw problem("\(name) must be an absolute file path, got \(TOMLWriter.string(text))")
+        }
+        return text
+    }
+
     func boolean() throws -> Bool {
         guard case .boolean(let value) = entry.value else {
             throw problem("\(name) must be true or false (unquoted), not \(entry.value.typeName)")

@@ -16,6 +16,14 @@ public struct AgentConfig: Sendable {
     /// Device kinds accepted as VFs besides physical NICs and veth (test beds: e.g. "macvlan",
     /// whose MTU is bounded by its lower device, so a refused MTU can be tested for real).
     public var extraVFKinds: Set<String> = []
+    /// Flap damping (threshold 0: off).
+    public var flapThreshold = FlapDamper.defaultThreshold
+    public var flapWindow = FlapDamper.defaultWindow
+    public var flapHold = FlapDamper.defaultHold
+    /// Gratuitous ARPs / unsolicited neighbour advertisements after each switch (bonding's
+    /// num_grat_arp / num_unsol_na), `peerNotifyInterval` apart; 0 turns them off.
+    public var peerNotifyCount = 2
+    public var peerNotifyInterval: Duration = .milliseconds(200)
 
     public static let syntheticDriver = "hv_netvsc"
 

@@ -92,8 +92,17 @@ public enum PairEvent: Hashable, Sendable {
 public enum PairMachine {
     /// One level-based step: given the phase and what the links look like now, the next phase.
     /// Calling it twice with the same inputs changes nothing the second time.
+    ///
+    /// `heldUntil`: flap damping holds the pair on the synthetic path until then; a settle that
+    /// starts meanwhile ends no earlier.
     public static func advance(_ phase: PairPhase, synthetic: LinkSnapshot, vf: LinkSnapshot?,
-                               now: MonotonicInstant, settle: Duration) -> (PairPhase, [PairEvent]) {
+                               now: MonotonicInstant, settle: Duration,
+                               heldUntil: MonotonicInstant? = nil) -> (PairPhase, [PairEvent]) {
+        func settleEnd() -> MonotonicInstant {
+            let end = now.advanced(by: settle)
+            guard let heldUntil, heldUntil > end else { return end }
+            return heldUntil
+        }
         var events: [PairEvent] = []
         var phase = phase
 
@@ -110,7 +119,7 @@ public enum PairMachine {
         guard let vf else { return (phase, events) }
 
         if case .waitingForVF = phase {
-            let until = now.advanced(by: settle)
+            let until = settleEnd()
             phase = .settling(vf: vf.index, until: until)
             events.append(.settleStarted(vf: vf.index, until: until))
         }
@@ -139,7 +148,7 @@ public enum PairMachine {
             }
         case .suspended:
             if usability == .usable {
-                let until = now.advanced(by: settle)
+                let until = settleEnd()
                 phase = .settling(vf: vf.index, until: until)
                 events.append(.settleStarted(vf: vf.index, until: until))
                 if now >= until {

@@ -57,6 +57,18 @@ public struct SavedOriginals: Hashable, Sendable {
         }
     }
 
+    /// Takes every original of `device` from `other` (a state file read at start).
+    public mutating func adopt(_ device: InterfaceIndex, from other: SavedOriginals) {
+        addrGenMode[device] = other.addrGenMode[device]
+        adminUp[device] = other.adminUp[device]
+        if other.createdClsact.contains(device) { createdClsact.insert(device) }
+        mtu[device] = other.mtu[device]
+        flags[device] = other.flags[device]
+        features[device] = other.features[device]
+        gso[device] = other.gso[device]
+        linkMode[device] = other.linkMode[device]
+    }
+
     /// Forgets a device that has been restored or no longer exists.
     public mutating func forget(_ device: InterfaceIndex) {
         addrGenMode[device] = nil

@@ -75,7 +75,44 @@ struct Run: ParsableCommand {
           help: "Leave the relay in place on SIGTERM (for upgrades). Default: off, restore everything.")
     var keepSteeringOnExit: Bool?
 
+    @Option(help: ArgumentHelp("File for saved originals (survives a crash). Default: \(ResolvedSettings.defaultStateFile).",
+                               valueName: "path"))
+    var stateFile: String?
+
+    @Option(help: ArgumentHelp("VF detaches within --flap-window that hold the pair on the synthetic path; 0 off. Default: 5.",
+                               valueName: "n"))
+    var flapThreshold: Int?
+
+    @Option(help: ArgumentHelp("Seconds in which detaches count as flapping. Default: 60.", valueName: "seconds"))
+    var flapWindow: Double?
+
+    @Option(help: ArgumentHelp("Seconds a flapping pair is held on the synthetic path. Default: 30.", valueName: "seconds"))
+    var flapHold: Double?
+
+    @Option(help: ArgumentHelp("Gratuitous ARP / unsolicited NA rounds after each switch; 0 none. Default: 2.", valueName: "n"))
+    var peerNotifyCount: Int?
+
+    @Option(help: ArgumentHelp("Seconds between notification rounds. Default: 0.2.", valueName: "seconds"))
+    var peerNotifyInterval: Double?
+
     func validate() throws {
+        if let stateFile, !stateFile.hasPrefix("/") || stateFile.hasSuffix("/") {
+            throw ValidationError("--state-file must be an absolute file path, got \(stateFile)")
+        }
+        if let flapThreshold, !ResolvedSettings.flapThresholdRange.contains(flapThreshold) {
+            throw ValidationError("--flap-threshold must be between 0 and 1000, got \(flapThreshold)")
+        }
+        for (flag, value) in [("--flap-window", flapWindow), ("--flap-hold", flapHold)] {
+            if let value, !(value.isFinite && ResolvedSettings.flapSecondsRange.contains(value)) {
+                throw ValidationError("\(flag) must be between 0.1 and 86400 seconds, got \(value)")
+            }
+        }
+        if let peerNotifyCount, !ResolvedSettings.peerNotifyCountRange.contains(peerNotifyCount) {
+            throw ValidationError("--peer-notify-count must be between 0 and 255, got \(peerNotifyCount)")
+        }
+        if let peerNotifyInterval, !(peerNotifyInterval.isFinite && ResolvedSettings.peerNotifyIntervalRange.contains(peerNotifyInterval)) {
+            throw ValidationError("--peer-notify-interval must be between 0.01 and 60 seconds, got \(peerNotifyInterval)")
+        }
         if let settle, !(settle.isFinite && ResolvedSettings.settleRange.contains(settle)) {
             throw ValidationError("--settle must be between 0 and 3600 seconds, got \(settle)")
         }
@@ -102,7 +139,8 @@ struct Run: ParsableCommand {
         logger.info("config: \(source)")
         let config = settings.agentConfig
         do {
-            try AgentRuntime(config: config, options: RuntimeOptions(keepSteeringOnExit: settings.keepSteeringOnExit),
+            try AgentRuntime(config: config, options: RuntimeOptions(keepSteeringOnExit: settings.keepSteeringOnExit,
+                                                                    stateFile: settings.stateFile),
                              logger: logger).run()
         } catch let error as PreflightError {
             logger.critical("\(error)")

@@ -40,7 +40,7 @@ extension Run {
 
     /// What the command line sets; options not given are nil so the file can supply them.
     func flagSettings() throws -> RunSettings {
-        RunSettings(
+        var flags = RunSettings(
             syntheticPatterns: syntheticPatterns.isEmpty ? nil : try syntheticPatterns.map(Glob.init),
             vfPatterns: vfPatterns.isEmpty ? nil : try vfPatterns.map(Glob.init),
             extraVFKinds: extraVFKinds.isEmpty ? nil : extraVFKinds,
@@ -49,5 +49,12 @@ extension Run {
             keepSteeringOnExit: keepSteeringOnExit,
             logLevel: logLevel,
             logFormat: logFormat)
+        flags.stateFile = stateFile
+        flags.flapThreshold = flapThreshold
+        flags.flapWindow = flapWindow
+        flags.flapHold = flapHold
+        flags.peerNotifyCount = peerNotifyCount
+        flags.peerNotifyInterval = peerNotifyInterval
+        return flags
     }
 }

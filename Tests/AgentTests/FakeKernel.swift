@@ -83,6 +83,9 @@ final class FakeKernel: KernelPort {
         links[device] == nil ? nil : offloads[device]
     }
 
+    var addresses: [InterfaceIndex: [InterfaceAddress]] = [:]
+    func addresses(of device: InterfaceIndex) throws -> [InterfaceAddress] { addresses[device] ?? [] }
+
     func multicastGroups() throws -> [InterfaceIndex: [MACAddress]] {
         multicastReads += 1
         return multicast

@@ -49,7 +49,8 @@ final class AgentProcess {
     init(testbed: Testbed, settle: Double = 0.5, logLevel: String = "debug", extraArguments: [String] = []) throws {
         let binary = try AgentProcess.binaryURL()
         arguments = [binary.path, "run", "--synthetic", Testbed.hn, "--vf", Testbed.vf,
-                     "--settle", String(settle), "--log-level", logLevel] + extraArguments
+                     "--settle", String(settle), "--log-level", logLevel]
+            + (extraArguments.contains("--state-file") ? [] : ["--state-file", testbed.stateFile]) + extraArguments
         let echo = ProcessInfo.processInfo.environment["HNAGENT_TEST_ECHO"] == "1" ? "[hnagent] " : nil
         process = try BackgroundProcess(["ip", "netns", "exec", testbed.guest] + arguments,
                                         echoStderrPrefix: echo)

@@ -302,7 +302,12 @@ final class Testbed {
         }
         links.removeAll()
         namespaces.removeAll()
+        for suffix in ["", ".tmp"] { unlink(stateFile + suffix) }
     }
+
+    /// The agents of this testbed keep their saved originals here (not in /run/hnagent, which
+    /// belongs to a real agent and to other tests); one file, so a restarted agent finds it.
+    var stateFile: String { NSTemporaryDirectory() + "/\(id).state" }
 
     private static func killProcesses(in ns: String) {
         let pids = Shell.execute(["ip", "netns", "pids", ns]).stdout

@@ -13,6 +13,8 @@ public protocol KernelPort: AnyObject {
     func offloads(of device: InterfaceIndex) throws -> OffloadFeatures?
     /// Link-layer multicast groups of every device in this namespace.
     func multicastGroups() throws -> [InterfaceIndex: [MACAddress]]
+    /// Every IPv4/IPv6 address of `device`.
+    func addresses(of device: InterfaceIndex) throws -> [InterfaceAddress]
     /// Performs one action. `describe` names devices for error messages.
     func perform(_ action: Action) throws
 }

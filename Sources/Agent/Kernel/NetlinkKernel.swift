@@ -20,6 +20,13 @@ public final class NetlinkKernel: KernelPort {
         try ethtool?.features(of: device, name: describe(device))
     }
 
+    public func addresses(of device: InterfaceIndex) throws -> [InterfaceAddress] {
+        let sequence = channel.nextSequence()
+        let replies = try channel.dump(AddressCodec.dumpRequest(sequence: sequence), sequence: sequence,
+                                       operation: "RTM_GETADDR dump")
+        return try replies.compactMap { try AddressCodec.decode($0) }.filter { $0.device == device }
+    }
+
     public func multicastGroups() throws -> [InterfaceIndex: [MACAddress]] {
         guard let text = Preflight.readText(MulticastTableCodec.path) else {
             throw SystemCallError(call: "open(\(MulticastTableCodec.path))", errno: Glibc.errno)

@@ -38,7 +38,15 @@ struct PairRecord {
         vfSessionLatest = nil
     }
 
-    init(synthetic: InterfaceIndex) { self.synthetic = synthetic }
+    var damper = FlapDamper()
+    /// Peer notification rounds still to send after the last switch, and when the next is due.
+    var notificationsLeft = 0
+    var notifyAt: MonotonicInstant?
+
+    init(synthetic: InterfaceIndex, damper: FlapDamper = FlapDamper()) {
+        self.synthetic = synthetic
+        self.damper = damper
+    }
 
     var totals: RelayTotals { retired + live }
 }

@@ -44,12 +44,98 @@ public final class Reconciler {
     /// How often the multicast table is read while a pair holds a VF.
     public static let multicastCheckInterval: Duration = .seconds(5)
 
-    public init(config: AgentConfig, kernel: KernelPort, drivers: DriverLookup, clock: MonotonicClock, logger: Logger) {
+    /// Saved originals outlive the process here (nil: memory only).
+    private let store: OriginalsStore?
+    /// What the store holds now, so it is written only when the originals changed.
+    private var persisted = SavedOriginals()
+    private var storeFailureLogged = false
+
+    /// Gratuitous ARP / unsolicited NA after each switch (nil: none).
+    private let notifier: PeerNotifier?
+
+    public init(config: AgentConfig, kernel: KernelPort, drivers: DriverLookup, clock: MonotonicClock, logger: Logger,
+                store: OriginalsStore? = nil, notifier: PeerNotifier? = nil) {
+        self.notifier = notifier
         self.config = config
         self.kernel = kernel
         self.drivers = drivers
         self.clock = clock
         self.logger = logger
+        self.store = store
+    }
+
+    // MARK: - Start: what a previous agent left
+
+    /// Reads the originals a previous agent saved (after a crash, `kill -9` or an upgrade with
+    /// `--keep-steering-on-exit`) and keeps those whose device is still the same one (index and
+    /// MAC match). Call after `resynchronise()`, before `adoptExistingRelay()`.
+    public func loadSavedOriginals() {
+        guard let store else { return }
+        let text: String?
+        do { text = try store.load() } catch {
+            logger.error("reading state file \(store.location): \(error); originals from before this start cannot be restored")
+            return
+        }
+        guard let text else { return }
+        let decoded: (originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity])
+        do { decoded = try StateFileCodec.decode(text) } catch {
+            logger.error("state file \(store.location) \(error); ignoring it (originals from before this start cannot be restored)")
+            return
+        }
+        var kept = 0
+        var dropped: [String] = []
+        for device in decoded.originals.devices.sorted() {
+            let identity = decoded.identities[device]
+            guard let identity, let link = links[device], link.mac == identity.mac else {
+                dropped.append(identity.map { "\($0.name)(\(device))" } ?? "ifindex \(device)")
+                continue
+            }
+            originals.adopt(device, from: decoded.originals)
+            if decoded.originals.createdClsact.contains(device) { relayDevices.insert(device) }
+            kept += 1
+        }
+        persisted = decoded.originals
+        logger.notice("state file \(store.location): originals of \(kept) device(s) taken over\(dropped.isEmpty ? "" : "; dropped (gone or another device now): \(dropped.joined(separator: ", "))")")
+        persist()
+    }
+
+    /// Takes over a relay a previous agent left in place: such pairs start active (no settle)
+    /// and their filters are neither removed nor re-added. Call once at start, before the first
+    /// `reconcile()`.
+    public func adoptExistingRelay() {
+        guard let observed = observe() else { return }
+        let current = pairs.compactMapValues { $0.phase.vf }
+        let candidates = Pairing.pair(Array(links.values), config: config, current: current).pairs
+        for decision in Adoption.decide(candidates, relay: observed) where pairs[decision.synthetic] == nil {
+            guard let hn = links[decision.synthetic] else { continue }
+            logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
+            var record = PairRecord(synthetic: decision.synthetic, damper: newDamper())
+            record.phase = decision.phase
+            record.steering = decision.steering
+            record.steeredVF = label(decision.vf)
+            pairs[decision.synthetic] = record
+            logger.notice("adopted relay synthetic=\(hn.label) vf=\(label(decision.vf)) \(decision.steering ? "steering" : "RX half only") (left in place by a previous hnagent; no settle)")
+        }
+    }
+
+    /// Writes the originals to the store if they changed since the last write. Called before
+    /// each change that records a new original, so a crash never loses one.
+    private func persist() {
+        guard let store, originals != persisted else { return }
+        var identities: [InterfaceIndex: DeviceIdentity] = [:]
+        for device in originals.devices {
+            if let link = links[device] { identities[device] = DeviceIdentity(index: device, name: link.name, mac: link.mac) }
+        }
+        do {
+            try store.save(StateFileCodec.encode(originals, identities: identities))
+            persisted = originals
+            storeFailureLogged = false
+        } catch {
+            if !storeFailureLogged {
+                logger.error("writing state file \(store.location): \(error); going on, but a crash now would lose what to restore")
+                storeFailureLogged = true
+            }
+        }
     }
 
     // MARK: - Input
@@ -110,13 +196,15 @@ public final class Reconciler {
 
     /// The earliest time `reconcile()` must run again without an event.
     public var nextDeadline: MonotonicInstant? {
-        (pairs.values.flatMap { [$0.phase.deadline, $0.retryAt].compactMap { $0 } } + [multicastCheckAt].compactMap { $0 }).min()
+        (pairs.values.flatMap { [$0.phase.deadline, $0.retryAt, $0.notifyAt].compactMap { $0 } }
+            + [multicastCheckAt].compactMap { $0 }).min()
     }
 
     /// Called when `nextDeadline` passed without an event: a settle or retry time is a full
     /// reconcile; the multicast check reads one file and reconciles only if memberships changed.
     public func onTimer() {
         let now = clock.now()
+        sendDueNotifications(now: now)
         let pairDue = pairs.values.contains { record in
             [record.phase.deadline, record.retryAt].contains { $0.map { $0 <= now } ?? false }
         }
@@ -152,6 +240,7 @@ public final class Reconciler {
 
     public func reconcile() {
         let now = clock.now()
+        defer { persist() } // what planAll forgot, too
         advancePairs(now: now)
         fallBackAtOnce()
         refreshMemberships()
@@ -187,11 +276,12 @@ public final class Reconciler {
             let hn = candidate.synthetic
             var record = pairs[hn.index] ?? {
                 logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
-                return PairRecord(synthetic: hn.index)
+                return PairRecord(synthetic: hn.index, damper: newDamper())
             }()
             if let retryAt = record.retryAt, now >= retryAt { record.retryAt = nil }
             let (phase, events) = PairMachine.advance(record.phase, synthetic: hn, vf: candidate.vf, now: now,
-                                                      settle: config.settle)
+                                                      settle: config.settle,
+                                                      heldUntil: record.damper.holdUntil(now: now))
             for event in events { announce(event, synthetic: hn, record: &record, now: now) }
             record.phase = phase
             pairs[hn.index] = record
@@ -209,6 +299,17 @@ public final class Reconciler {
             let actions = RelayPlanner.urgentFallback(intent, links: links)
             if !actions.isEmpty { execute(PairPlan(synthetic: hn.index, actions: actions), now: clock.now()) }
         }
+    }
+
+    private func newDamper() -> FlapDamper {
+        FlapDamper(threshold: config.flapThreshold, window: config.flapWindow, hold: config.flapHold)
+    }
+
+    /// A VF that was carrying (or about to carry) traffic left: count it, and hold the pair on
+    /// the synthetic path if it keeps doing so.
+    private func noteDetach(_ record: inout PairRecord, hn: LinkSnapshot, vf: InterfaceIndex, now: MonotonicInstant) {
+        guard record.damper.noteDetach(at: now) else { return }
+        logger.warning("flapping: VF \(label(vf)) of \(hn.label) detached \(config.flapThreshold) times within \(config.flapWindow.secondsValue)s; holding the pair on the synthetic path for \(config.flapHold.secondsValue)s")
     }
 
     private struct PairPlan {
@@ -276,6 +377,7 @@ public final class Reconciler {
         for action in plan.actions {
             explain(action)
             originals.record(action, current: links[action.device], features: offloads[action.device])
+            persist()
             do {
                 logger.debug("apply: \(describe(action))")
                 try kernel.perform(action)
@@ -457,6 +559,32 @@ public final class Reconciler {
         offloads = fresh
     }
 
+    /// Sends the notification rounds that are due (the first goes right after the switch).
+    private func sendDueNotifications(now: MonotonicInstant) {
+        for (index, var record) in pairs {
+            guard let due = record.notifyAt, due <= now, let hn = links[index] else { continue }
+            notifyPeers(&record, hn: hn, now: now)
+            pairs[index] = record
+        }
+    }
+
+    /// One round of gratuitous ARPs and unsolicited neighbour advertisements for `hn`'s addresses,
+    /// sent on `hn` so they take the path its traffic now takes.
+    private func notifyPeers(_ record: inout PairRecord, hn: LinkSnapshot, now: MonotonicInstant) {
+        guard let notifier, record.notificationsLeft > 0 else { return }
+        let round = config.peerNotifyCount - record.notificationsLeft + 1
+        record.notificationsLeft -= 1
+        record.notifyAt = record.notificationsLeft > 0 ? now.advanced(by: config.peerNotifyInterval) : nil
+        let path = record.steering ? "VF \(record.steeredVF)" : "the synthetic path"
+        do {
+            let addresses = try kernel.addresses(of: hn.index)
+            let sent = try notifier.announce(addresses, on: hn)
+            logger.info("peer notification synthetic=\(hn.label) via \(path): \(sent.arps) gratuitous ARP(s), \(sent.advertisements) neighbour advertisement(s) (round \(round) of \(config.peerNotifyCount))")
+        } catch {
+            logger.warning("peer notification synthetic=\(hn.label) via \(path) failed: \(error)")
+        }
+    }
+
     /// " vf traffic rx_packets=..." in non-transparent mode, where the stack uses the VF itself.
     private func vfTrafficNote(_ record: PairRecord) -> String {
         config.mode == .nonTransparent ? " vf traffic \(record.vfTraffic)" : ""
@@ -492,6 +620,10 @@ public final class Reconciler {
                 }
                 record.steering = steering
                 record.switchStartedAt = nil
+                if config.peerNotifyCount > 0, notifier != nil {
+                    record.notificationsLeft = config.peerNotifyCount
+                    notifyPeers(&record, hn: hn, now: now)
+                }
             }
             pairs[index] = record
         }
@@ -512,8 +644,9 @@ public final class Reconciler {
     /// Gives back everything: egress redirects first, then the rest, for every pair.
     /// With `keepSteering` the relay stays in place (for upgrades) and only the log says so.
     public func shutdown(keepSteering: Bool) {
+        defer { persist() } // empty after a full restore; kept for the next agent otherwise
         if keepSteering {
-            logger.notice("leaving the relay in place (--keep-steering-on-exit)")
+            logger.notice("leaving the relay in place (--keep-steering-on-exit)\(store.map { "; originals kept in \($0.location)" } ?? "")")
             return
         }
         stopping = true
@@ -539,7 +672,14 @@ public final class Reconciler {
             if actions.isEmpty { break }
             execute(PairPlan(synthetic: nil, actions: actions), now: clock.now())
         }
-        if let observed = observe() { recordObservation(observed, now: clock.now()) }
+        if let observed = observe() {
+            recordObservation(observed, now: clock.now())
+            // Given back: nothing for a later agent to restore.
+            for device in originals.devices
+            where RelayPlanner.release(device, links: links, relay: observed, originals: originals, offloads: offloads).isEmpty {
+                originals.forget(device)
+            }
+        }
         for index in pairs.keys.sorted() {
             guard let hn = links[index], let record = pairs[index] else { continue }
             logger.notice("restored synthetic=\(hn.label) relay totals \(record.totals)\(vfTrafficNote(record))")
@@ -564,7 +704,8 @@ public final class Reconciler {
         case .settleStarted(let vf, let until):
             let mac = links[vf]?.mac?.description ?? "-"
             logger.info("paired synthetic=\(hn.label) vf=\(label(vf)) mac=\(mac)")
-            logger.info("settling synthetic=\(hn.label) vf=\(label(vf)) for \(until.duration(since: now).secondsValue)s")
+            let held = record.damper.holdUntil(now: now) != nil ? " (held back by flap damping)" : ""
+            logger.info("settling synthetic=\(hn.label) vf=\(label(vf)) for \(until.duration(since: now).secondsValue)s\(held)")
         case .settleCancelled(let vf, let reason):
             logger.notice("settle cancelled synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
         case .settled(let vf):
@@ -576,10 +717,13 @@ public final class Reconciler {
             }
         case .suspended(let vf, let reason):
             logger.info("VF unusable synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
+            noteDetach(&record, hn: hn, vf: vf, now: now)
             record.lastReason = reason
             record.switchStartedAt = now
         case .released(let vf, let reason):
             logger.info("unpaired synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"\(vfTrafficNote(record))")
+            // From fallback it was counted when it went unusable.
+            if case .active = record.phase { noteDetach(&record, hn: hn, vf: vf, now: now) }
             record.endVFSession()
             record.lastReason = reason
             record.switchStartedAt = now

@@ -6,7 +6,14 @@ import Policy
 /// Options of `hnagent run` that are not policy.
 public struct RuntimeOptions {
     public var keepSteeringOnExit = false
-    public init(keepSteeringOnExit: Bool = false) { self.keepSteeringOnExit = keepSteeringOnExit }
+    /// Where saved originals survive a crash; nil keeps them in memory only.
+    public var stateFile: String?
+    public static let defaultStateFile = "/run/hnagent/state"
+
+    public init(keepSteeringOnExit: Bool = false, stateFile: String? = RuntimeOptions.defaultStateFile) {
+        self.keepSteeringOnExit = keepSteeringOnExit
+        self.stateFile = stateFile
+    }
 }
 
 /// The event loop: one thread, poll() on the link event socket and a signalfd, with the
@@ -40,10 +47,13 @@ public final class AgentRuntime {
         }
         let clock = SystemMonotonicClock()
         let reconciler = Reconciler(config: config, kernel: kernel, drivers: try EthtoolDriverLookup(),
-                                    clock: clock, logger: logger)
+                                    clock: clock, logger: logger, store: options.stateFile.map(StateFile.init(path:)),
+                                    notifier: openPeerNotifier())
         reconcilerRef = reconciler
 
         try reconciler.resynchronise()
+        reconciler.loadSavedOriginals()
+        reconciler.adoptExistingRelay()
         reconciler.reconcile()
         logger.notice("ready: mode=\(config.mode.rawValue) settle=\(config.settle.secondsValue)s pairs=\(reconciler.pairs.count) links=\(reconciler.links.count)")
         // systemd Type=notify: ready now that the first full reconcile is done; STOPPING=1 when run() returns.
@@ -78,6 +88,15 @@ public final class AgentRuntime {
             } else {
                 reconciler.onTimer()
             }
+        }
+    }
+
+    /// Raw sockets for peer notification; without CAP_NET_RAW the agent runs without them.
+    private func openPeerNotifier() -> PeerNotifier? {
+        guard config.peerNotifyCount > 0 else { return nil }
+        do { return try SocketPeerNotifier() } catch {
+            logger.warning("peer notification disabled (\(error)); it needs CAP_NET_RAW")
+            return nil
         }
     }
 

@@ -1,0 +1,78 @@
+import Glibc
+import Policy
+
+/// Where the agent keeps its saved originals between runs. Tests use an in-memory store.
+public protocol OriginalsStore: AnyObject {
+    /// Where, for log lines.
+    var location: String { get }
+    /// The text last saved; nil when there is none.
+    func load() throws -> String?
+    /// Replaces the saved text atomically: a crash leaves the old text or the new, never a mix.
+    func save(_ text: String) throws
+}
+
+/// The state file on disk (default /run/hnagent/state: tmpfs, gone at reboot, when every
+/// device the agent changed is gone too).
+public final class StateFile: OriginalsStore {
+    public let location: String
+    /// At most this many bytes are read: the file is small, and never trusted to be.
+    static let maximumSize = 4 << 20
+
+    public init(path: String) { location = path }
+
+    public func load() throws -> String? {
+        let fd = open(location, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw SystemCallError(call: "open(\(location))", errno: errno)
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = try systemCall("read(\(location))") { read(fd, &chunk, chunk.count) }
+            if count == 0 { break }
+            bytes += chunk[0..<count]
+            if bytes.count > Self.maximumSize {
+                throw SystemCallError(call: "read(\(location)): larger than \(Self.maximumSize) bytes", errno: EFBIG)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// write temp + fsync + rename + fsync of the directory.
+    public func save(_ text: String) throws {
+        let directory = Self.directory(of: location)
+        if mkdir(directory, 0o755) != 0, errno != EEXIST {
+            throw SystemCallError(call: "mkdir(\(directory))", errno: errno)
+        }
+        let temporary = location + ".tmp"
+        let fd = try systemCall("open(\(temporary))") { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
+        do {
+            let bytes = Array(text.utf8)
+            var written = 0
+            while written < bytes.count {
+                written += try bytes[written...].withUnsafeBytes { raw in
+                    try systemCall("write(\(temporary))") { write(fd, raw.baseAddress, raw.count) }
+                }
+            }
+            _ = try systemCall("fsync(\(temporary))") { fsync(fd) }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        _ = try systemCall("rename(\(temporary), \(location))") { rename(temporary, location) }
+        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            _ = fsync(dirFD) // the rename itself reaches the disk
+            close(dirFD)
+        }
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

@@ -1,0 +1,119 @@
+import Policy
+
+/// Who a device was when its originals were saved: after a restart an ifindex may belong to
+/// another device, so an entry is trusted only when index and MAC still match.
+public struct DeviceIdentity: Hashable, Sendable {
+    public var index: InterfaceIndex
+    public var name: String
+    public var mac: MACAddress?
+
+    public init(index: InterfaceIndex, name: String, mac: MACAddress?) {
+        self.index = index
+        self.name = name
+        self.mac = mac
+    }
+}
+
+/// The state file: what the agent changed on which device, and what it was before, so an agent
+/// started after a crash or `kill -9` can still restore it. Line-based text, readable by an
+/// operator (`cat /run/hnagent/state`), parsed strictly and within bounds.
+///
+///     hnagent-state 1
+///     device 5 vf0 02:00:5e:12:00:01
+///     mtu 1500
+///     feature tx-tcp-segmentation 1
+///     gso 65536 65535 65536
+public enum StateFileCodec {
+    static let header = "hnagent-state 1"
+    static let maximumLines = 100_000
+
+    public static func encode(_ originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity]) -> String {
+        var lines = ["# What hnagent changed and what it was before; read at start to restore on detach.", header]
+        for device in originals.devices.sorted() {
+            guard let identity = identities[device] else { continue }
+            lines.append("device \(device.rawValue) \(identity.name) \(identity.mac?.description ?? "-")")
+            if let mtu = originals.mtu[device] { lines.append("mtu \(mtu)") }
+            if let up = originals.adminUp[device] { lines.append("admin-up \(up ? 1 : 0)") }
+            if let mode = originals.addrGenMode[device] { lines.append("addrgenmode \(mode.rawValue)") }
+            for (flag, on) in (originals.flags[device] ?? [:]).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                lines.append("flag \(flag.rawValue) \(on ? 1 : 0)")
+            }
+            for (name, on) in (originals.features[device] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                lines.append("feature \(name) \(on ? 1 : 0)")
+            }
+            if let gso = originals.gso[device] {
+                lines.append("gso \(gso.maxSize) \(gso.maxSegs) \(gso.ipv4MaxSize.map(String.init) ?? "-")")
+            }
+            if let mode = originals.linkMode[device] { lines.append("linkmode \(mode.rawValue)") }
+            if originals.createdClsact.contains(device) { lines.append("clsact") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public struct DecodeError: Error, Equatable, CustomStringConvertible {
+        public let line: Int
+        public let message: String
+        public var description: String { "line \(line): \(message)" }
+    }
+
+    public static func decode(_ text: String) throws -> (originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity]) {
+        var originals = SavedOriginals()
+        var identities: [InterfaceIndex: DeviceIdentity] = [:]
+        var current: InterfaceIndex?
+        var sawHeader = false
+        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = offset + 1
+            guard number <= maximumLines else { throw DecodeError(line: number, message: "more than \(maximumLines) lines") }
+            let line = raw.trimmingCharacters(in: " \t\r")
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            func fail(_ message: String) -> DecodeError { DecodeError(line: number, message: message) }
+            guard sawHeader else {
+                guard line == header else { throw fail("expected \"\(header)\", found \"\(line.prefix(40))\"") }
+                sawHeader = true
+                continue
+            }
+            let words = line.split(separator: " ").map(String.init)
+            func int<T: FixedWidthInteger>(_ i: Int, _: T.Type = T.self) throws -> T {
+                guard i < words.count, let value = T(words[i]) else { throw fail("\(words[0]): expected a number at field \(i + 1)") }
+                return value
+            }
+            func bool(_ i: Int) throws -> Bool {
+                let value: UInt8 = try int(i)
+                guard value <= 1 else { throw fail("\(words[0]): expected 0 or 1") }
+                return value == 1
+            }
+            if words[0] == "device" {
+                guard words.count == 4, let index = Int32(words[1]), index > 0 else { throw fail("device: expected INDEX NAME MAC") }
+                let mac = words[3] == "-" ? nil : MACAddress(words[3])
+                if words[3] != "-", mac == nil { throw fail("device: bad MAC \(words[3])") }
+                current = InterfaceIndex(index)
+                identities[InterfaceIndex(index)] = DeviceIdentity(index: InterfaceIndex(index), name: words[1 + 1], mac: mac)
+                continue
+            }
+            guard let device = current else { throw fail("\(words[0]) before any device line") }
+            switch (words[0], words.count) {
+            case ("mtu", 2): originals.mtu[device] = try int(1)
+            case ("admin-up", 2): originals.adminUp[device] = try bool(1)
+            case ("addrgenmode", 2):
+                guard let mode = AddrGenMode(rawValue: try int(1)) else { throw fail("addrgenmode: unknown mode") }
+                originals.addrGenMode[device] = mode
+            case ("flag", 3):
+                guard let flag = PassThroughFlag(rawValue: words[1]) else { throw fail("flag: unknown flag \(words[1])") }
+                originals.flags[device, default: [:]][flag] = try bool(2)
+            case ("feature", 3):
+                guard words[1].count <= 64 else { throw fail("feature: name too long") }
+                originals.features[device, default: [:]][words[1]] = try bool(2)
+            case ("gso", 4):
+                originals.gso[device] = GSOLimits(maxSize: try int(1), maxSegs: try int(2),
+                                                  ipv4MaxSize: words[3] == "-" ? nil : try int(3))
+            case ("linkmode", 2):
+                guard let mode = LinkMode(rawValue: try int(1)) else { throw fail("linkmode: unknown mode") }
+                originals.linkMode[device] = mode
+            case ("clsact", 1): originals.createdClsact.insert(device)
+            default: throw fail("unknown or malformed entry \"\(line.prefix(40))\"")
+            }
+        }
+        guard sawHeader else { throw DecodeError(line: 1, message: "empty file (no \"\(header)\" line)") }
+        return (originals, identities)
+    }
+}

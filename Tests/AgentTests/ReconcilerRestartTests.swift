@@ -1,0 +1,164 @@
+@testable import Agent
+import Logging
+import Policy
+import XCTest
+
+final class MemoryStore: OriginalsStore {
+    var text: String?
+    var saves = 0
+    var location: String { "memory" }
+    func load() throws -> String? { text }
+    func save(_ text: String) throws {
+        self.text = text
+        saves += 1
+    }
+}
+
+final class RecordingNotifier: PeerNotifier {
+    var rounds: [(device: InterfaceIndex, addresses: Int)] = []
+    func announce(_ addresses: [InterfaceAddress], on device: LinkSnapshot) throws -> (arps: Int, advertisements: Int) {
+        rounds.append((device.index, addresses.count))
+        return (addresses.filter { $0.family == .ipv4 }.count, addresses.filter { $0.family == .ipv6 }.count)
+    }
+}
+
+/// Issue 5 in the reconciler: adoption of a relay left in place, saved originals that survive a
+/// crash, flap damping, peer notification after each switch.
+final class ReconcilerRestartTests: XCTestCase {
+    private var kernel: FakeKernel!
+    private var clock: FakeClock!
+    private var logs: LogRecorder!
+    private let store = MemoryStore()
+    private let notifier = RecordingNotifier()
+    private let hn: InterfaceIndex = 2
+    private let vf: InterfaceIndex = 3
+    private var config = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .seconds(2))
+
+    override func setUp() {
+        let mac = MACAddress("00:15:5d:aa:bb:cc")!
+        kernel = FakeKernel()
+        var hnLink = LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
+                                  mtu: 9000, operState: .up, addrGenMode: .eui64)
+        hnLink.linkMode = .dormant
+        kernel.add(hnLink)
+        kernel.add(LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.broadcast, .multicast], addrGenMode: .eui64))
+        kernel.carrierOnUp = [vf]
+        kernel.addresses = [hn: [InterfaceAddress(device: hn, family: .ipv4, bytes: [198, 18, 0, 1], unusable: false)]]
+        clock = FakeClock(seconds: 100)
+        logs = LogRecorder()
+    }
+
+    private func makeReconciler() throws -> Reconciler {
+        let r = Reconciler(config: config, kernel: kernel, drivers: FakeDrivers(byName: [:]), clock: clock,
+                           logger: logs.logger, store: store, notifier: notifier)
+        try r.resynchronise()
+        r.loadSavedOriginals()
+        r.adoptExistingRelay()
+        r.reconcile()
+        return r
+    }
+
+    private func deliverLinks(_ r: Reconciler) {
+        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { r.take(.present(link)) }
+    }
+
+    private func steer() throws -> Reconciler {
+        let r = try makeReconciler()
+        clock.advance(by: config.settle)
+        r.reconcile()
+        deliverLinks(r)
+        r.reconcile()
+        XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering")
+        return r
+    }
+
+    func testARestartedAgentAdoptsTheRelayWithoutTouchingIt() throws {
+        let first = try steer()
+        first.shutdown(keepSteering: true)
+        let relayBefore = kernel.relay
+        kernel.clearLog()
+
+        let second = try makeReconciler() // no settle time has passed
+        XCTAssertEqual(kernel.log, [], "nothing removed and re-added")
+        XCTAssertEqual(kernel.relay, relayBefore)
+        XCTAssertEqual(second.pairs[hn]?.phase, .active(vf: vf, seenUsable: true))
+        XCTAssertTrue(logs.contains("adopted relay synthetic=hn0(2) vf=vf0(3) steering"))
+    }
+
+    func testOriginalsSurviveACrashAndAreRestoredByTheNextAgent() throws {
+        _ = try steer()
+        XCTAssertEqual(kernel.links[vf]?.mtu, 9000, "the VF follows hn0's MTU")
+        XCTAssertTrue(store.text?.contains("device 3 vf0 00:15:5d:aa:bb:cc") == true, store.text ?? "nothing saved")
+        XCTAssertTrue(store.text?.contains("mtu 1500") == true)
+        // kill -9: no shutdown. The next agent reads the store, adopts, and restores on exit.
+        let next = try makeReconciler()
+        next.shutdown(keepSteering: false)
+        XCTAssertEqual(kernel.links[vf]?.mtu, 1500, "the original from before the crash")
+        XCTAssertEqual(kernel.links[vf]?.addrGenMode, .eui64)
+        XCTAssertTrue(kernel.relay.values.allSatisfy { $0.ingress == nil && $0.egress == nil })
+        XCTAssertEqual(try StateFileCodec.decode(store.text ?? "").originals, SavedOriginals(), "nothing left to restore")
+    }
+
+    func testSavedOriginalsOfAnotherDeviceAreDropped() throws {
+        store.text = "hnagent-state 1\ndevice 3 vf0 02:00:00:00:00:99\nmtu 1234\n"
+        _ = try makeReconciler()
+        XCTAssertTrue(logs.contains("dropped (gone or another device now): vf0(3)"))
+        clock.advance(by: config.settle)
+        XCTAssertFalse(store.text?.contains("mtu 1234") ?? false, "a stale entry is never restored")
+    }
+
+    func testACorruptStateFileIsReportedAndIgnored() throws {
+        store.text = "hnagent-state 1\ndevice 3 vf0 00:15:5d:aa:bb:cc\nmtu lots\n"
+        _ = try makeReconciler()
+        XCTAssertTrue(logs.contains("line 3: mtu: expected a number at field 2", level: .error), "\(logs.messages)")
+    }
+
+    func testAFlappingVFIsHeldOnTheSyntheticPath() throws {
+        config.flapThreshold = 3
+        config.flapHold = .seconds(30)
+        let r = try steer()
+        for cycle in 1...3 {
+            kernel.remove(vf)
+            r.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+            r.reconcile()
+            kernel.add(LinkSnapshot(index: vf, name: "vf0", mac: MACAddress("00:15:5d:aa:bb:cc")!,
+                                    flags: [.broadcast, .multicast], addrGenMode: .eui64))
+            deliverLinks(r)
+            r.reconcile()
+            if cycle < 3 {
+                clock.advance(by: config.settle)
+                r.reconcile()
+                deliverLinks(r)
+                r.reconcile()
+                XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "cycle \(cycle): steering again")
+            }
+        }
+        XCTAssertTrue(logs.contains("flapping: VF vf0(3) of hn0(2) detached 3 times", level: .warning))
+        XCTAssertTrue(logs.contains("(held back by flap damping)"))
+        clock.advance(by: config.settle)
+        r.onTimer()
+        XCTAssertNil(kernel.relay[hn]?.egress, "held: not steering after the settle time")
+        clock.advance(by: .seconds(28))
+        r.onTimer()
+        deliverLinks(r)
+        r.reconcile()
+        XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering again once the hold is over")
+    }
+
+    func testPeersAreNotifiedAfterEverySwitch() throws {
+        config.peerNotifyCount = 2
+        config.peerNotifyInterval = .milliseconds(200)
+        let r = try steer()
+        XCTAssertEqual(notifier.rounds.count, 1, "the first round right after steering on")
+        XCTAssertEqual(r.nextDeadline, clock.now().advanced(by: .milliseconds(200)))
+        clock.advance(by: .milliseconds(200))
+        r.onTimer()
+        XCTAssertEqual(notifier.rounds.count, 2)
+        XCTAssertTrue(logs.contains("peer notification synthetic=hn0(2) via VF vf0(3): 1 gratuitous ARP(s), 0 neighbour advertisement(s) (round 2 of 2)"))
+        kernel.remove(vf)
+        r.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        r.reconcile()
+        XCTAssertEqual(notifier.rounds.count, 3, "and right after the fallback")
+        XCTAssertTrue(logs.contains("via the synthetic path"))
+    }
+}
