@@ -99,6 +99,16 @@ final class AgentProcess {
         return found ?? ""
     }
 
+    /// `kill -9`: no chance to restore anything (`ip netns exec` execs, so this is hnagent itself).
+    @discardableResult
+    func crash() -> Int32? {
+        if let stoppedStatus { return stoppedStatus }
+        process.signal(SIGKILL)
+        let status = process.wait(timeout: 10)
+        stoppedStatus = status
+        return status
+    }
+
     /// SIGTERM, wait up to `timeout` for exit, then SIGKILL. Returns the exit status
     /// (128 + n for death by signal n). Safe to call more than once.
     @discardableResult

@@ -384,6 +384,24 @@ final class Testbed {
         return result
     }
 
+    /// The kernel's index of the mirred action in the agent's filter on DEV's hook, and its
+    /// packet count: a filter that was removed and added again has a new index and starts at 0.
+    func agentActionIdentity(_ ns: String, _ dev: String, _ hook: Hook) throws -> (index: Int, packets: Int)? {
+        let json = try exec(ns, ["tc", "-s", "-j", "filter", "show", "dev", dev, hook.rawValue])
+        let trimmed = json.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty,
+              let array = try JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [[String: Any]] else { return nil }
+        for entry in array where entry["pref"] as? Int == Testbed.agentPref {
+            guard let options = entry["options"] as? [String: Any],
+                  let actions = options["actions"] as? [[String: Any]],
+                  let mirred = actions.first(where: { ($0["kind"] as? String) == "mirred" }),
+                  let index = mirred["index"] as? Int else { continue }
+            let stats = mirred["stats"] as? [String: Any]
+            return (index, stats?["packets"] as? Int ?? 0)
+        }
+        return nil
+    }
+
     /// The agent's filters (pref 20040) on DEV's hook.
     func agentFilters(_ ns: String, _ dev: String, _ hook: Hook) throws -> [TCFilter] {
         try filters(ns, dev, hook).filter { $0.pref == Testbed.agentPref }
