@@ -65,7 +65,7 @@ public struct RelayTotals: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-extension LinkCounters: @retroactive CustomStringConvertible {
+extension LinkCounters: CustomStringConvertible {
     public var description: String {
         "rx_packets=\(rxPackets) rx_bytes=\(rxBytes) tx_packets=\(txPackets) tx_bytes=\(txBytes)"
     }
