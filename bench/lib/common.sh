@@ -105,10 +105,12 @@ udp_stream_start() {
     local dir=$1 rate=$2
     rm -f "$dir/echo.ready"
     tb_bg "$TB_GUEST" "$BENCH_TOOLS/udpseq" echo "$TB_GUEST_IP" "$UDP_PORT" "$dir/echo.ready"
+    local echo_pid=$TB_LAST_PID
     wait_for --timeout 5 -- test -s "$dir/echo.ready" || return 1
     # The cap only bounds memory; the driver stops the sender with SIGINT.
     tb_bg "$TB_PEER" "$BENCH_TOOLS/udpseq" send "$TB_GUEST_IP" "$UDP_PORT" "$rate" 600 "$dir/udp.txt" 1
     UDP_SEND_PID=$TB_LAST_PID
+    TB_LAST_PID=$echo_pid   # callers that run several streams stop the echo by this PID
 }
 udp_stream_stop() {
     kill -INT "$UDP_SEND_PID" 2>/dev/null || true

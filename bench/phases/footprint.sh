@@ -15,6 +15,10 @@ phase_footprint() {
     wait_for --timeout 15 tb_steering_on || return 1
     wait_for --timeout 15 -- impl_ready "$out/impl.log" || return 1
     meta "$m" footprint_start "$(footprint "$pid")"
+    # Resident memory per mapping (file name only), to see where it goes.
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { n = split($6, p, "/"); name = (NF >= 6 ? p[n] : "[anon]") }
+         /^Rss:/ { rss[name] += $2 } END { for (k in rss) print rss[k], k }' "/proc/$pid/smaps" |
+        sort -rn >"$out/smaps.txt"
     local t0 t1
     t0=$(mono_now)
     dwell "$idle"

@@ -8,7 +8,7 @@ import sys
 
 
 def measured(results):
-    return [name for name in ("removal", "attach", "throughput", "soak", "timeline", "footprint", "scale")
+    return [name for name in ("removal", "attach", "throughput", "soak", "timeline", "qdisc", "footprint", "scale")
             if results.get(name) and (name != "footprint" or set(results[name]) - {"binary"})]
 
 

@@ -73,6 +73,14 @@ def removal(raw):
             res["summary"]["attach-" + kind] = {"attach_ms": summary([a["attach_ms"] for a in sel]),
                                                 "lost": summary([a["lost"] for a in sel])}
         res["summary"]["self_fallback_ms"] = summary(own["fallback"])
+        hn = {e["ifindex"] for e in events if e["what"] == "filter" and e.get("parent") == "fffffff3"}
+        res["hn_clsact_changes"] = sum(1 for e in events if e["what"] == "qdisc" and e["ifindex"] in hn)
+        res["loss_profile"] = {kind: loss_profile(rems, gaps, kind) for kind in ("delete", "admin-down")}
+        res["lost_after_relay_change"] = {
+            kind: summary([sum(g[1] - g[0] + 1 for g in gaps
+                               if r["t_relay"] and r["t_relay"] + 1e5 < g[2] <= r["t_relay"] + 20e6)
+                           for r in rems if r["kind"] == kind and r["t_relay"]])
+            for kind in ("delete", "admin-down")}
         out[impl] = res
     return out
 
@@ -95,6 +103,14 @@ def attach(raw):
     return out
 
 
+def median(values):
+    values = sorted(values)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
 def throughput(raw):
     d = os.path.join(raw, "throughput")
     if not os.path.isdir(d):
@@ -110,14 +126,14 @@ def throughput(raw):
             continue
         gbps = data["end"]["sum_received"]["bits_per_second"] / 1e9
         runs.setdefault(path, {}).setdefault(direction, []).append(round(gbps, 3))
-    means = {p: {dr: (sum(v for v in vals if v) / len([v for v in vals if v]) if any(vals) else None)
-                 for dr, vals in dirs.items()} for p, dirs in runs.items()}
+    # Median of the runs: one run slowed down by other work on the machine does not move it.
+    means = {p: {dr: median([v for v in vals if v]) for dr, vals in dirs.items()} for p, dirs in runs.items()}
     ratio = {}
     for impl in IMPLS:
         s = means.get("steered-" + impl, {})
         ratio[impl] = {dr: (s[dr] / means["direct"][dr]) if s.get(dr) and means.get("direct", {}).get(dr) else None
                        for dr in ("rx", "tx")}
-    return {"meta": read_meta(os.path.join(d, "meta")), "gbps": runs, "mean_gbps": means,
+    return {"meta": read_meta(os.path.join(d, "meta")), "gbps": runs, "median_gbps": means,
             "steered_over_direct": ratio}
 
 
@@ -165,13 +181,12 @@ def timeline(raw):
     for impl in IMPLS:
         d = os.path.join(raw, "timeline", impl)
         meta = read_meta(os.path.join(d, "meta"))
-        if "t0_ns" not in meta or not os.path.exists(os.path.join(d, "udp.txt")):
+        if "t0_ns" not in meta:
             continue
         t0 = int(meta["t0_ns"])
         ip = read_iperf(os.path.join(d, "iperf3.json")) or {}
-        tcp = [[round(i["sum"]["end"], 3), round(i["sum"]["bits_per_second"] / 1e6, 1)]
+        tcp = [[round(i["sum"]["end"], 3), round(i["sum"]["bits_per_second"] / 1e9, 3), i["sum"].get("retransmits")]
                for i in ip.get("intervals", [])]
-        _, _, bins = read_udpseq(os.path.join(d, "udp.txt"))
         events, _ = read_nlwatch(os.path.join(d, "nl.txt"))
         events = within_cycles(events, meta)
         initial = [int(meta["vf_ifindex"])] if meta.get("vf_ifindex") else []
@@ -182,15 +197,47 @@ def timeline(raw):
             if r["t_relay"]:
                 marks.append({"what": "relay off", "t_s": (r["t_relay"] - t0) / 1e9})
         for a in atts:
+            marks.append({"what": "VF back", "t_s": ((a["t_appear"] or a["t_usable"]) - t0) / 1e9})
             if a["t_relay"]:
                 marks.append({"what": "relay on", "t_s": (a["t_relay"] - t0) / 1e9})
-        out[impl] = {
-            "meta": meta, "tcp_interval_end_s_mbps": tcp, "events": marks,
-            "udp_bin_ms": 1, "udp_span_s": [round((bins[0][0] - t0) / 1e9, 4), round((bins[-1][0] - t0) / 1e9, 4)]
-            if bins else None,
-            "udp_lost_bins_s": [[round((b[0] - t0) / 1e9, 4), b[1] - b[2]] for b in bins if b[1] > b[2]],
-            "removal_ms": [ms(r["t_event"], r["t_relay"]) for r in rems],
-        }
+        out[impl] = {"meta": meta, "tcp_interval_end_s_gbps_retransmits": tcp, "events": marks,
+                     "removal_ms": [ms(r["t_event"], r["t_relay"]) for r in rems]}
+    return out
+
+
+def loss_profile(rems, gaps, kind, lo_ms=-2.0, hi_ms=12.0, step_ms=0.25):
+    """Mean lost packets per step_ms bin of send time relative to the VF event, over all
+    removals of one kind (a gap's packets are spread evenly over its send-time span)."""
+    sel = [r for r in rems if r["kind"] == kind]
+    nbins = int(round((hi_ms - lo_ms) / step_ms))
+    acc = [0.0] * nbins
+    for r in sel:
+        for first, last, t_first, t_last in gaps:
+            n = last - first + 1
+            if not (r["t_event"] + lo_ms * 1e6 <= t_first <= r["t_event"] + hi_ms * 1e6):
+                continue
+            for k in range(n):
+                t = t_first + (t_last - t_first) * (k / (n - 1) if n > 1 else 0)
+                b = int(((t - r["t_event"]) / 1e6 - lo_ms) // step_ms)
+                if 0 <= b < nbins:
+                    acc[b] += 1
+    return {"from_ms": lo_ms, "step_ms": step_ms, "removals": len(sel),
+            "mean_lost": [round(x / len(sel), 3) if sel else 0 for x in acc]}
+
+
+def qdisc(raw):
+    d = os.path.join(raw, "qdisc")
+    meta = read_meta(os.path.join(d, "meta"))
+    out = {"meta": meta}
+    for v in ("churn", "control"):
+        path = os.path.join(d, v, "udp.txt")
+        if os.path.exists(path):
+            s, gaps, _ = read_udpseq(path)
+            out[v] = {"sent": s.get("sent"), "lost": s.get("lost"), "gaps": len(gaps)}
+    if "churn" not in out:
+        return None
+    changes = int(meta.get("changes", 0))
+    out["lost_per_change"] = out["churn"]["lost"] / changes if changes else None
     return out
 
 
@@ -209,9 +256,20 @@ def footprint(raw, build):
             "idle_cpu_percent": 100 * (b["cpu_ns"] - a["cpu_ns"]) / idle_ns,
             "idle_wakeups": (b["voluntary_switches"] + b["involuntary_switches"])
             - (a["voluntary_switches"] + a["involuntary_switches"]),
+            "rss_by_mapping_kb": read_smaps(os.path.join(raw, "footprint", impl, "smaps.txt")),
         }
     out["binary"] = {k: int(v) for k, v in build.items() if k.endswith("bytes") or k == "linked"}
     return out
+
+
+def read_smaps(path, top=8):
+    """The largest resident mappings of the main process: [[kB, file name], ...]."""
+    try:
+        with open(path) as fh:
+            rows = [line.split(None, 1) for line in fh if line.strip()]
+    except FileNotFoundError:
+        return []
+    return [[int(kb), name.strip()] for kb, name in rows[:top]]
 
 
 def scale(raw):
@@ -302,6 +360,7 @@ def main():
         "throughput": throughput(raw),
         "soak": soak(raw),
         "timeline": timeline(raw),
+        "qdisc": qdisc(raw),
         "footprint": footprint(raw, build),
         "scale": scale(raw),
     }

@@ -1,6 +1,8 @@
-"""The timeline plot: throughput and loss across one hot-plug, hnagent beside the baseline.
+"""The plot: throughput and loss across a hot-plug, hnagent beside the baseline.
 
-Needs matplotlib (full runs install it); render.py skips the plot when it is missing.
+Rows: TCP throughput and retransmissions per 100 ms across one VF deletion and return (the
+timeline phase), then the UDP loss profile around a VF deletion and an admin-down (mean over
+all switches of the removal phase). Needs matplotlib; render.py skips the plot without it.
 """
 
 
@@ -9,47 +11,45 @@ def plot_timeline(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    impls = [i for i in ("hnagent", "baseline") if i in results.get("timeline", {})]
+    impls = [i for i in ("hnagent", "baseline") if i in results.get("timeline", {}) or i in results.get("removal", {})]
     if not impls:
         return False
-    fig, axes = plt.subplots(3, len(impls), figsize=(6 * len(impls), 9), squeeze=False, sharey="row")
-    colors = {"VF delete": "red", "VF admin-down": "red", "relay off": "orange", "relay on": "green"}
+    fig, axes = plt.subplots(4, len(impls), figsize=(6 * len(impls), 12), squeeze=False, sharey="row")
+    colors = {"VF delete": "red", "VF admin-down": "red", "VF back": "purple", "relay off": "orange",
+              "relay on": "green"}
     for col, impl in enumerate(impls):
-        t = results["timeline"][impl]
-        tcp = t["tcp_interval_end_s_mbps"]
-        lost_bins = t["udp_lost_bins_s"]
-        xs, lost = [x for x, _ in lost_bins], [y for _, y in lost_bins]
-        removal = next((e["t_s"] for e in t["events"] if e["what"].startswith("VF ")), None)
-
-        ax = axes[0][col]
-        ax.step([x for x, _ in tcp], [y for _, y in tcp], where="post", color="tab:blue")
-        ax.set_title(f"{impl}: paced TCP GUEST->PEER (iperf3, 100 ms intervals)")
-        ax.set_ylabel("Mbit/s")
-        ax.set_ylim(bottom=0)
-        ax = axes[1][col]
-        ax.vlines(xs, 0, lost, color="tab:red", lw=2)
-        if t["udp_span_s"]:
-            ax.set_xlim(*t["udp_span_s"])
-        ax.set_title(f"{impl}: UDP echo stream, packets lost per 1 ms (by send time)")
-        ax.set_ylabel("lost / ms")
-        for row in (0, 1):
-            for e in t["events"]:
-                axes[row][col].axvline(e["t_s"], color=colors.get(e["what"], "gray"), lw=0.8, ls="--")
-            axes[row][col].set_xlabel("s since the TCP stream started")
-        ax = axes[2][col]
-        if removal is not None:
-            zoom = [(1000 * (x - removal), y) for x, y in zip(xs, lost) if -5 <= 1000 * (x - removal) <= 15]
-            ax.bar([x for x, _ in zoom], [y for _, y in zoom], width=1, align="edge", color="tab:red")
-            for e in t["events"]:
-                dt = 1000 * (e["t_s"] - removal)
-                if -5 <= dt <= 15:
-                    ax.axvline(dt, color=colors.get(e["what"], "gray"), lw=1, ls="--", label=e["what"])
-            ax.legend(loc="upper right", fontsize=8)
-        ax.set_xlim(-5, 15)
-        ax.set_title(f"{impl}: zoom on the VF removal")
-        ax.set_xlabel("ms since the VF event (nlwatch)")
-        ax.set_ylabel("lost / ms")
+        t = results.get("timeline", {}).get(impl)
+        if t:
+            rows = t["tcp_interval_end_s_gbps_retransmits"]
+            for row, (idx, label) in enumerate(((1, "Gbit/s"), (2, "retransmitted segments"))):
+                ax = axes[row][col]
+                ax.step([r[0] for r in rows], [r[idx] or 0 for r in rows], where="pre", color="tab:blue")
+                for e in t["events"]:
+                    ax.axvline(e["t_s"], color=colors.get(e["what"], "gray"), lw=0.8, ls="--",
+                               label=e["what"] if row == 0 else None)
+                ax.set_ylim(bottom=0)
+                ax.set_ylabel(f"{label} / 100 ms")
+                ax.set_xlabel("s since the TCP stream started")
+            axes[0][col].set_title(f"{impl}: TCP GUEST->PEER across one hot-plug")
+            axes[0][col].legend(loc="lower left", fontsize=7)
+            axes[1][col].set_title(f"{impl}: TCP retransmissions (sender)")
+        rem = results.get("removal", {}).get(impl)
+        for row, kind in ((2, "delete"), (3, "admin-down")):
+            ax = axes[row][col]
+            prof = (rem or {}).get("loss_profile", {}).get(kind)
+            if not prof or not prof["removals"]:
+                continue
+            xs = [prof["from_ms"] + i * prof["step_ms"] for i in range(len(prof["mean_lost"]))]
+            ax.bar(xs, prof["mean_lost"], width=prof["step_ms"], align="edge", color="tab:red")
+            p50 = rem["summary"][kind]["reaction_ms"].get("p50")
+            if p50 is not None:
+                ax.axvline(p50, color="orange", ls="--", lw=1, label=f"relay off, p50 {p50:.2f} ms")
+            ax.axvline(0, color="red", ls="--", lw=1, label="VF event")
+            ax.legend(loc="upper right", fontsize=7)
+            ax.set_title(f"{impl}: UDP loss around a VF {kind} (mean of {prof['removals']})")
+            ax.set_xlabel("ms since the VF event, by send time")
+            ax.set_ylabel(f"lost packets / {prof['step_ms']} ms")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     return True

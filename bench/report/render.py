@@ -87,6 +87,28 @@ def section_removal(r):
         rows.append([impl] + dist(s, 3) + [f(u.get("sent"), 0), f(u.get("lost"), 0),
                                            f(u.get("lost_outside_switches"), 0),
                                            get(rem, impl, "watcher_overruns")])
+    parts = []
+    for impl in IMPLS:
+        after = get(rem, impl, "lost_after_relay_change", "delete", "mean")
+        att = get(rem, impl, "summary", "attach-recreated", "lost", "mean")
+        if after is None:
+            continue
+        parts.append(f"{impl}: {f(after, 1)} packets lost after the relay change per deletion, "
+                     f"{f(att, 1)} per re-attach, {get(rem, impl, 'hn_clsact_changes')} clsact "
+                     f"qdisc additions/deletions on hn0")
+    if parts:
+        out += ("Loss that is not the reaction time: packets sent more than 0.1 ms after hn's egress "
+                "redirect was removed, and packets lost when the VF is steered again. Adding or "
+                "deleting a clsact qdisc makes the kernel deactivate the device's TX "
+                "(dev_deactivate()) for a moment: " + "; ".join(parts) + ".\n\n")
+    q = r.get("qdisc")
+    if q and q.get("control"):
+        out += (f"Control experiment (no VF, no relay, the stream on the synthetic path only): "
+                f"{q['meta'].get('changes')} clsact additions/deletions on hn0, one every "
+                f"{q['meta'].get('dwell_s')} s, lost {f(q['churn']['lost'], 0)} of "
+                f"{f(q['churn']['sent'], 0)} packets in {q['churn']['gaps']} gaps "
+                f"({f(q['lost_per_change'], 1)} per change); the same time without them lost "
+                f"{f(q['control']['lost'], 0)} of {f(q['control']['sent'], 0)}.\n\n")
     out += ("The implementations' own view (`switch_ms` in their logs; hnagent from its monotonic "
             "clock, starting at the reconcile that saw the event, so without the time the event "
             "spent reaching it), and the stream as a whole:\n\n")
@@ -125,11 +147,11 @@ def section_throughput(r):
     rows = []
     for path in ("synthetic", "direct", "steered-hnagent", "steered-baseline"):
         g = get(t, "gbps", path) or {}
-        m = get(t, "mean_gbps", path) or {}
+        m = get(t, "median_gbps", path) or {}
         rows.append([path] + [f(m.get(d), 2) + " (" + ", ".join(f(x, 2) for x in g.get(d, [])) + ")"
                               for d in ("rx", "tx")])
     out = "## 3. Throughput (TCP, iperf3)\n\n"
-    out += ("Gbit/s, mean (runs). rx: PEER sends to GUEST; tx: GUEST sends to PEER. `direct` has "
+    out += ("Gbit/s, median (all runs, in the order run). rx: PEER sends to GUEST; tx: GUEST sends to PEER. `direct` has "
             "the address on the VF and no relay; `steered-*` has the address on hn0 and the relay.\n\n")
     out += table(["path", "rx Gbit/s", "tx Gbit/s"], rows) + "\n\n"
     rows = [[impl] + [f(100 * v, 1, "%") if v else "n/a" for v in
@@ -187,6 +209,11 @@ def section_footprint(r):
              f(b.get("release_stripped_bytes", 0) / 2**20, 1)],
             ["release, `-Xswiftc -static-stdlib`", f(b["static_bytes"] / 2**20, 1) if "static_bytes" in b else "not built",
              f(b["static_stripped_bytes"] / 2**20, 1) if "static_stripped_bytes" in b else "-"]]
+    for impl in ("hnagent", "hnagent-static"):
+        top = get(fp, impl, "rss_by_mapping_kb")
+        if top:
+            out += (f"Largest resident mappings of {impl} after start: "
+                    + ", ".join(f"{name} {kb / 1024:.1f} MiB" for kb, name in top) + ".\n\n")
     out += "Binary size (MiB):\n\n" + table(["build", "as built", "stripped"], rows) + "\n"
     if "linked" in b:
         out += f"\nThe dynamic release binary links {b['linked']} shared libraries (`ldd`).\n"
@@ -306,10 +333,14 @@ def main():
         try:
             from plot import plot_timeline
             if plot_timeline(r, plot):
-                parts.append("## Throughput and loss across one hot-plug\n\n"
-                             "A paced TCP stream and the UDP echo stream together; the VF is deleted "
-                             "(red), the relay changes (orange: egress redirect removed, green: added), "
-                             "the VF returns. Bottom: the first 15 ms after the removal.\n\n"
+                parts.append("## Throughput and loss across a hot-plug\n\n"
+                             "Top two rows: one unpaced TCP stream GUEST -> PEER while the VF is deleted "
+                             "(red) and comes back (purple); orange and green mark hn's egress redirect "
+                             "removed and added (iperf3 reports every 100 ms, its minimum, so a gap of a "
+                             "few ms shows as retransmissions rather than as a dip). Bottom two rows: "
+                             "the UDP echo stream's loss around a VF deletion and an admin-down, by "
+                             "send time relative to the VF event, averaged over all switches of "
+                             "section 1.\n\n"
                              f"![timeline]({os.path.relpath(plot, os.path.dirname(out) or '.')})\n")
         except ImportError:
             print("render: matplotlib missing; no plot", file=sys.stderr)
