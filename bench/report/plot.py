@@ -15,6 +15,7 @@ def plot_timeline(results, path):
     if not impls:
         return False
     fig, axes = plt.subplots(4, len(impls), figsize=(6 * len(impls), 12), squeeze=False, sharey="row")
+    tops = {0: 0.0, 1: 0.0}  # shared y limits of the TCP rows, from the data of both columns
     colors = {"VF delete": "red", "VF admin-down": "red", "VF back": "purple", "relay off": "orange",
               "relay on": "green"}
     for col, impl in enumerate(impls):
@@ -23,11 +24,12 @@ def plot_timeline(results, path):
             rows = t["tcp_interval_end_s_gbps_retransmits"]
             for row, (idx, label) in enumerate(((1, "Gbit/s"), (2, "retransmitted segments"))):
                 ax = axes[row][col]
-                ax.step([r[0] for r in rows], [r[idx] or 0 for r in rows], where="pre", color="tab:blue")
+                ys = [r[idx] or 0 for r in rows]
+                ax.step([r[0] for r in rows], ys, where="pre", color="tab:blue")
+                tops[row] = max([tops[row]] + ys)
                 for e in t["events"]:
                     ax.axvline(e["t_s"], color=colors.get(e["what"], "gray"), lw=0.8, ls="--",
                                label=e["what"] if row == 0 else None)
-                ax.set_ylim(bottom=0)
                 ax.set_ylabel(f"{label} / 100 ms")
                 ax.set_xlabel("s since the TCP stream started")
             axes[0][col].set_title(f"{impl}: TCP GUEST->PEER across one hot-plug")
@@ -49,6 +51,9 @@ def plot_timeline(results, path):
             ax.set_title(f"{impl}: UDP loss around a VF {kind} (mean of {prof['removals']})")
             ax.set_xlabel("ms since the VF event, by send time")
             ax.set_ylabel(f"lost packets / {prof['step_ms']} ms")
+    for row, top in tops.items():
+        for ax in axes[row]:
+            ax.set_ylim(0, top * 1.05 or 1)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
