@@ -60,7 +60,10 @@ public enum RelayPlanner {
                             relay: [InterfaceIndex: RelayObservation], originals: SavedOriginals,
                             offloads: [InterfaceIndex: OffloadFeatures] = [:]) -> [Action] {
         guard let vfIndex = intent.vf, let vf = links[vfIndex], let hnLink = links[intent.synthetic] else {
-            return release(intent.synthetic, links: links, relay: relay, originals: originals, offloads: offloads)
+            // The synthetic NIC keeps its clsact while it is paired: adding or deleting a qdisc
+            // briefly stops its transmit queue, which costs packets at every switch.
+            return release(intent.synthetic, links: links, relay: relay, originals: originals, offloads: offloads,
+                           keepClsact: true)
         }
         let hn = intent.synthetic
         let hnRelay = relay[hn] ?? .absent
@@ -153,7 +156,7 @@ public enum RelayPlanner {
     /// else's filter sits on it.
     public static func release(_ device: InterfaceIndex, links: [InterfaceIndex: LinkSnapshot],
                                relay: [InterfaceIndex: RelayObservation], originals: SavedOriginals,
-                               offloads: [InterfaceIndex: OffloadFeatures] = [:]) -> [Action] {
+                               offloads: [InterfaceIndex: OffloadFeatures] = [:], keepClsact: Bool = false) -> [Action] {
         guard let link = links[device] else { return [] }
         let observed = relay[device] ?? .absent
         var actions: [Action] = []
@@ -186,7 +189,7 @@ public enum RelayPlanner {
             if link.operState == .dormant, link.isAdminUp { actions.append(.setOperState(device: device, state: .up)) }
             if mode != link.linkMode { actions.append(.setLinkMode(device: device, mode: mode)) }
         }
-        if originals.createdClsact.contains(device), observed.hasClsact, observed.foreignFilters == 0 {
+        if !keepClsact, originals.createdClsact.contains(device), observed.hasClsact, observed.foreignFilters == 0 {
             actions.append(.deleteClsact(device: device))
         }
         return actions

@@ -69,11 +69,12 @@ public struct SavedOriginals: Hashable, Sendable {
         linkMode[device] = other.linkMode[device]
     }
 
-    /// Forgets a device that has been restored or no longer exists.
-    public mutating func forget(_ device: InterfaceIndex) {
+    /// Forgets a device that has been restored or no longer exists. `keepingClsact`: except
+    /// that the agent created its clsact (kept while the device is paired, removed at the end).
+    public mutating func forget(_ device: InterfaceIndex, keepingClsact: Bool = false) {
         addrGenMode[device] = nil
         adminUp[device] = nil
-        createdClsact.remove(device)
+        if !keepingClsact { createdClsact.remove(device) }
         mtu[device] = nil
         flags[device] = nil
         features[device] = nil

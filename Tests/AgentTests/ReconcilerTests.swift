@@ -150,8 +150,9 @@ final class ReconcilerTests: XCTestCase {
         reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
         reconciler.reconcile()
         XCTAssertEqual(kernel.log.first, .deleteRedirect(device: hn, hook: .egress))
-        XCTAssertEqual(kernel.log, [.deleteRedirect(device: hn, hook: .egress), .deleteClsact(device: hn)])
-        XCTAssertEqual(kernel.relay[hn], .absent)
+        XCTAssertEqual(kernel.log, [.deleteRedirect(device: hn, hook: .egress)],
+                       "hn0 keeps its clsact while paired: a qdisc change would stop its queue")
+        XCTAssertEqual(kernel.relay[hn], RelayObservation(hasClsact: true))
         XCTAssertEqual(phase, .waitingForVF)
         XCTAssertTrue(logs.contains("unpaired synthetic=hn0(2) vf="))
         XCTAssertTrue(logs.contains("reason=\"VF removed\""))
@@ -168,7 +169,7 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertEqual(reconciler.nextDeadline, clock.now().advanced(by: settle))
         clock.advance(by: settle)
         reconciler.reconcile()
-        XCTAssertEqual(kernel.log, attachActions(vf: 7))
+        XCTAssertEqual(kernel.log, attachActions(vf: 7).filter { $0 != .addClsact(device: hn) })
         XCTAssertEqual(kernel.relay[hn], RelayObservation(hasClsact: true, egress: RelayFilter(kind: .toEgress, target: 7)))
         XCTAssertTrue(logs.contains("steering on synthetic=hn0(2) vf=vf0(7)"))
     }
@@ -393,12 +394,12 @@ final class ReconcilerTests: XCTestCase {
         deliverLinks()
         reconciler.reconcile()
         // Its admin state now belongs to its new master: not set down, unlike a VF that is simply released.
-        XCTAssertEqual(Set(kernel.log), [.deleteRedirect(device: hn, hook: .egress), .deleteClsact(device: hn),
+        XCTAssertEqual(Set(kernel.log), [.deleteRedirect(device: hn, hook: .egress),
                                          .deleteRedirect(device: vf, hook: .ingress),
                                          .setAddrGenMode(device: vf, mode: .eui64), .deleteClsact(device: vf)])
         XCTAssertEqual(kernel.links[vf]?.isAdminUp, true)
         XCTAssertEqual(phase, .waitingForVF)
-        XCTAssertEqual(kernel.relay[hn], .absent)
+        XCTAssertEqual(kernel.relay[hn], RelayObservation(hasClsact: true), "kept while hn0 is paired")
         XCTAssertEqual(kernel.relay[vf], .absent)
         XCTAssertTrue(logs.contains("ignored vf0(3) mac=00:15:5d:aa:bb:cc for synthetic=hn0(2) reason=\"already enslaved to ifindex 9"))
         XCTAssertTrue(logs.contains("fallback synthetic=hn0(2) vf=vf0(3)"))

@@ -30,7 +30,10 @@ impl_start() {
         hnagent|hnagent-static)
             local bin=$HNAGENT_BIN
             [[ $impl == hnagent-static ]] && bin=$HNAGENT_STATIC_BIN
+            # Flap damping off: the benchmark hot-plugs far faster than any host would. The
+            # state file goes next to the log, never into a real agent's /run/hnagent.
             ip netns exec "$ns" "$bin" run --synthetic "$syn" --vf "$vf" --settle "$settle" \
+                --flap-threshold 0 --state-file "$log.state" \
                 --log-format json >/dev/null 2>"$log" </dev/null &
             ;;
         baseline)

@@ -256,8 +256,8 @@ it; admin-down is `ip link set vf0 down`. Traffic only flows between these names
 
 Both implementations are measured in the same run on the same testbed:
 
-- **hnagent**: `hnagent run --synthetic 'hn*' --vf 'vf*' --settle S --log-format json`, the
-  release build.
+- **hnagent**: `hnagent run --synthetic 'hn*' --vf 'vf*' --settle S --flap-threshold 0 --log-format json`,
+  the release build (flap damping off: the benchmark hot-plugs far faster than a host would).
 - **baseline**: `bench/baseline/tc-relay-loop`, a bash loop over `ip -o monitor link` that
   runs `tc` (the same relay: clsact, u32 match-all, mirred, pref 20040): what an operator
   would write by hand. It deletes hn's egress redirect when the VF is deleted or loses UP or

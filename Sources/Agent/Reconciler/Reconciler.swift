@@ -345,9 +345,10 @@ public final class Reconciler {
                 }
             }
             if intent.vf == nil, actions.isEmpty, originals.holds(hn.index), record.retryAt == nil {
-                // No VF and everything given back: forget, so a later change by someone else is not "restored".
-                originals.forget(hn.index)
-                relayDevices.remove(hn.index)
+                // No VF and everything given back: forget, so a later change by someone else is not
+                // "restored". Its clsact stays the agent's, to be removed when the pair ends.
+                originals.forget(hn.index, keepingClsact: true)
+                if !originals.holds(hn.index) { relayDevices.remove(hn.index) }
             }
             plans.append(PairPlan(synthetic: hn.index, actions: actions))
         }
