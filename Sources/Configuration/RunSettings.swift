@@ -24,11 +24,16 @@ public struct RunSettings: Equatable, Sendable {
     public var keepSteeringOnExit: Bool?
     public var logLevel: LogLevelName?
     public var logFormat: LogFormatName?
+    /// Path of the control socket; "" turns it off. Checked by `ControlSettings.socketProblem`.
+    public var controlSocket: String?
+    /// TCP address of the metrics endpoint; "" (the default) turns it off.
+    public var metricsListen: String?
 
     public init(syntheticPatterns: [Glob]? = nil, vfPatterns: [Glob]? = nil, extraVFKinds: [String]? = nil,
                 settle: Double? = nil,
                 mode: SteeringMode? = nil, keepSteeringOnExit: Bool? = nil,
-                logLevel: LogLevelName? = nil, logFormat: LogFormatName? = nil) {
+                logLevel: LogLevelName? = nil, logFormat: LogFormatName? = nil,
+                controlSocket: String? = nil, metricsListen: String? = nil) {
         self.syntheticPatterns = syntheticPatterns
         self.vfPatterns = vfPatterns
         self.extraVFKinds = extraVFKinds
@@ -37,6 +42,8 @@ public struct RunSettings: Equatable, Sendable {
         self.keepSteeringOnExit = keepSteeringOnExit
         self.logLevel = logLevel
         self.logFormat = logFormat
+        self.controlSocket = controlSocket
+        self.metricsListen = metricsListen
     }
 
     /// This layer with every value that `flags` sets taking precedence: flags win over the file.
@@ -49,7 +56,9 @@ public struct RunSettings: Equatable, Sendable {
             mode: flags.mode ?? mode,
             keepSteeringOnExit: flags.keepSteeringOnExit ?? keepSteeringOnExit,
             logLevel: flags.logLevel ?? logLevel,
-            logFormat: flags.logFormat ?? logFormat)
+            logFormat: flags.logFormat ?? logFormat,
+            controlSocket: flags.controlSocket ?? controlSocket,
+            metricsListen: flags.metricsListen ?? metricsListen)
     }
 }
 
@@ -63,6 +72,10 @@ public struct ResolvedSettings: Equatable, Sendable {
     public var keepSteeringOnExit: Bool
     public var logLevel: LogLevelName
     public var logFormat: LogFormatName
+    /// "" when the control socket is off.
+    public var controlSocket: String
+    /// "" when the metrics endpoint is off.
+    public var metricsListen: String
 
     /// Accepted settle times in seconds, for the file and the `--settle` flag alike.
     public static let settleRange: ClosedRange<Double> = 0...3600
@@ -79,6 +92,8 @@ public struct ResolvedSettings: Equatable, Sendable {
         keepSteeringOnExit = layer.keepSteeringOnExit ?? false
         logLevel = layer.logLevel ?? .info
         logFormat = layer.logFormat ?? .text
+        controlSocket = layer.controlSocket ?? ControlSettings.defaultSocketPath
+        metricsListen = layer.metricsListen ?? ""
     }
 
     /// What the policy decides with.
