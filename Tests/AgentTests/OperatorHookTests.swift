@@ -1,0 +1,167 @@
+@testable import Agent
+import Logging
+import Policy
+import XCTest
+
+/// Records what the reconciler reports to its event sink.
+final class RecordingSink: PairEventSink {
+    var activities: [PairActivity] = []
+    func record(_ activity: PairActivity) { activities.append(activity) }
+    var kinds: [PairActivity.Kind] { activities.map(\.kind) }
+}
+
+/// The reconciler's operator hooks: pair activity, the snapshot, and relay counters that stay
+/// continuous when a VF goes (FakeKernel; the real kernel is in OperatorIntegrationTests).
+final class OperatorHookTests: XCTestCase {
+    private var kernel: FakeKernel!
+    private var clock: FakeClock!
+    private var logs: LogRecorder!
+    private var reconciler: Reconciler!
+    private var sink: RecordingSink!
+    private let mac = MACAddress("00:15:5d:aa:bb:cc")!
+    private let hn: InterfaceIndex = 2
+    private let vf: InterfaceIndex = 3
+
+    override func setUpWithError() throws {
+        kernel = FakeKernel()
+        kernel.add(LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp], operState: .up, addrGenMode: .eui64))
+        kernel.add(vfLink(vf))
+        kernel.carrierOnUp = [3, 7]
+        clock = FakeClock(seconds: 1000)
+        logs = LogRecorder()
+        sink = RecordingSink()
+        reconciler = Reconciler(config: AgentConfig(settle: .seconds(1)), kernel: kernel,
+                                drivers: FakeDrivers(byName: ["hn0": "hv_netvsc"]), clock: clock, logger: logs.logger)
+        reconciler.eventSink = sink
+        try reconciler.resynchronise()
+    }
+
+    private func vfLink(_ index: InterfaceIndex, counters: LinkCounters? = nil) -> LinkSnapshot {
+        var link = LinkSnapshot(index: index, name: "vf0", mac: mac, flags: [.broadcast], addrGenMode: .eui64)
+        link.counters = counters
+        return link
+    }
+
+    private func deliverLinks() {
+        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { reconciler.take(.present(link)) }
+    }
+
+    private func steer() {
+        reconciler.reconcile()
+        clock.advance(by: .seconds(1))
+        reconciler.reconcile()
+        deliverLinks()
+        reconciler.reconcile()
+        XCTAssertTrue(reconciler.pairs[hn]?.steering == true)
+    }
+
+    func testHotPlugIsReportedInOrderWithSwitchDurations() {
+        steer()
+        XCTAssertEqual(sink.kinds.filter { $0 != .policy },
+                       [.discovered, .vfSeen, .settleStarted, .settled, .steeringOn])
+        let on = sink.activities.first { $0.kind == .steeringOn }
+        XCTAssertEqual(on?.syntheticLabel, "hn0(2)")
+        XCTAssertEqual(on?.vfLabel, "vf0(3)")
+        XCTAssertEqual(on?.switchDuration, .zero, "the fake clock did not move during the attach")
+        XCTAssertTrue(sink.activities.contains { $0.kind == .policy && $0.detail == "addrgenmode none on vf0(3)" })
+
+        sink.activities.removeAll()
+        kernel.remove(vf)
+        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        clock.advance(by: .milliseconds(3))
+        reconciler.reconcile()
+        XCTAssertEqual(sink.kinds.filter { $0 != .policy }, [.released, .fallback])
+        XCTAssertEqual(sink.activities.first { $0.kind == .released }?.reason, "VF removed")
+        let fallback = sink.activities.first { $0.kind == .fallback }
+        XCTAssertEqual(fallback?.reason, "VF removed")
+        XCTAssertEqual(fallback?.vfLabel, "vf0(3)", "the departed VF is still named")
+
+        sink.activities.removeAll()
+        reconciler.shutdown(keepSteering: false)
+        XCTAssertEqual(sink.kinds.last, .restored)
+    }
+
+    func testHeldBackIsReportedOnce() {
+        kernel.fail(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf), with: InjectedFailure(), times: 2)
+        reconciler.reconcile()
+        clock.advance(by: .seconds(1))
+        reconciler.reconcile()
+        XCTAssertEqual(sink.kinds.filter { $0 == .heldBack }.count, 1)
+        XCTAssertEqual(sink.activities.first { $0.kind == .heldBack }?.reason, "injected failure: no memory")
+        XCTAssertNotNil(reconciler.snapshot().pairs.first?.retryAt)
+    }
+
+    func testSnapshotShowsPairsLinksAndWhatWasChanged() {
+        steer()
+        let snapshot = reconciler.snapshot()
+        XCTAssertEqual(snapshot.pairs.count, 1)
+        let pair = snapshot.pairs[0]
+        XCTAssertEqual(pair.syntheticLabel, "hn0(2)")
+        XCTAssertEqual(pair.vfLabel, "vf0(3)")
+        XCTAssertTrue(pair.steering)
+        XCTAssertEqual(snapshot.originals.addrGenMode[vf], .eui64)
+        XCTAssertTrue(snapshot.originals.createdClsact.contains(vf))
+        XCTAssertEqual(snapshot.reconciles, 3)
+    }
+
+    /// The VF leaves with its filter between two readings: what its own link counters saw since
+    /// the last reading is banked; nothing is counted twice; totals never go down.
+    func testRelayCountersContinueAcrossVFRemoval() {
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 100, txPackets: 50, rxBytes: 100 * 98, txBytes: 50 * 98) }
+        steer()
+        // Traffic: the filters and the VF's link counters move together.
+        kernel.relay[vf]?.ingress?.counters = RelayCounters(packets: 10, bytes: 10 * 84)
+        kernel.relay[hn]?.egress?.counters = RelayCounters(packets: 20, bytes: 20 * 98)
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 110, txPackets: 70, rxBytes: 110 * 98, txBytes: 70 * 98) }
+        reconciler.refreshCounters()
+        XCTAssertEqual(reconciler.snapshot().pairs[0].relay,
+                       RelayTotals(received: RelayCounters(packets: 10, bytes: 840), sent: RelayCounters(packets: 20, bytes: 1960)))
+        XCTAssertEqual(reconciler.pairs[hn]?.baseline?.counters.rxPackets, 110, "baseline read with the filters")
+
+        // 5 more each way, then the VF goes: its close event carries its last counters.
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 115, txPackets: 75, rxBytes: 115 * 98, txBytes: 75 * 98) }
+        reconciler.take(.present(kernel.links[vf]!))
+        kernel.remove(vf)
+        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        reconciler.reconcile()
+        let pair = reconciler.snapshot().pairs[0]
+        XCTAssertEqual(pair.relay.received, RelayCounters(packets: 15, bytes: 15 * 84), "RX header bytes left out as tc counts")
+        XCTAssertEqual(pair.relay.sent, RelayCounters(packets: 25, bytes: 25 * 98))
+        XCTAssertEqual(pair.recovered, RelayTotals(received: RelayCounters(packets: 5, bytes: 5 * 84),
+                                                   sent: RelayCounters(packets: 5, bytes: 5 * 98)))
+        // Nothing more is added later.
+        reconciler.reconcile()
+        reconciler.refreshCounters()
+        XCTAssertEqual(reconciler.snapshot().pairs[0].relay, pair.relay)
+        XCTAssertTrue(logs.contains("fallback synthetic=hn0(2) vf=vf0(3) reason=\"VF removed\""))
+    }
+
+    /// A filter the agent removes itself (the VF left the pair but stays) was read in the same
+    /// pass: the VF's later RX is not relay traffic and is not added.
+    func testFilterRemovedByTheAgentAddsNothingFromLinkCounters() {
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 100, txPackets: 0, rxBytes: 9800, txBytes: 0) }
+        steer()
+        kernel.relay[vf]?.ingress?.counters = RelayCounters(packets: 7, bytes: 7 * 84)
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 107, txPackets: 0, rxBytes: 107 * 98, txBytes: 0) }
+        reconciler.refreshCounters()
+        // Someone enslaves the VF: it is released (filters removed by the agent) while traffic goes on.
+        kernel.change(vf) {
+            $0.master = 9
+            $0.counters = LinkCounters(rxPackets: 150, txPackets: 0, rxBytes: 150 * 98, txBytes: 0)
+        }
+        deliverLinks()
+        reconciler.reconcile()
+        XCTAssertNil(kernel.relay[vf]?.ingress, "filter removed")
+        XCTAssertEqual(reconciler.snapshot().pairs[0].relay.received, RelayCounters(packets: 7, bytes: 7 * 84))
+        XCTAssertEqual(reconciler.snapshot().pairs[0].recovered, RelayTotals())
+    }
+
+    func testRefreshReadsCountersWithoutChangingAnything() {
+        steer()
+        kernel.clearLog()
+        kernel.change(hn) { $0.counters = LinkCounters(rxPackets: 3, txPackets: 4, rxBytes: 300, txBytes: 400) }
+        reconciler.refreshCounters()
+        XCTAssertEqual(kernel.log, [], "read only")
+        XCTAssertEqual(reconciler.snapshot().pairs[0].syntheticLink?.counters?.txPackets, 4, "hn's own counters re-read")
+    }
+}
