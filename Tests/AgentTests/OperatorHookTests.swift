@@ -89,6 +89,7 @@ final class OperatorHookTests: XCTestCase {
         XCTAssertEqual(sink.kinds.filter { $0 == .heldBack }.count, 1)
         XCTAssertEqual(sink.activities.first { $0.kind == .heldBack }?.reason, "injected failure: no memory")
         XCTAssertNotNil(reconciler.snapshot().pairs.first?.retryAt)
+        XCTAssertEqual(StatusBoard.state(of: reconciler.snapshot().pairs[0], mode: .transparent), "held-back")
     }
 
     func testSnapshotShowsPairsLinksAndWhatWasChanged() {
@@ -99,9 +100,14 @@ final class OperatorHookTests: XCTestCase {
         XCTAssertEqual(pair.syntheticLabel, "hn0(2)")
         XCTAssertEqual(pair.vfLabel, "vf0(3)")
         XCTAssertTrue(pair.steering)
+        XCTAssertEqual(StatusBoard.state(of: pair, mode: .transparent), "steering")
         XCTAssertEqual(snapshot.originals.addrGenMode[vf], .eui64)
         XCTAssertTrue(snapshot.originals.createdClsact.contains(vf))
         XCTAssertEqual(snapshot.reconciles, 3)
+        let changes = NICChangeReport.settings(of: vf, originals: snapshot.originals, link: snapshot.links[vf])
+        XCTAssertTrue(changes.contains(SettingChange(setting: "addrgenmode", original: "eui64", current: "none")), "\(changes)")
+        XCTAssertTrue(changes.contains(SettingChange(setting: "admin state", original: "down", current: "up")), "\(changes)")
+        XCTAssertTrue(changes.contains(SettingChange(setting: "clsact qdisc", original: "none", current: "added by hnagent")))
     }
 
     /// The VF leaves with its filter between two readings: what its own link counters saw since
