@@ -48,6 +48,8 @@ extension Run {
             mode: mode,
             keepSteeringOnExit: keepSteeringOnExit,
             logLevel: logLevel,
-            logFormat: logFormat)
+            logFormat: logFormat,
+            controlSocket: controlSocket,
+            metricsListen: metricsListen)
     }
 }
