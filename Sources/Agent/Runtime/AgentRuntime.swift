@@ -50,12 +50,12 @@ public final class AgentRuntime {
         reconcilerRef = reconciler
         // Before anything changes: a second agent on the same control socket stops here.
         let services = try OperatorServices(config: config, options: options, reconciler: reconciler, kernel: kernel,
-                                            clock: clock, logger: logger)
+                                            addresses: AddressReader(channel: channel), clock: clock, logger: logger)
         defer { services.shutdown() }
 
         try reconciler.resynchronise()
         reconciler.reconcile()
-        services.afterReconcile()
+        services.afterReconcile(addresses: [])
         logger.notice("ready: mode=\(config.mode.rawValue) settle=\(config.settle.secondsValue)s pairs=\(reconciler.pairs.count) links=\(reconciler.links.count)")
         // systemd Type=notify: ready now that the first full reconcile is done; STOPPING=1 when run() returns.
         let serviceManager = ServiceNotifier.fromEnvironment()
@@ -87,8 +87,11 @@ public final class AgentRuntime {
                     services.noteResync()
                     do { try reconciler.resynchronise() } catch { logger.error("resynchronising: \(error)") }
                 }
-                reconciler.reconcile()
-                services.afterReconcile()
+                // Address events alone only concern the hygiene check.
+                if !batch.messages.isEmpty || batch.needsResync || batch.multicastChanged || batch.addresses.isEmpty {
+                    reconciler.reconcile()
+                }
+                services.afterReconcile(addresses: batch.addresses)
             } else if let due = reconciler.nextDeadline, clock.now() >= due {
                 reconciler.onTimer()
                 services.afterTimer()

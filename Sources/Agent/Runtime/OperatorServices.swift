@@ -4,11 +4,12 @@ import Logging
 import Policy
 
 /// Everything the operator sees, wired to the event loop: the status board and event timeline
-/// (the reconciler's event sink), and the control socket and metrics endpoint served from the
-/// same poll() loop.
+/// (the reconciler's event sink), the VF hygiene check, and the control socket and metrics
+/// endpoint served from the same poll() loop.
 final class OperatorServices: ControlResponder {
     let board: StatusBoard
     private(set) var server: ControlServer?
+    private let hygiene: HygieneWatch?
     private let reconciler: Reconciler
     private let kernel: CountingKernel
     private let clock: MonotonicClock
@@ -25,7 +26,7 @@ final class OperatorServices: ControlResponder {
     static let refreshInterval: Duration = .milliseconds(50)
 
     init(config: AgentConfig, options: RuntimeOptions, reconciler: Reconciler, kernel: CountingKernel,
-         clock: MonotonicClock, logger: Logger) throws {
+         addresses: AddressReader, clock: MonotonicClock, logger: Logger) throws {
         self.reconciler = reconciler
         self.kernel = kernel
         self.clock = clock
@@ -33,6 +34,8 @@ final class OperatorServices: ControlResponder {
         facts = AgentFacts(pid: getpid(), mode: config.mode, settle: config.settle, started: clock.now(),
                            startedWall: WallTime.now())
         board = StatusBoard(mode: config.mode)
+        hygiene = config.mode == .transparent ? HygieneWatch(dump: addresses.dump, clock: clock, logger: logger) : nil
+        hygiene?.sink = board
         reconciler.eventSink = board
         server = try ControlServer(socketPath: options.controlSocketPath, metrics: options.metricsAddress,
                                    responder: self, clock: clock, logger: logger)
@@ -49,9 +52,12 @@ final class OperatorServices: ControlResponder {
         }
     }
 
-    /// After each reconcile: when each pair's state changed.
-    func afterReconcile() {
-        board.observe(reconciler.snapshot(), now: clock.now())
+    /// After each reconcile: state times, then the hygiene check with this batch's address events.
+    func afterReconcile(addresses: [AddressMessage]) {
+        let snapshot = reconciler.snapshot()
+        board.observe(snapshot, now: clock.now())
+        hygiene?.update(snapshot)
+        hygiene?.take(addresses)
     }
 
     /// After a timer (at least every 5 s while a pair holds a VF, for the multicast check):
@@ -59,7 +65,7 @@ final class OperatorServices: ControlResponder {
     /// what the relay moved since then (see README "Counters").
     func afterTimer() {
         refreshCounters()
-        afterReconcile()
+        afterReconcile(addresses: [])
     }
 
     func noteResync() { facts.resyncs += 1 }
@@ -92,7 +98,7 @@ final class OperatorServices: ControlResponder {
         refreshCounters()
         var facts = self.facts
         facts.netlinkErrors = kernel.errors
-        return board.report(reconciler.snapshot(), facts: facts, now: clock.now())
+        return board.report(reconciler.snapshot(), facts: facts, vfAddresses: hygiene?.allAddresses ?? [:], now: clock.now())
     }
 
     private func refreshCounters() {

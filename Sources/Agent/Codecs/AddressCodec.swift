@@ -1,0 +1,58 @@
+import Policy
+
+/// RTM_NEWADDR / RTM_DELADDR numbers (linux/rtnetlink.h, linux/if_addr.h).
+enum AddressConstants {
+    static let newAddress: UInt16 = 20, deleteAddress: UInt16 = 21, getAddress: UInt16 = 22
+    /// RTNLGRP_IPV4_IFADDR and RTNLGRP_IPV6_IFADDR.
+    static let ipv4Group: UInt32 = 5, ipv6Group: UInt32 = 9
+    /// IFA_ADDRESS (the prefix address, or the peer on point-to-point links) and IFA_LOCAL.
+    static let attributeAddress: UInt16 = 1, attributeLocal: UInt16 = 2
+    static let familyIPv4: UInt8 = 2, familyIPv6: UInt8 = 10
+}
+
+/// An IP address added to or removed from an interface.
+public struct AddressMessage: Equatable, Sendable {
+    public var added: Bool
+    public var index: InterfaceIndex
+    /// "198.18.0.9/24", "fe80::1/64".
+    public var address: String
+
+    public init(added: Bool, index: InterfaceIndex, address: String) {
+        self.added = added
+        self.index = index
+        self.address = address
+    }
+}
+
+/// Only what the hygiene check needs: which interface, which address. Pure, bounds-checked.
+public enum AddressCodec {
+    static let headerSize = 8 // struct ifaddrmsg
+
+    public static func dumpRequest(sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: AddressConstants.getAddress, flags: NLM.request | NLM.dump, sequence: sequence)
+        builder.putFamilyHeader((UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt32(0)))
+        return try builder.bytes()
+    }
+
+    /// RTM_NEWADDR / RTM_DELADDR of IPv4 or IPv6; nil for anything else.
+    public static func decode(_ message: NetlinkMessage) throws -> AddressMessage? {
+        guard message.type == AddressConstants.newAddress || message.type == AddressConstants.deleteAddress else { return nil }
+        let reader = ByteReader(message.payload)
+        guard let family = reader.u8(at: 0), let prefix = reader.u8(at: 1), let rawIndex = reader.u32(at: 4) else {
+            throw MalformedMessage("address message shorter than ifaddrmsg")
+        }
+        let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
+        guard let raw = attributes.first(AddressConstants.attributeLocal) ?? attributes.first(AddressConstants.attributeAddress) else {
+            return nil
+        }
+        let bytes = Array(raw.payload)
+        let text: String
+        switch (family, bytes.count) {
+        case (AddressConstants.familyIPv4, 4): text = bytes.map(String.init).joined(separator: ".")
+        case (AddressConstants.familyIPv6, 16): text = ListenAddress.formatIPv6(bytes)
+        default: return nil
+        }
+        return AddressMessage(added: message.type == AddressConstants.newAddress,
+                              index: InterfaceIndex(Int32(bitPattern: rawIndex)), address: "\(text)/\(prefix)")
+    }
+}
