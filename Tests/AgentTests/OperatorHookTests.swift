@@ -122,7 +122,8 @@ final class OperatorHookTests: XCTestCase {
         reconciler.refreshCounters()
         XCTAssertEqual(reconciler.snapshot().pairs[0].relay,
                        RelayTotals(received: RelayCounters(packets: 10, bytes: 840), sent: RelayCounters(packets: 20, bytes: 1960)))
-        XCTAssertEqual(reconciler.pairs[hn]?.baseline?.counters.rxPackets, 110, "baseline read with the filters")
+        XCTAssertEqual(reconciler.pairs[hn]?.ledger.rxOffset, RelayCounters(packets: 100, bytes: 100 * 84),
+                       "the VF's RX besides the relay (before the filter): 110 - 10 packets")
 
         // 5 more each way, then the VF goes: its close event carries its last counters.
         kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 115, txPackets: 75, rxBytes: 115 * 98, txBytes: 75 * 98) }
@@ -140,6 +141,53 @@ final class OperatorHookTests: XCTestCase {
         reconciler.refreshCounters()
         XCTAssertEqual(reconciler.snapshot().pairs[0].relay, pair.relay)
         XCTAssertTrue(logs.contains("fallback synthetic=hn0(2) vf=vf0(3) reason=\"VF removed\""))
+    }
+
+    /// The VF leaves while the agent reads counters (a status request) before it has seen the
+    /// VF's close event: the filters are gone but the VF still looks up. The recovery waits for
+    /// the VF's final counters instead of taking the stale ones.
+    func testVanishedFilterWaitsForTheVFsFinalCounters() {
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0) }
+        steer()
+        kernel.relay[vf]?.ingress?.counters = RelayCounters(packets: 10, bytes: 840)
+        kernel.relay[hn]?.egress?.counters = RelayCounters(packets: 10, bytes: 980)
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 10, txPackets: 10, rxBytes: 980, txBytes: 980) }
+        reconciler.refreshCounters()
+        // Gone from the kernel, no event yet.
+        var closed = kernel.links[vf]!
+        closed.flags.subtract([.up, .lowerUp])
+        closed.counters = LinkCounters(rxPackets: 14, txPackets: 13, rxBytes: 14 * 98, txBytes: 13 * 98)
+        kernel.remove(vf)
+        reconciler.refreshCounters()
+        XCTAssertEqual(reconciler.snapshot().pairs[0].relay.received.packets, 10, "banked what was read; waiting for the rest")
+        // The close and removal events arrive.
+        reconciler.take(.present(closed))
+        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: true))
+        reconciler.reconcile()
+        let pair = reconciler.snapshot().pairs[0]
+        XCTAssertEqual(pair.relay.received, RelayCounters(packets: 14, bytes: 14 * 84))
+        XCTAssertEqual(pair.relay.sent, RelayCounters(packets: 13, bytes: 13 * 98))
+        XCTAssertEqual(pair.recovered.received.packets, 4)
+        XCTAssertEqual(pair.recovered.sent.packets, 3)
+    }
+
+    /// Someone else removes the VF's ingress filter while the VF stays up: its later RX is not
+    /// relay traffic; after the recovery window nothing is added, even if the VF leaves later.
+    func testFilterRemovedBySomeoneElseAddsNothingLater() {
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0) }
+        steer()
+        kernel.relay[vf]?.ingress?.counters = RelayCounters(packets: 10, bytes: 840)
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 10, txPackets: 0, rxBytes: 980, txBytes: 0) }
+        reconciler.refreshCounters()
+        kernel.relay[vf]?.ingress = nil
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 50, txPackets: 0, rxBytes: 50 * 98, txBytes: 0) }
+        reconciler.refreshCounters()
+        clock.advance(by: .seconds(2))
+        reconciler.refreshCounters()
+        kernel.remove(vf)
+        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        reconciler.reconcile()
+        XCTAssertEqual(reconciler.snapshot().pairs[0].relay.received, RelayCounters(packets: 10, bytes: 840))
     }
 
     /// A filter the agent removes itself (the VF left the pair but stays) was read in the same

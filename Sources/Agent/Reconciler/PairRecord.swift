@@ -19,10 +19,8 @@ struct PairRecord {
     /// The part of `retired` estimated from the VF's own link counters when its filter went with
     /// it (see `PairRecord+Counters.swift`).
     var recovered = RelayTotals()
-    /// The VF the relay ran through at the last observation, and its link counters then.
-    var baseline: RelayBaseline?
-    /// The agent removed the VF's ingress filter after reading it (so its end was counted).
-    var ingressRemovedByAgent = false
+    /// How relay counters continue when a filter vanishes with its VF (PairRecord+Counters.swift).
+    var ledger = RelayLedger()
     /// When the event that led to the current switch was first seen (for switch durations).
     var switchStartedAt: MonotonicInstant?
     /// "vf0(5)" of the VF last steered through, for the fallback line after it is gone.

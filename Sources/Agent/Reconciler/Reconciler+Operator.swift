@@ -39,32 +39,45 @@ extension Reconciler {
 
     // MARK: - Counters
 
-    /// Banks what vanished filters counted and re-reads the VF's link counters as the baseline
-    /// for the next time, when the relay counted something new (see `PairRecord.account`).
+    /// Banks what vanished filters counted (see `PairRecord.account`) and, when the relay moved
+    /// something, re-reads the VF's link counters to learn what it carried besides the relay.
     func trackRelayCounters(_ record: inout PairRecord, live: RelayTotals, through vf: InterfaceIndex?,
                             observed: [InterfaceIndex: RelayObservation]) {
         var live = live, vf = vf
         // A VF that just left the pair keeps its ingress filter until the agent removes it (later
         // in this pass): it still counts for this pair until then.
-        if vf == nil, let previous = record.baseline?.vf, let held = observed[previous]?.ingress, held.target == record.synthetic {
+        if vf == nil, let previous = record.ledger.vf, let held = observed[previous]?.ingress, held.target == record.synthetic {
             live.received = held.counters
             vf = previous
         }
-        let changed = live != record.live
-        record.account(live: live) { index in links[index]?.counters ?? departedCounters[index] }
+        let changed = live != record.live || record.ledger.vf != vf
+        record.account(live: live, now: clock.now()) { index in
+            guard let link = links[index] else { return VFCounters(counters: departedCounters[index], final: true) }
+            return VFCounters(counters: link.counters, final: !(link.isAdminUp && link.hasCarrier))
+        }
         guard let vf, links[vf] != nil else {
-            record.baseline = nil
+            record.ledger.vf = nil
+            record.ledger.rxOffset = nil
+            record.ledger.txOffset = nil
             return
         }
-        if changed || record.baseline?.vf != vf, let fresh = try? kernel.link(vf) { store(fresh) }
-        record.baseline = links[vf]?.counters.map { RelayBaseline(vf: vf, counters: $0) }
+        let ingress = observed[vf]?.ingress?.target == record.synthetic
+        let egress = observed[record.synthetic]?.egress?.target == vf
+        if !ingress { record.ledger.rxOffset = nil }
+        if !egress { record.ledger.txOffset = nil }
+        // Idle pairs cost nothing: the offsets only move when the relay counted something.
+        guard changed, let fresh = try? kernel.link(vf) else { return }
+        store(fresh)
+        if let counters = fresh.counters {
+            record.learnOffsets(vf: vf, counters: counters, ingress: ingress, egress: egress)
+        }
     }
 
     /// The agent removed a redirect: a VF's ingress filter removed this way was read just before.
     func noteRedirectRemoved(_ device: InterfaceIndex, hook: Hook) {
         guard hook == .ingress else { return }
-        for (index, record) in pairs where record.baseline?.vf == device {
-            pairs[index]?.ingressRemovedByAgent = true
+        for (index, record) in pairs where record.ledger.vf == device {
+            pairs[index]?.ledger.ingressRemovedByAgent = true
         }
     }
 
