@@ -15,7 +15,7 @@ public enum ControlClientError: Error, CustomStringConvertible {
         case .permissionDenied(let path):
             return "permission denied on \(path): the control socket is root's; run this as root (sudo)"
         case .refused(let message):
-            return "hnagent refused: \(message)"
+            return "the agent refused: \(message)"
         case .failed(let path, let error):
             return "talking to hnagent on \(path): \(error)"
         }
