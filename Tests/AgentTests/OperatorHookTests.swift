@@ -171,6 +171,24 @@ final class OperatorHookTests: XCTestCase {
         XCTAssertEqual(pair.recovered.sent.packets, 3)
     }
 
+    /// No reading between steering on and the VF's removal (nothing happened to trigger one):
+    /// the filters were last read at 0, so their end is only seen as their absence.
+    func testFiltersThatVanishBeforeTheirFirstNonZeroReadingAreRecovered() {
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 3, txPackets: 0, rxBytes: 300, txBytes: 0) }
+        steer()
+        XCTAssertNotNil(reconciler.pairs[hn]?.ledger.txOffset, "the egress filter, added after the ingress one, was learned too")
+        var closed = kernel.links[vf]!
+        closed.flags.subtract([.up, .lowerUp])
+        closed.counters = LinkCounters(rxPackets: 503, txPackets: 500, rxBytes: 300 + 500 * 98, txBytes: 500 * 98)
+        kernel.remove(vf)
+        reconciler.take(.present(closed))
+        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        reconciler.reconcile()
+        let pair = reconciler.snapshot().pairs[0]
+        XCTAssertEqual(pair.relay.received, RelayCounters(packets: 500, bytes: 500 * 84))
+        XCTAssertEqual(pair.relay.sent, RelayCounters(packets: 500, bytes: 500 * 98))
+    }
+
     /// Someone else removes the VF's ingress filter while the VF stays up: its later RX is not
     /// relay traffic; after the recovery window nothing is added, even if the VF leaves later.
     func testFilterRemovedBySomeoneElseAddsNothingLater() {

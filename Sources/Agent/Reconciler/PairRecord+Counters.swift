@@ -57,8 +57,14 @@ extension PairRecord {
     ///   A veth keeps its RX counters on its peer, which is gone by then: that RX is lost.
     /// - TX (the synthetic NIC's egress filter to the VF): the agent removes it urgently, before
     ///   observing; in transparent mode the VF sends nothing else.
-    mutating func account(live fresh: RelayTotals, now: MonotonicInstant, vf: (InterfaceIndex) -> VFCounters) {
-        if fresh.received.packets < live.received.packets {
+    ///
+    /// `present` says which filters exist now: a filter read as 0 and gone before it was read
+    /// again went down by nothing, but its offset says it was there.
+    mutating func account(live fresh: RelayTotals, present: (received: Bool, sent: Bool), now: MonotonicInstant,
+                          vf: (InterfaceIndex) -> VFCounters) {
+        let rxVanished = fresh.received.packets < live.received.packets || (!present.received && ledger.rxOffset != nil)
+        let txVanished = fresh.sent.packets < live.sent.packets || (!present.sent && ledger.txOffset != nil)
+        if rxVanished {
             retired.received = retired.received + live.received
             if !ledger.ingressRemovedByAgent, let index = ledger.vf, let offset = ledger.rxOffset {
                 ledger.pendingRX = PendingRecovery(vf: index, offset: offset, counted: live.received,
@@ -66,7 +72,7 @@ extension PairRecord {
             }
             ledger.rxOffset = nil
         }
-        if fresh.sent.packets < live.sent.packets {
+        if txVanished {
             retired.sent = retired.sent + live.sent
             if let index = ledger.vf, let offset = ledger.txOffset {
                 ledger.pendingTX = PendingRecovery(vf: index, offset: offset, counted: live.sent,

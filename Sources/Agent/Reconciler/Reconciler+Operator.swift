@@ -51,22 +51,20 @@ extension Reconciler {
             vf = previous
         }
         let changed = live != record.live || record.ledger.vf != vf
-        record.account(live: live, now: clock.now()) { index in
+        let ingress = vf.map { observed[$0]?.ingress?.target == record.synthetic } ?? false
+        let egress = vf.map { observed[record.synthetic]?.egress?.target == $0 } ?? false
+        record.account(live: live, present: (ingress, egress), now: clock.now()) { index in
             guard let link = links[index] else { return VFCounters(counters: departedCounters[index], final: true) }
             return VFCounters(counters: link.counters, final: !(link.isAdminUp && link.hasCarrier))
         }
         guard let vf, links[vf] != nil else {
             record.ledger.vf = nil
-            record.ledger.rxOffset = nil
-            record.ledger.txOffset = nil
             return
         }
-        let ingress = observed[vf]?.ingress?.target == record.synthetic
-        let egress = observed[record.synthetic]?.egress?.target == vf
-        if !ingress { record.ledger.rxOffset = nil }
-        if !egress { record.ledger.txOffset = nil }
-        // Idle pairs cost nothing: the offsets only move when the relay counted something.
-        guard changed, let fresh = try? kernel.link(vf) else { return }
+        // Idle pairs cost nothing: the offsets only move when the relay counted something, or a
+        // filter appeared.
+        let unlearned = (ingress && record.ledger.rxOffset == nil) || (egress && record.ledger.txOffset == nil)
+        guard changed || unlearned, let fresh = try? kernel.link(vf) else { return }
         store(fresh)
         if let counters = fresh.counters {
             record.learnOffsets(vf: vf, counters: counters, ingress: ingress, egress: egress)
