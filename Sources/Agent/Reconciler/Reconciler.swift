@@ -486,7 +486,7 @@ public final class Reconciler {
             let egress = hnRelay.egress.flatMap { $0.kind == .toEgress ? $0 : nil }
             let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
             let live = RelayTotals(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
-            // A counter that went down means its filter is gone or replaced: bank what it counted.
+            // Filters that vanished (count down, or gone) are banked; see PairRecord+Counters.swift.
             trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed)
 
             let steering = egress != nil
