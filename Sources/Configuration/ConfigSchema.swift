@@ -28,7 +28,7 @@ public enum ConfigSchema {
     public static let implementedModes: Set<SteeringMode> = [.transparent, .nonTransparent]
 
     /// Tables in the order `print-default-config` writes them.
-    public static let tables = ["pairing", "steering", "logging", "runtime"]
+    public static let tables = ["pairing", "steering", "logging", "runtime", "control", "metrics"]
 
     public static let keys: [ConfigKey] = [
         ConfigKey(table: "pairing", name: "synthetic", type: "array of strings", flag: "--synthetic",
@@ -95,6 +95,17 @@ public enum ConfigSchema {
                          "agent started after a crash or kill -9 can still restore it."],
                   render: { TOMLWriter.string($0.stateFile) },
                   read: { value, settings in settings.stateFile = try value.path() }),
+        ConfigKey(table: "control", name: "socket", type: "string (path)", flag: "--control-socket",
+                  help: ["Unix socket for hnagent status, events and metrics (mode 0600, root only).",
+                         "\"\" turns it off."],
+                  render: { TOMLWriter.string($0.controlSocket) },
+                  read: { value, settings in settings.controlSocket = try value.socketPath() }),
+        ConfigKey(table: "metrics", name: "listen", type: "string (address:port)", flag: "--metrics-listen",
+                  help: ["Also serve Prometheus metrics over HTTP (GET /metrics) at this TCP address,",
+                         "e.g. \"127.0.0.1:9464\" or \"[::1]:9464\"; a port alone means 127.0.0.1.",
+                         "\"\" (the default) turns it off. hnagent metrics always works over the socket."],
+                  render: { TOMLWriter.string($0.metricsListen) },
+                  read: { value, settings in settings.metricsListen = try value.listenAddress() }),
     ]
 
     public static func keys(in table: String) -> [ConfigKey] { keys.filter { $0.table == table } }

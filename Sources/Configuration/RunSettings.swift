@@ -30,11 +30,16 @@ public struct RunSettings: Equatable, Sendable {
     public var flapHold: Double?
     public var peerNotifyCount: Int?
     public var peerNotifyInterval: Double?
+    /// Path of the control socket; "" turns it off. Checked by `ControlSettings.socketProblem`.
+    public var controlSocket: String?
+    /// TCP address of the metrics endpoint; "" (the default) turns it off.
+    public var metricsListen: String?
 
     public init(syntheticPatterns: [Glob]? = nil, vfPatterns: [Glob]? = nil, extraVFKinds: [String]? = nil,
                 settle: Double? = nil,
                 mode: SteeringMode? = nil, keepSteeringOnExit: Bool? = nil,
-                logLevel: LogLevelName? = nil, logFormat: LogFormatName? = nil) {
+                logLevel: LogLevelName? = nil, logFormat: LogFormatName? = nil,
+                controlSocket: String? = nil, metricsListen: String? = nil) {
         self.syntheticPatterns = syntheticPatterns
         self.vfPatterns = vfPatterns
         self.extraVFKinds = extraVFKinds
@@ -43,6 +48,8 @@ public struct RunSettings: Equatable, Sendable {
         self.keepSteeringOnExit = keepSteeringOnExit
         self.logLevel = logLevel
         self.logFormat = logFormat
+        self.controlSocket = controlSocket
+        self.metricsListen = metricsListen
     }
 
     /// This layer with every value that `flags` sets taking precedence: flags win over the file.
@@ -55,7 +62,9 @@ public struct RunSettings: Equatable, Sendable {
             mode: flags.mode ?? mode,
             keepSteeringOnExit: flags.keepSteeringOnExit ?? keepSteeringOnExit,
             logLevel: flags.logLevel ?? logLevel,
-            logFormat: flags.logFormat ?? logFormat)
+            logFormat: flags.logFormat ?? logFormat,
+            controlSocket: flags.controlSocket ?? controlSocket,
+            metricsListen: flags.metricsListen ?? metricsListen)
         merged.stateFile = flags.stateFile ?? stateFile
         merged.flapThreshold = flags.flapThreshold ?? flapThreshold
         merged.flapWindow = flags.flapWindow ?? flapWindow
@@ -88,6 +97,10 @@ public struct ResolvedSettings: Equatable, Sendable {
     public static let flapSecondsRange: ClosedRange<Double> = 0.1...86_400
     public static let peerNotifyCountRange = 0...255
     public static let peerNotifyIntervalRange: ClosedRange<Double> = 0.01...60
+    /// "" when the control socket is off.
+    public var controlSocket: String
+    /// "" when the metrics endpoint is off.
+    public var metricsListen: String
 
     /// Accepted settle times in seconds, for the file and the `--settle` flag alike.
     public static let settleRange: ClosedRange<Double> = 0...3600
@@ -111,6 +124,8 @@ public struct ResolvedSettings: Equatable, Sendable {
         let defaults = AgentConfig()
         peerNotifyCount = layer.peerNotifyCount ?? defaults.peerNotifyCount
         peerNotifyInterval = layer.peerNotifyInterval ?? defaults.peerNotifyInterval.secondsValue
+        controlSocket = layer.controlSocket ?? ControlSettings.defaultSocketPath
+        metricsListen = layer.metricsListen ?? ""
     }
 
     /// What the policy decides with.

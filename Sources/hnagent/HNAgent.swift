@@ -17,7 +17,7 @@ struct HNAgent: ParsableCommand {
         VF goes away traffic falls back to the synthetic path at once; when it returns and has \
         settled, steering resumes. Addresses and routes stay on the synthetic NIC.
         """,
-        subcommands: [Run.self, CheckConfig.self, PrintDefaultConfig.self],
+        subcommands: [Run.self, Status.self, Events.self, Metrics.self, CheckConfig.self, PrintDefaultConfig.self],
         defaultSubcommand: nil
     )
 }
@@ -95,6 +95,16 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds between notification rounds. Default: 0.2.", valueName: "seconds"))
     var peerNotifyInterval: Double?
 
+    @Option(name: .customLong("control-socket"), help: ArgumentHelp(
+        "Unix socket for status, events and metrics (root only); \"\" turns it off. Default: \(ControlSettings.defaultSocketPath).",
+        valueName: "path"))
+    var controlSocket: String?
+
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp(
+        "Also serve Prometheus metrics over HTTP at this TCP address (e.g. 127.0.0.1:9464; a port alone means loopback). Default: off.",
+        valueName: "address"))
+    var metricsListen: String?
+
     func validate() throws {
         if let stateFile, !stateFile.hasPrefix("/") || stateFile.hasSuffix("/") {
             throw ValidationError("--state-file must be an absolute file path, got \(stateFile)")
@@ -122,6 +132,12 @@ struct Run: ParsableCommand {
         for kind in extraVFKinds {
             if let problem = AgentConfig.problem(withVFKind: kind) { throw ValidationError("--allow-vf-kind: \(problem)") }
         }
+        if let controlSocket, let problem = ControlSettings.socketProblem(controlSocket) {
+            throw ValidationError("--control-socket: \(problem)")
+        }
+        if let metricsListen, case .failure(let error) = ControlSettings.metricsAddress(metricsListen) {
+            throw ValidationError("--metrics-listen: \(error)")
+        }
     }
 
     func run() throws {
@@ -139,9 +155,10 @@ struct Run: ParsableCommand {
         logger.info("config: \(source)")
         let config = settings.agentConfig
         do {
-            try AgentRuntime(config: config, options: RuntimeOptions(keepSteeringOnExit: settings.keepSteeringOnExit,
-                                                                    stateFile: settings.stateFile),
-                             logger: logger).run()
+            var options = RuntimeOptions(keepSteeringOnExit: settings.keepSteeringOnExit, stateFile: settings.stateFile)
+            options.controlSocketPath = settings.controlSocketPath
+            options.metricsAddress = settings.metricsAddress
+            try AgentRuntime(config: config, options: options, logger: logger).run()
         } catch let error as PreflightError {
             logger.critical("\(error)")
             switch error {

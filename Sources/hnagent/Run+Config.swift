@@ -48,7 +48,9 @@ extension Run {
             mode: mode,
             keepSteeringOnExit: keepSteeringOnExit,
             logLevel: logLevel,
-            logFormat: logFormat)
+            logFormat: logFormat,
+            controlSocket: controlSocket,
+            metricsListen: metricsListen)
         flags.stateFile = stateFile
         flags.flapThreshold = flapThreshold
         flags.flapWindow = flapWindow

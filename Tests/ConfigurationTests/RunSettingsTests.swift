@@ -28,3 +28,44 @@ final class RunSettingsTests: XCTestCase {
         XCTAssertEqual(resolved.agentConfig.settle, .milliseconds(250))
     }
 }
+
+final class ControlSettingsTests: XCTestCase {
+    func testDefaultsAndKeys() throws {
+        XCTAssertEqual(ResolvedSettings.defaults.controlSocketPath, "/run/hnagent/hnagent.sock")
+        XCTAssertNil(ResolvedSettings.defaults.metricsAddress, "metrics endpoint off by default")
+        let settings = try ConfigLoader.load(text: """
+            [control]
+            socket = "/tmp/x/hn.sock"
+            [metrics]
+            listen = "9464"
+            """).get()
+        let resolved = ResolvedSettings(settings)
+        XCTAssertEqual(resolved.controlSocketPath, "/tmp/x/hn.sock")
+        XCTAssertEqual(resolved.metricsAddress?.description, "127.0.0.1:9464", "a port alone is loopback")
+        let off = ResolvedSettings(try ConfigLoader.load(text: "[control]\nsocket = \"\"\n").get())
+        XCTAssertNil(off.controlSocketPath)
+        // Flags win over the file.
+        let flagged = ResolvedSettings(settings.overridden(by: RunSettings(controlSocket: "/run/b.sock", metricsListen: "")))
+        XCTAssertEqual(flagged.controlSocketPath, "/run/b.sock")
+        XCTAssertNil(flagged.metricsAddress)
+    }
+
+    func testBadValuesAreReportedWithLines() {
+        let text = """
+            [control]
+            socket = "relative.sock"
+            [metrics]
+            listen = "example.org:80"
+            """
+        guard case .failure(let problems) = ConfigLoader.load(text: text) else { return XCTFail("accepted") }
+        let lines = problems.diagnostics.map { "\($0.line ?? 0): \($0.message)" }
+        XCTAssertEqual(lines.count, 2, "\(lines)")
+        XCTAssertTrue(lines[0].hasPrefix("2: control.socket: \"relative.sock\" is not an absolute path"), lines[0])
+        XCTAssertTrue(lines[1].hasPrefix("4: metrics.listen: \"example.org:80\""), lines[1])
+        XCTAssertNotNil(ControlSettings.socketProblem("/" + String(repeating: "a", count: 107)), "too long for sun_path")
+        XCTAssertNil(ControlSettings.socketProblem("/" + String(repeating: "a", count: 106)))
+        XCTAssertNotNil(ControlSettings.socketProblem("/run/hnagent/"))
+        guard case .failure(let typed) = ConfigLoader.load(text: "[control]\nsocket = 1\n") else { return XCTFail("accepted") }
+        XCTAssertTrue(typed.diagnostics[0].message.contains("must be a path such as"), typed.diagnostics[0].message)
+    }
+}

@@ -8,6 +8,10 @@ import Glibc
 
 final class AgentProcess {
     let arguments: [String]
+    /// The agent's control socket: a fresh path per agent (the agent creates its directory), so
+    /// test agents never share /run/hnagent/hnagent.sock with each other or a real agent.
+    let controlSocket: String
+    private let controlDirectory: URL?
     private let process: BackgroundProcess
     private var stoppedStatus: Int32?
 
@@ -48,8 +52,19 @@ final class AgentProcess {
     /// Set HNAGENT_TEST_ECHO=1 to see the agent's log live (prefixed) while tests run.
     init(testbed: Testbed, settle: Double = 0.5, logLevel: String = "debug", extraArguments: [String] = []) throws {
         let binary = try AgentProcess.binaryURL()
+        var socketArguments: [String] = []
+        if let given = extraArguments.firstIndex(of: "--control-socket"), given + 1 < extraArguments.count {
+            controlSocket = extraArguments[given + 1]
+            controlDirectory = nil
+        } else {
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("hnagent-ctl-\(getpid())-\(UUID().uuidString.prefix(8))")
+            controlDirectory = directory
+            controlSocket = directory.appendingPathComponent("hnagent.sock").path
+            socketArguments = ["--control-socket", controlSocket]
+        }
         arguments = [binary.path, "run", "--synthetic", Testbed.hn, "--vf", Testbed.vf,
-                     "--settle", String(settle), "--log-level", logLevel]
+                     "--settle", String(settle), "--log-level", logLevel] + socketArguments
             + (extraArguments.contains("--state-file") ? [] : ["--state-file", testbed.stateFile]) + extraArguments
         let echo = ProcessInfo.processInfo.environment["HNAGENT_TEST_ECHO"] == "1" ? "[hnagent] " : nil
         process = try BackgroundProcess(["ip", "netns", "exec", testbed.guest] + arguments,
@@ -116,6 +131,7 @@ final class AgentProcess {
         if let stoppedStatus { return stoppedStatus }
         let status = process.terminate(timeout: timeout)
         stoppedStatus = status
+        if let controlDirectory { try? FileManager.default.removeItem(at: controlDirectory) }
         return status
     }
 }

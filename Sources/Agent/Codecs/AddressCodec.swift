@@ -1,5 +1,32 @@
 import Policy
 
+/// RTM_NEWADDR / RTM_DELADDR numbers (linux/rtnetlink.h, linux/if_addr.h).
+enum AddressConstants {
+    static let newAddress: UInt16 = 20, deleteAddress: UInt16 = 21, getAddress: UInt16 = 22
+    /// RTNLGRP_IPV4_IFADDR and RTNLGRP_IPV6_IFADDR.
+    static let ipv4Group: UInt32 = 5, ipv6Group: UInt32 = 9
+    /// IFA_ADDRESS (the prefix address, or the peer on point-to-point links) and IFA_LOCAL.
+    static let attributeAddress: UInt16 = 1, attributeLocal: UInt16 = 2
+    static let familyIPv4: UInt8 = 2, familyIPv6: UInt8 = 10
+    /// IFA_FLAGS (32-bit flags) and the flags that make an address not (yet) the interface's.
+    static let attributeFlags: UInt16 = 8
+    static let flagTentative: UInt32 = 0x40, flagDADFailed: UInt32 = 0x08
+}
+
+/// An IP address added to or removed from an interface.
+public struct AddressMessage: Equatable, Sendable {
+    public var added: Bool
+    public var index: InterfaceIndex
+    /// "198.18.0.9/24", "fe80::1/64".
+    public var address: String
+
+    public init(added: Bool, index: InterfaceIndex, address: String) {
+        self.added = added
+        self.index = index
+        self.address = address
+    }
+}
+
 /// An address on an interface, as RTM_NEWADDR reports it.
 public struct InterfaceAddress: Hashable, Sendable, CustomStringConvertible {
     public enum Family: Hashable, Sendable { case ipv4, ipv6 }
@@ -20,38 +47,58 @@ public struct InterfaceAddress: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// RTM_GETADDR dumps and RTM_NEWADDR decoding (struct ifaddrmsg, linux/if_addr.h).
+/// Address dumps and events: for the hygiene check (which address, where) and for peer
+/// notification (the synthetic NIC's own addresses). Pure, bounds-checked.
 public enum AddressCodec {
-    static let getAddress: UInt16 = 22, newAddress: UInt16 = 20
-    static let headerSize = 8
-    static let attributeAddress: UInt16 = 1, attributeLocal: UInt16 = 2, attributeFlags: UInt16 = 8
-    static let flagTentative: UInt32 = 0x40, flagDADFailed: UInt32 = 0x08
+    static let headerSize = 8 // struct ifaddrmsg
 
-    static func dumpRequest(sequence: UInt32) throws -> [UInt8] {
-        let builder = MessageBuilder(type: getAddress, flags: NLM.request | NLM.dump, sequence: sequence)
-        builder.putFamilyHeader(UInt64(0)) // ifaddrmsg: family AF_UNSPEC, everything else 0
+    public static func dumpRequest(sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: AddressConstants.getAddress, flags: NLM.request | NLM.dump, sequence: sequence)
+        builder.putFamilyHeader((UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt32(0)))
         return try builder.bytes()
     }
 
-    /// nil for other messages and other families.
-    static func decode(_ message: NetlinkMessage) throws -> InterfaceAddress? {
-        guard message.type == newAddress else { return nil }
+    /// RTM_NEWADDR / RTM_DELADDR of IPv4 or IPv6; nil for anything else.
+    public static func decode(_ message: NetlinkMessage) throws -> AddressMessage? {
+        guard message.type == AddressConstants.newAddress || message.type == AddressConstants.deleteAddress else { return nil }
+        let reader = ByteReader(message.payload)
+        guard let family = reader.u8(at: 0), let prefix = reader.u8(at: 1), let rawIndex = reader.u32(at: 4) else {
+            throw MalformedMessage("address message shorter than ifaddrmsg")
+        }
+        let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
+        guard let raw = attributes.first(AddressConstants.attributeLocal) ?? attributes.first(AddressConstants.attributeAddress) else {
+            return nil
+        }
+        let bytes = Array(raw.payload)
+        let text: String
+        switch (family, bytes.count) {
+        case (AddressConstants.familyIPv4, 4): text = bytes.map(String.init).joined(separator: ".")
+        case (AddressConstants.familyIPv6, 16): text = ListenAddress.formatIPv6(bytes)
+        default: return nil
+        }
+        return AddressMessage(added: message.type == AddressConstants.newAddress,
+                              index: InterfaceIndex(Int32(bitPattern: rawIndex)), address: "\(text)/\(prefix)")
+    }
+
+    /// RTM_NEWADDR as the addresses peer notification announces; nil for anything else.
+    static func decodeInterfaceAddress(_ message: NetlinkMessage) throws -> InterfaceAddress? {
+        guard message.type == AddressConstants.newAddress else { return nil }
         let reader = ByteReader(message.payload)
         guard let family = reader.u8(at: 0), let smallFlags = reader.u8(at: 2), let rawIndex = reader.u32(at: 4) else {
             throw MalformedMessage("address message shorter than ifaddrmsg")
         }
         let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
-        let flags = attributes.first(attributeFlags)?.u32 ?? UInt32(smallFlags)
+        let flags = attributes.first(AddressConstants.attributeFlags)?.u32 ?? UInt32(smallFlags)
         // IFA_LOCAL is the interface's own address on point-to-point links; IFA_ADDRESS otherwise.
-        let address = attributes.first(attributeLocal) ?? attributes.first(attributeAddress)
+        let address = attributes.first(AddressConstants.attributeLocal) ?? attributes.first(AddressConstants.attributeAddress)
         guard let payload = address?.payload, rawIndex > 0 else { return nil }
         let kind: InterfaceAddress.Family
         switch (family, payload.count) {
-        case (2, 4): kind = .ipv4
-        case (10, 16): kind = .ipv6
+        case (AddressConstants.familyIPv4, 4): kind = .ipv4
+        case (AddressConstants.familyIPv6, 16): kind = .ipv6
         default: return nil
         }
         return InterfaceAddress(device: InterfaceIndex(Int32(bitPattern: rawIndex)), family: kind, bytes: Array(payload),
-                                unusable: flags & (flagTentative | flagDADFailed) != 0)
+                                unusable: flags & (AddressConstants.flagTentative | AddressConstants.flagDADFailed) != 0)
     }
 }

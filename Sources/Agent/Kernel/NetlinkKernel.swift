@@ -24,7 +24,7 @@ public final class NetlinkKernel: KernelPort {
         let sequence = channel.nextSequence()
         let replies = try channel.dump(AddressCodec.dumpRequest(sequence: sequence), sequence: sequence,
                                        operation: "RTM_GETADDR dump")
-        return try replies.compactMap { try AddressCodec.decode($0) }.filter { $0.device == device }
+        return try replies.compactMap { try AddressCodec.decodeInterfaceAddress($0) }.filter { $0.device == device }
     }
 
     public func multicastGroups() throws -> [InterfaceIndex: [MACAddress]] {

@@ -22,6 +22,8 @@ public final class NetlinkSocket: NetlinkTransport {
     /// rtnetlink multicast groups beyond RTNLGRP_LINK the event socket could join (IP multicast
     /// membership changes; kernel 6.11+). Empty for request sockets or older kernels.
     public private(set) var joinedMulticastAddressGroups: [UInt32] = []
+    /// RTNLGRP_IPV4_IFADDR / RTNLGRP_IPV6_IFADDR when joined (the event socket only).
+    public private(set) var joinedAddressGroups: [UInt32] = []
 
     public init(role: Role, bus: Int32 = NETLINK_ROUTE) throws {
         guard let nl = mnl_socket_open(bus) else {
@@ -52,6 +54,13 @@ public final class NetlinkSocket: NetlinkTransport {
                     var g = group
                     if mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &g, socklen_t(MemoryLayout<UInt32>.size)) == 0 {
                         joinedMulticastAddressGroups.append(group)
+                    }
+                }
+                // IP address changes, for the warning when something configures a paired VF.
+                for group in [AddressConstants.ipv4Group, AddressConstants.ipv6Group] {
+                    var g = group
+                    if mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &g, socklen_t(MemoryLayout<UInt32>.size)) == 0 {
+                        joinedAddressGroups.append(group)
                     }
                 }
                 var size = bytes

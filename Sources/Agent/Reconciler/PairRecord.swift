@@ -16,6 +16,11 @@ struct PairRecord {
     var retired = RelayTotals()
     /// The counters of the filters present at the last observation.
     var live = RelayTotals()
+    /// The part of `retired` estimated from the VF's own link counters when its filter went with
+    /// it (see `PairRecord+Counters.swift`).
+    var recovered = RelayTotals()
+    /// How relay counters continue when a filter vanishes with its VF (PairRecord+Counters.swift).
+    var ledger = RelayLedger()
     /// When the event that led to the current switch was first seen (for switch durations).
     var switchStartedAt: MonotonicInstant?
     /// "vf0(5)" of the VF last steered through, for the fallback line after it is gone.

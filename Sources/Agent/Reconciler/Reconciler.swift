@@ -6,13 +6,13 @@ import Policy
 /// twice cannot break it (controller-runtime style).
 public final class Reconciler {
     private let config: AgentConfig
-    private let kernel: KernelPort
+    let kernel: KernelPort
     private let drivers: DriverLookup
-    private let clock: MonotonicClock
+    let clock: MonotonicClock
     private let logger: Logger
 
     private(set) var links: [InterfaceIndex: LinkSnapshot] = [:]
-    private(set) var pairs: [InterfaceIndex: PairRecord] = [:]
+    var pairs: [InterfaceIndex: PairRecord] = [:]
     private(set) var originals = SavedOriginals()
     /// Devices on which the agent has seen or put its own filters.
     private var relayDevices: Set<InterfaceIndex> = []
@@ -34,6 +34,11 @@ public final class Reconciler {
     private var offloadReadFailures: [InterfaceIndex: String] = [:]
     /// Set by `shutdown`: every change from then on is a restore.
     private var stopping = false
+    /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
+    public weak var eventSink: PairEventSink?
+    public private(set) var reconcileCount: UInt64 = 0
+    /// Last link counters of links that left, for the relay counters (see PairRecord+Counters.swift).
+    var departedCounters: [InterfaceIndex: LinkCounters] = [:]
 
     /// Most passes of observe/apply in one reconcile before yielding to events.
     static let maximumPasses = 4
@@ -115,6 +120,7 @@ public final class Reconciler {
             record.steeredVF = label(decision.vf)
             pairs[decision.synthetic] = record
             logger.notice("adopted relay synthetic=\(hn.label) vf=\(label(decision.vf)) \(decision.steering ? "steering" : "RX half only") (left in place by a previous hnagent; no settle)")
+            report(.adopted, synthetic: hn.index, vf: decision.vf, detail: decision.steering ? "steering" : "RX half only")
         }
     }
 
@@ -171,7 +177,7 @@ public final class Reconciler {
         }
     }
 
-    private func store(_ incoming: LinkSnapshot) {
+    func store(_ incoming: LinkSnapshot) {
         var link = incoming
         departedLabels[link.index] = nil
         if let previous = links[link.index], previous.name == link.name {
@@ -186,6 +192,8 @@ public final class Reconciler {
         if let link = links[index] {
             if departedLabels.count >= 1024 { departedLabels.removeAll() } // bounded memory
             departedLabels[index] = link.label
+            if departedCounters.count >= 1024 { departedCounters.removeAll() } // bounded memory
+            departedCounters[index] = link.counters
         }
         links[index] = nil
         originals.forget(index)
@@ -239,6 +247,7 @@ public final class Reconciler {
     }
 
     public func reconcile() {
+        reconcileCount += 1
         let now = clock.now()
         defer { persist() } // what planAll forgot, too
         advancePairs(now: now)
@@ -270,12 +279,14 @@ public final class Reconciler {
             if let vf = record.phase.vf, record.phase.holdsVF {
                 logger.info("released vf=\(label(vf)) (its synthetic NIC left)")
             }
+            report(.dissolved, synthetic: index, vf: record.phase.vf)
             pairs[index] = nil
         }
         for candidate in result.pairs {
             let hn = candidate.synthetic
             var record = pairs[hn.index] ?? {
                 logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
+                report(.discovered, synthetic: hn.index, detail: hn.mac.map { "mac=\($0)" })
                 return PairRecord(synthetic: hn.index, damper: newDamper())
             }()
             if let retryAt = record.retryAt, now >= retryAt { record.retryAt = nil }
@@ -310,6 +321,9 @@ public final class Reconciler {
     private func noteDetach(_ record: inout PairRecord, hn: LinkSnapshot, vf: InterfaceIndex, now: MonotonicInstant) {
         guard record.damper.noteDetach(at: now) else { return }
         logger.warning("flapping: VF \(label(vf)) of \(hn.label) detached \(config.flapThreshold) times within \(config.flapWindow.secondsValue)s; holding the pair on the synthetic path for \(config.flapHold.secondsValue)s")
+        report(.flapping, synthetic: hn.index, vf: vf,
+               reason: "\(config.flapThreshold) detaches within \(config.flapWindow.secondsValue)s",
+               detail: "held for \(config.flapHold.secondsValue)s")
     }
 
     private struct PairPlan {
@@ -383,6 +397,7 @@ public final class Reconciler {
                 logger.debug("apply: \(describe(action))")
                 try kernel.perform(action)
                 note(action)
+                reportApplied(action, synthetic: plan.synthetic)
             } catch {
                 if case .addRedirect(_, .egress, _, _) = action {} else if let hn = plan.synthetic {
                     try? kernel.perform(.deleteRedirect(device: hn, hook: .egress))
@@ -404,6 +419,7 @@ public final class Reconciler {
                     lastFailure[hn] = text
                     logger.error("\(text)")
                     logger.warning("pair of \(label(hn)) stays on the synthetic path; retrying in \(wait.secondsValue)s")
+                    report(.heldBack, synthetic: hn, vf: record.phase.vf, reason: text, detail: "retrying in \(wait.secondsValue)s")
                 } else {
                     logger.debug("\(text) (again, failure \(record.failures)); retrying in \(wait.secondsValue)s")
                 }
@@ -505,12 +521,12 @@ public final class Reconciler {
             }
         case .deleteClsact(let device):
             relayDevices.remove(device)
-        case .deleteRedirect:
-            break
+        case .deleteRedirect(let device, let hook):
+            noteRedirectRemoved(device, hook: hook)
         }
     }
 
-    private func observe() -> [InterfaceIndex: RelayObservation]? {
+    func observe() -> [InterfaceIndex: RelayObservation]? {
         var devices = Set<InterfaceIndex>()
         if observeEverything {
             devices = Set(links.keys)
@@ -581,6 +597,8 @@ public final class Reconciler {
             let addresses = try kernel.addresses(of: hn.index)
             let sent = try notifier.announce(addresses, on: hn)
             logger.info("peer notification synthetic=\(hn.label) via \(path): \(sent.arps) gratuitous ARP(s), \(sent.advertisements) neighbour advertisement(s) (round \(round) of \(config.peerNotifyCount))")
+            report(.peersNotified, synthetic: hn.index, vf: record.phase.vf,
+                   detail: "via \(path): \(sent.arps) ARP, \(sent.advertisements) NA, round \(round) of \(config.peerNotifyCount)")
         } catch {
             logger.warning("peer notification synthetic=\(hn.label) via \(path) failed: \(error)")
         }
@@ -592,7 +610,7 @@ public final class Reconciler {
     }
 
     /// Updates steering state, counters, and logs switches.
-    private func recordObservation(_ observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) {
+    func recordObservation(_ observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) {
         for (index, var record) in pairs {
             if record.vfSessionStart != nil, let vf = record.phase.vf, let counters = links[vf]?.counters {
                 record.vfSessionLatest = counters
@@ -603,10 +621,8 @@ public final class Reconciler {
             let egress = hnRelay.egress.flatMap { $0.kind == .toEgress ? $0 : nil }
             let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
             let live = RelayTotals(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
-            // A counter that went down means its filter was replaced: bank what the old one counted.
-            if live.received.packets < record.live.received.packets { record.retired.received = record.retired.received + record.live.received }
-            if live.sent.packets < record.live.sent.packets { record.retired.sent = record.retired.sent + record.live.sent }
-            record.live = live
+            // Filters that vanished (count down, or gone) are banked; see PairRecord+Counters.swift.
+            trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed)
 
             let steering = egress != nil
             if steering != record.steering, let hn = links[index] {
@@ -615,9 +631,11 @@ public final class Reconciler {
                 if steering {
                     record.steeredVF = label(egress?.target)
                     logger.notice("steering on synthetic=\(hn.label) vf=\(record.steeredVF) mac=\(hn.mac?.description ?? "-")\(took)")
+                    report(.steeringOn, synthetic: index, vf: egress?.target, switchDuration: elapsed)
                 } else {
                     let reason = record.lastReason ?? fallbackReason(hn: hn, vf: vf)
                     logger.notice("fallback synthetic=\(hn.label) vf=\(record.steeredVF) reason=\"\(reason)\"\(took) relay \(record.totals)")
+                    report(.fallback, synthetic: index, vfLabel: record.steeredVF, reason: "\(reason)", switchDuration: elapsed)
                 }
                 record.steering = steering
                 record.switchStartedAt = nil
@@ -684,6 +702,7 @@ public final class Reconciler {
         for index in pairs.keys.sorted() {
             guard let hn = links[index], let record = pairs[index] else { continue }
             logger.notice("restored synthetic=\(hn.label) relay totals \(record.totals)\(vfTrafficNote(record))")
+            report(.restored, synthetic: index, detail: "relay \(record.totals)")
         }
     }
 
@@ -730,6 +749,7 @@ public final class Reconciler {
             record.switchStartedAt = now
         }
         if case .settled = event { record.lastReason = nil }
+        report(event, synthetic: hn.index, previous: record.phase, now: now)
     }
 
     private func announceIgnored(_ ignored: [IgnoredLink]) {

@@ -9,6 +9,10 @@ public struct RuntimeOptions {
     /// Where saved originals survive a crash; nil keeps them in memory only.
     public var stateFile: String?
     public static let defaultStateFile = "/run/hnagent/state"
+    /// The control socket (status, events, metrics); nil runs without one.
+    public var controlSocketPath: String?
+    /// The Prometheus HTTP endpoint; nil (the default) serves none.
+    public var metricsAddress: ListenAddress?
 
     public init(keepSteeringOnExit: Bool = false, stateFile: String? = RuntimeOptions.defaultStateFile) {
         self.keepSteeringOnExit = keepSteeringOnExit
@@ -39,9 +43,11 @@ public final class AgentRuntime {
         let events = LinkEventSource(transport: eventSocket, logger: logger)
         var reconcilerRef: Reconciler?
         let ethtool = openEthtool()
-        let kernel = NetlinkKernel(channel: RequestChannel(transport: requestSocket), ethtool: ethtool) { index in
+        let channel = RequestChannel(transport: requestSocket)
+        // Counts failed requests for the metrics.
+        let kernel = CountingKernel(NetlinkKernel(channel: channel, ethtool: ethtool) { index in
             reconcilerRef?.label(index) ?? "ifindex \(index)"
-        }
+        })
         if eventSocket.joinedMulticastAddressGroups.count < 2 {
             logger.info("this kernel sends no IP multicast membership events; memberships are checked every \(Reconciler.multicastCheckInterval.secondsValue)s")
         }
@@ -50,26 +56,32 @@ public final class AgentRuntime {
                                     clock: clock, logger: logger, store: options.stateFile.map(StateFile.init(path:)),
                                     notifier: openPeerNotifier())
         reconcilerRef = reconciler
+        // Before anything changes: a second agent on the same control socket stops here.
+        let services = try OperatorServices(config: config, options: options, reconciler: reconciler, kernel: kernel,
+                                            addresses: AddressReader(channel: channel), clock: clock, logger: logger)
+        defer { services.shutdown() }
 
         try reconciler.resynchronise()
         reconciler.loadSavedOriginals()
         reconciler.adoptExistingRelay()
         reconciler.reconcile()
+        services.afterReconcile(addresses: [])
         logger.notice("ready: mode=\(config.mode.rawValue) settle=\(config.settle.secondsValue)s pairs=\(reconciler.pairs.count) links=\(reconciler.links.count)")
         // systemd Type=notify: ready now that the first full reconcile is done; STOPPING=1 when run() returns.
         let serviceManager = ServiceNotifier.fromEnvironment()
         serviceManager?.notify(.ready, logger: logger)
         defer { serviceManager?.notify(.stopping, logger: logger) }
 
-        var fds = [pollfd(fd: eventSocket.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]
         while true {
-            let timeout = reconciler.nextDeadline.map { deadline -> Int32 in
+            // Control clients come after the two fixed descriptors.
+            var fds = [pollfd(fd: eventSocket.fileDescriptor, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)] + services.pollDescriptors
+            let deadline = [reconciler.nextDeadline, services.nextDeadline].compactMap { $0 }.min()
+            let timeout = deadline.map { deadline -> Int32 in
                 let remaining = deadline.duration(since: clock.now())
                 // Round up so the deadline has passed when poll returns.
                 return Int32(clamping: (remaining.nanosecondsClamped + 999_999) / 1_000_000)
             } ?? -1
-            for i in fds.indices { fds[i].revents = 0 }
             _ = try systemCall("poll") { poll(&fds, nfds_t(fds.count), timeout) }
 
             if fds[1].revents != 0, let signal = signals.read() {
@@ -82,12 +94,19 @@ public final class AgentRuntime {
                 let batch = events.drain()
                 for message in batch.messages { reconciler.take(message) }
                 if batch.needsResync {
+                    services.noteResync()
                     do { try reconciler.resynchronise() } catch { logger.error("resynchronising: \(error)") }
                 }
-                reconciler.reconcile()
-            } else {
+                // Address events alone only concern the hygiene check.
+                if !batch.messages.isEmpty || batch.needsResync || batch.multicastChanged || batch.addresses.isEmpty {
+                    reconciler.reconcile()
+                }
+                services.afterReconcile(addresses: batch.addresses)
+            } else if let due = reconciler.nextDeadline, clock.now() >= due {
                 reconciler.onTimer()
+                services.afterTimer()
             }
+            services.handle(Array(fds[2...]))
         }
     }
 

@@ -8,6 +8,8 @@ public struct LinkEventBatch {
     public var needsResync = false
     /// An IP multicast group was joined or left somewhere (RTM_NEWMULTICAST / RTM_DELMULTICAST).
     public var multicastChanged = false
+    /// IP addresses added or removed (RTM_NEWADDR / RTM_DELADDR), for the VF hygiene check.
+    public var addresses: [AddressMessage] = []
 }
 
 public final class LinkEventSource {
@@ -47,6 +49,10 @@ public final class LinkEventSource {
                     if message.type == NetlinkMessage.typeOverrun { batch.needsResync = true; continue }
                     if message.type == RT.newMulticast || message.type == RT.delMulticast {
                         batch.multicastChanged = true
+                        continue
+                    }
+                    if let address = try AddressCodec.decode(message) {
+                        batch.addresses.append(address)
                         continue
                     }
                     if let decoded = try LinkCodec.decode(message) { batch.messages.append(decoded) }

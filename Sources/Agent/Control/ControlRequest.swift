@@ -1,0 +1,50 @@
+/// The control socket's protocol: the client sends one line, the agent answers and closes
+/// (or, for `events --follow`, keeps sending one JSON line per event).
+///
+///     status            -> one JSON document (StatusReport)
+///     events            -> the timeline, one JSON object (TimelineEntry) per line
+///     events --follow   -> the same, then every new event as it happens
+///     metrics           -> Prometheus text exposition
+///
+/// A refused or bad request gets one line "error: <what is wrong and what to do>".
+public enum ControlRequest: Equatable, Sendable {
+    case status
+    case events(follow: Bool)
+    case metrics
+
+    /// Longest request line accepted, newline included; longer ones are refused unread.
+    public static let maximumBytes = 256
+
+    public static let usage = "known requests: status, events, events --follow, metrics"
+
+    public var line: String {
+        switch self {
+        case .status: return "status\n"
+        case .events(let follow): return follow ? "events --follow\n" : "events\n"
+        case .metrics: return "metrics\n"
+        }
+    }
+
+    /// Parses one request line (without its newline). The error is the reply's text.
+    public static func parse(_ line: String) -> Result<ControlRequest, ControlProtocolError> {
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+        switch words {
+        case ["status"]: return .success(.status)
+        case ["events"]: return .success(.events(follow: false))
+        case ["events", "--follow"]: return .success(.events(follow: true))
+        case ["metrics"]: return .success(.metrics)
+        default:
+            let shown = line.count > 40 ? String(line.prefix(40)) + "..." : line
+            return .failure(ControlProtocolError("unknown request \"\(shown)\"; \(usage)"))
+        }
+    }
+}
+
+/// The text of an "error: ..." reply.
+public struct ControlProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+    /// The reply line as sent.
+    public var reply: String { "error: \(message)\n" }
+}

@@ -1,0 +1,105 @@
+/// What `hnagent status --json` prints: the agent's view of every synthetic NIC. Property names
+/// become snake_case keys on the wire (`via_vf`, `since_seconds_ago`).
+public struct StatusReport: Codable, Equatable, Sendable {
+    public var agent: AgentStatus
+    public var pairs: [PairStatus]
+}
+
+public struct AgentStatus: Codable, Equatable, Sendable {
+    public var pid: Int32
+    public var mode: String
+    public var settleSeconds: Double
+    public var startedAt: String
+    public var uptimeSeconds: Double
+    public var reconciles: UInt64
+    public var netlinkErrors: UInt64
+    public var resyncs: UInt64
+    public var controlSocket: String?
+    public var metricsListen: String?
+}
+
+public struct NICRef: Codable, Equatable, Sendable {
+    public var name: String
+    public var ifindex: Int32
+    public var mac: String?
+    /// false for a VF that already left this namespace.
+    public var present: Bool
+}
+
+/// Packet and byte counters in one direction pair.
+public struct TrafficCounters: Codable, Equatable, Sendable {
+    public var rxPackets: UInt64 = 0
+    public var rxBytes: UInt64 = 0
+    public var txPackets: UInt64 = 0
+    public var txBytes: UInt64 = 0
+
+    public init(rxPackets: UInt64 = 0, rxBytes: UInt64 = 0, txPackets: UInt64 = 0, txBytes: UInt64 = 0) {
+        self.rxPackets = rxPackets
+        self.rxBytes = rxBytes
+        self.txPackets = txPackets
+        self.txBytes = txBytes
+    }
+
+    static func + (a: Self, b: Self) -> Self {
+        TrafficCounters(rxPackets: a.rxPackets &+ b.rxPackets, rxBytes: a.rxBytes &+ b.rxBytes,
+                        txPackets: a.txPackets &+ b.txPackets, txBytes: a.txBytes &+ b.txBytes)
+    }
+}
+
+/// A pair's traffic: what an operator expects hn's counters to show is `total`.
+public struct PairTraffic: Codable, Equatable, Sendable {
+    /// Through the VF: the relay's filter counters (VF RX redirected into hn, hn TX sent out of
+    /// the VF), since the agent started, kept across VF removals.
+    public var viaVf: TrafficCounters
+    /// The synthetic NIC's own link counters (IFLA_STATS64): the synthetic path only, since
+    /// redirected packets bypass its driver. Lifetime of the device.
+    public var synthetic: TrafficCounters?
+    public var total: TrafficCounters
+    /// The part of `via_vf` taken from the VF's link counters because its filter went with it.
+    public var recoveredAtVfRemoval: TrafficCounters
+    /// Non-transparent mode: the VF's own counters while paired (the stack uses the VF directly).
+    public var vfDirect: TrafficCounters?
+}
+
+/// One setting the agent changed on a NIC, with the value it will restore.
+public struct SettingChange: Codable, Equatable, Sendable {
+    public var setting: String
+    public var original: String
+    public var current: String?
+}
+
+public struct NICChanges: Codable, Equatable, Sendable {
+    public var interface: String
+    public var ifindex: Int32
+    public var changes: [SettingChange]
+}
+
+public struct SwitchRecord: Codable, Equatable, Sendable {
+    /// "to-vf" (steering on) or "to-synthetic" (fallback).
+    public var direction: String
+    public var reason: String?
+    public var at: String
+    public var secondsAgo: Double
+    public var switchMs: Double?
+}
+
+public struct PairStatus: Codable, Equatable, Sendable {
+    public var synthetic: NICRef
+    public var vf: NICRef?
+    /// waiting-for-vf, settling, steering, fallback, held-back (non-transparent mode: active).
+    public var state: String
+    /// When the pair entered `state` (wall clock) and how long ago.
+    public var since: String
+    public var sinceSecondsAgo: Double
+    public var reason: String?
+    public var settleRemainingSeconds: Double?
+    public var retryInSeconds: Double?
+    public var lastSwitch: SwitchRecord?
+    public var switchesToVf: UInt64
+    public var switchesToSynthetic: UInt64
+    public var traffic: PairTraffic
+    public var changes: [NICChanges]
+    /// IP addresses something put on the VF (should be none; see the hygiene warning).
+    public var vfAddresses: [String]
+    public var multicastMemberships: [String]
+}

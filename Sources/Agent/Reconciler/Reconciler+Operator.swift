@@ -1,0 +1,131 @@
+import Policy
+
+/// What the operator side (status, events, metrics) needs from the reconciler: a read-only
+/// snapshot, fresh counters on demand, and pair activity reported to `eventSink`. Kept out of
+/// Reconciler.swift so the reconcile logic stays about reconciling.
+extension Reconciler {
+    // MARK: - Snapshot
+
+    public func snapshot() -> ReconcilerSnapshot {
+        var labels: [InterfaceIndex: String] = [:]
+        let pairs = self.pairs.values.sorted { $0.synthetic < $1.synthetic }.map { record -> PairSnapshot in
+            let vf = record.phase.vf
+            labels[record.synthetic] = label(record.synthetic)
+            if let vf { labels[vf] = label(vf) }
+            let nonTransparentTraffic = record.vfSessionStart != nil || record.vfTrafficBanked != LinkCounters()
+            return PairSnapshot(
+                synthetic: record.synthetic, syntheticLabel: label(record.synthetic), syntheticLink: links[record.synthetic],
+                vf: vf, vfLabel: vf.map { label($0) }, vfLink: vf.flatMap { links[$0] },
+                phase: record.phase, steering: record.steering, retryAt: record.retryAt, lastReason: record.lastReason,
+                relay: record.totals, recovered: record.recovered,
+                vfTraffic: nonTransparentTraffic ? record.vfTraffic : nil,
+                memberships: memberships[record.synthetic] ?? [],
+                dampedUntil: record.damper.holdUntil(now: clock.now()))
+        }
+        for device in originals.devices { labels[device] = label(device) }
+        return ReconcilerSnapshot(pairs: pairs, links: links, originals: originals, reconciles: reconcileCount,
+                                  labels: labels)
+    }
+
+    /// Reads the relay filters' and every paired NIC's link counters now (link counters arrive
+    /// with events only), so status and metrics show current numbers. Changes nothing.
+    public func refreshCounters() {
+        for record in pairs.values {
+            for index in [record.synthetic] + (record.phase.vf.map { [$0] } ?? []) {
+                if let fresh = try? kernel.link(index) { store(fresh) }
+            }
+        }
+        if let observed = observe() { recordObservation(observed, now: clock.now()) }
+    }
+
+    // MARK: - Counters
+
+    /// Banks what vanished filters counted (see `PairRecord.account`) and, when the relay moved
+    /// something, re-reads the VF's link counters to learn what it carried besides the relay.
+    func trackRelayCounters(_ record: inout PairRecord, live: RelayTotals, through vf: InterfaceIndex?,
+                            observed: [InterfaceIndex: RelayObservation]) {
+        var live = live, vf = vf
+        // A VF that just left the pair keeps its ingress filter until the agent removes it (later
+        // in this pass): it still counts for this pair until then.
+        if vf == nil, let previous = record.ledger.vf, let held = observed[previous]?.ingress, held.target == record.synthetic {
+            live.received = held.counters
+            vf = previous
+        }
+        let changed = live != record.live || record.ledger.vf != vf
+        let ingress = vf.map { observed[$0]?.ingress?.target == record.synthetic } ?? false
+        let egress = vf.map { observed[record.synthetic]?.egress?.target == $0 } ?? false
+        record.account(live: live, present: (ingress, egress), now: clock.now()) { index in
+            guard let link = links[index] else { return VFCounters(counters: departedCounters[index], final: true) }
+            return VFCounters(counters: link.counters, final: !(link.isAdminUp && link.hasCarrier))
+        }
+        guard let vf, links[vf] != nil else {
+            record.ledger.vf = nil
+            return
+        }
+        // Idle pairs cost nothing: the offsets only move when the relay counted something, or a
+        // filter appeared.
+        let unlearned = (ingress && record.ledger.rxOffset == nil) || (egress && record.ledger.txOffset == nil)
+        guard changed || unlearned, let fresh = try? kernel.link(vf) else { return }
+        store(fresh)
+        if let counters = fresh.counters {
+            record.learnOffsets(vf: vf, counters: counters, ingress: ingress, egress: egress)
+        }
+    }
+
+    /// The agent removed a redirect: a VF's ingress filter removed this way was read just before.
+    func noteRedirectRemoved(_ device: InterfaceIndex, hook: Hook) {
+        guard hook == .ingress else { return }
+        for (index, record) in pairs where record.ledger.vf == device {
+            pairs[index]?.ledger.ingressRemovedByAgent = true
+        }
+    }
+
+    // MARK: - Pair activity
+
+    func report(_ kind: PairActivity.Kind, synthetic: InterfaceIndex?, vf: InterfaceIndex? = nil, vfLabel: String? = nil,
+                reason: String? = nil, switchDuration: Duration? = nil, detail: String? = nil) {
+        guard let eventSink else { return }
+        eventSink.record(PairActivity(kind: kind, at: clock.now(), synthetic: synthetic,
+                                      syntheticLabel: synthetic.map { label($0) }, vf: vf,
+                                      vfLabel: vfLabel.flatMap { $0 == "-" ? nil : $0 } ?? vf.map { label($0) }, reason: reason,
+                                      switchDuration: switchDuration, detail: detail))
+    }
+
+    /// A PairMachine event; `previous` is the phase before it.
+    func report(_ event: PairEvent, synthetic: InterfaceIndex, previous: PairPhase, now: MonotonicInstant) {
+        switch event {
+        case .settleStarted(let vf, let until):
+            if previous.vf != vf { report(.vfSeen, synthetic: synthetic, vf: vf, detail: links[vf]?.mac.map { "mac=\($0)" }) }
+            report(.settleStarted, synthetic: synthetic, vf: vf, detail: "for \(until.duration(since: now).secondsValue)s")
+        case .settleCancelled(let vf, let reason):
+            report(.settleCancelled, synthetic: synthetic, vf: vf, reason: "\(reason)")
+        case .settled(let vf):
+            report(.settled, synthetic: synthetic, vf: vf)
+        case .suspended(let vf, let reason):
+            report(.vfUnusable, synthetic: synthetic, vf: vf, reason: "\(reason)")
+        case .released(let vf, let reason):
+            report(.released, synthetic: synthetic, vf: vf, reason: "\(reason)")
+        }
+    }
+
+    /// A change applied to a NIC. Relay changes are reported as steering on / fallback instead.
+    func reportApplied(_ action: Action, synthetic: InterfaceIndex?) {
+        guard eventSink != nil else { return }
+        let device = action.device
+        let text: String
+        switch action {
+        case .addRedirect, .deleteRedirect, .addClsact, .deleteClsact: return
+        case .setAdminState(_, let up): text = "set \(label(device)) \(up ? "up" : "down")"
+        case .setAddrGenMode(_, let mode): text = "addrgenmode \(mode) on \(label(device))"
+        case .setMTU(_, let mtu): text = "mtu \(mtu) on \(label(device))"
+        case .setFlag(_, let flag, let on): text = "\(flag.rawValue) \(on ? "on" : "off") on \(label(device))"
+        case .setFeatures(_, let changes): text = "features \(Action.describe(changes)) on \(label(device))"
+        case .setGSOLimits(_, let limits): text = "\(limits) on \(label(device))"
+        case .setLinkMode(_, let mode): text = "linkmode \(mode) on \(label(device))"
+        case .setOperState(_, let state): text = "operstate \(state) on \(label(device))"
+        }
+        let owner = synthetic ?? pairs.values.first { $0.synthetic == device || $0.phase.vf == device }?.synthetic
+        let vf = owner.flatMap { pairs[$0]?.phase.vf }
+        report(.policy, synthetic: owner, vf: vf, detail: text)
+    }
+}

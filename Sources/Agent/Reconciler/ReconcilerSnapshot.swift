@@ -1,0 +1,39 @@
+import Policy
+
+/// One pair as the reconciler holds it, read-only, for status, metrics and the hygiene check.
+public struct PairSnapshot: Sendable {
+    public var synthetic: InterfaceIndex
+    public var syntheticLabel: String
+    public var syntheticLink: LinkSnapshot?
+    public var vf: InterfaceIndex?
+    public var vfLabel: String?
+    public var vfLink: LinkSnapshot?
+    public var phase: PairPhase
+    /// The synthetic NIC's egress redirect to a VF was in place at the last observation.
+    public var steering: Bool
+    /// Held on the synthetic path after a failed change until then.
+    public var retryAt: MonotonicInstant?
+    public var lastReason: FallbackReason?
+    /// Everything the relay moved for this pair since the agent started (filters present and gone).
+    public var relay: RelayTotals
+    /// The part of `relay` estimated from the VF's link counters when the VF left with its filter.
+    public var recovered: RelayTotals
+    /// Non-transparent mode: the VF's own traffic while paired (the stack uses it directly).
+    public var vfTraffic: LinkCounters?
+    /// Multicast groups beyond the defaults that keep the VF in allmulti.
+    public var memberships: [MACAddress]
+    /// Flap damping holds the pair on the synthetic path until then.
+    public var dampedUntil: MonotonicInstant? = nil
+}
+
+/// The reconciler's view at one moment: pairs, the links they involve, and what the agent
+/// changed (to restore it later).
+public struct ReconcilerSnapshot: Sendable {
+    public var pairs: [PairSnapshot]
+    public var links: [InterfaceIndex: LinkSnapshot]
+    public var originals: SavedOriginals
+    /// Reconcile passes since start.
+    public var reconciles: UInt64
+    /// "name(index)" for every device the pairs and `originals` mention, including departed ones.
+    public var labels: [InterfaceIndex: String]
+}

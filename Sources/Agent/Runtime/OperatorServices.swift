@@ -1,0 +1,115 @@
+import FoundationEssentials
+import Glibc
+import Logging
+import Policy
+
+/// Everything the operator sees, wired to the event loop: the status board and event timeline
+/// (the reconciler's event sink), the VF hygiene check, and the control socket and metrics
+/// endpoint served from the same poll() loop.
+final class OperatorServices: ControlResponder {
+    let board: StatusBoard
+    private(set) var server: ControlServer?
+    private let hygiene: HygieneWatch?
+    private let reconciler: Reconciler
+    private let kernel: CountingKernel
+    private let clock: MonotonicClock
+    private let logger: Logger
+    private var facts: AgentFacts
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }()
+    private var lastRefresh: MonotonicInstant?
+    /// Status and metrics re-read counters at most this often (a burst of requests reads once).
+    static let refreshInterval: Duration = .milliseconds(50)
+
+    init(config: AgentConfig, options: RuntimeOptions, reconciler: Reconciler, kernel: CountingKernel,
+         addresses: AddressReader, clock: MonotonicClock, logger: Logger) throws {
+        self.reconciler = reconciler
+        self.kernel = kernel
+        self.clock = clock
+        self.logger = logger
+        facts = AgentFacts(pid: getpid(), mode: config.mode, settle: config.settle, started: clock.now(),
+                           startedWall: WallTime.now())
+        board = StatusBoard(mode: config.mode)
+        hygiene = config.mode == .transparent ? HygieneWatch(dump: addresses.dump, clock: clock, logger: logger) : nil
+        hygiene?.sink = board
+        reconciler.eventSink = board
+        server = try ControlServer(socketPath: options.controlSocketPath, metrics: options.metricsAddress,
+                                   responder: self, clock: clock, logger: logger)
+        facts.controlSocket = server?.socketPath
+        facts.metricsListen = server?.metricsAddress?.description
+        board.timeline.onAppend = { [weak self] entry in
+            guard let self, let line = self.jsonLine(entry) else { return }
+            self.server?.broadcast(line)
+        }
+        if let path = server?.socketPath { logger.info("control socket \(path) (hnagent status, events, metrics)") }
+        if let address = server?.metricsAddress {
+            let reach = address.isLoopback ? "" : "; not loopback: reachable from the network (the systemd unit's IPAddressDeny blocks it unless allowed)"
+            logger.notice("metrics on http://\(address)/metrics\(reach)")
+        }
+    }
+
+    /// After each reconcile: state times, then the hygiene check with this batch's address events.
+    func afterReconcile(addresses: [AddressMessage]) {
+        let snapshot = reconciler.snapshot()
+        board.observe(snapshot, now: clock.now())
+        hygiene?.update(snapshot)
+        hygiene?.take(addresses)
+    }
+
+    /// After a timer (at least every 5 s while a pair holds a VF, for the multicast check):
+    /// the relay counters are read too, so a VF that vanishes with its filter loses at most
+    /// what the relay moved since then (see README "Counters").
+    func afterTimer() {
+        refreshCounters()
+        afterReconcile(addresses: [])
+    }
+
+    func noteResync() { facts.resyncs += 1 }
+
+    var pollDescriptors: [pollfd] { server?.pollDescriptors ?? [] }
+    var nextDeadline: MonotonicInstant? { server?.nextDeadline }
+    func handle(_ polled: [pollfd]) { server?.handle(polled) }
+    func expire() { server?.expire() }
+
+    func shutdown() {
+        server?.shutdown()
+        server = nil
+    }
+
+    // MARK: - ControlResponder
+
+    func reply(to request: ControlRequest) -> String {
+        switch request {
+        case .status:
+            guard let data = try? encoder.encode(currentReport()) else { return ControlProtocolError("cannot encode status").reply }
+            return String(decoding: data, as: UTF8.self) + "\n"
+        case .events:
+            return board.timeline.entries.compactMap(jsonLine).joined()
+        case .metrics:
+            return MetricsExposition.render(currentReport())
+        }
+    }
+
+    func currentReport() -> StatusReport {
+        refreshCounters()
+        var facts = self.facts
+        facts.netlinkErrors = kernel.errors
+        return board.report(reconciler.snapshot(), facts: facts, vfAddresses: hygiene?.allAddresses ?? [:], now: clock.now())
+    }
+
+    private func refreshCounters() {
+        let now = clock.now()
+        if lastRefresh.map({ now.duration(since: $0) >= Self.refreshInterval }) ?? true {
+            reconciler.refreshCounters()
+            lastRefresh = clock.now()
+        }
+    }
+
+    private func jsonLine(_ entry: TimelineEntry) -> String? {
+        (try? encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) + "\n" }
+    }
+}
