@@ -279,7 +279,7 @@ final class OperatorIntegrationTests: IntegrationTestCase {
         }
         // The VF's close and removal events may come in one batch or two: then the pair first
         // sees the VF down (vf-unusable, fallback "VF set down") and then gone (released).
-        let kinds = events.map { $0["kind"] as? String ?? "?" }.filter { $0 != "policy" && $0 != "vf-unusable" }
+        let kinds = events.map { $0["kind"] as? String ?? "?" }.filter { !["policy", "vf-unusable", "peers-notified"].contains($0) }
         let removal = kinds.count > 6 && kinds[5] == "fallback" ? ["fallback", "released"] : ["released", "fallback"]
         XCTAssertEqual(kinds, ["discovered", "vf-seen", "settle-started", "settled", "steering-on"] + removal
                               + ["vf-seen", "settle-started", "settled", "steering-on"], "\(kinds)")
