@@ -1,7 +1,8 @@
 import Agent
 import ArgumentParser
 import Configuration
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Reading a config file: the I/O half of configuration, kept out of the pure parser.
 enum ConfigFile {

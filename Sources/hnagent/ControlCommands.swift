@@ -1,7 +1,8 @@
 import Agent
 import ArgumentParser
 import Configuration
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `--socket PATH`, shared by the commands that ask a running agent.
 struct SocketOption: ParsableArguments {

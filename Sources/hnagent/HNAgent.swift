@@ -1,7 +1,8 @@
 import Agent
 import ArgumentParser
 import Configuration
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Policy
 
@@ -144,7 +145,7 @@ struct Run: ParsableCommand {
         let (settings, source) = try resolvedSettings()
         let level = settings.logLevel.loggerLevel
         let format = settings.logFormat
-        let underSystemd = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+        let underSystemd = getenv("JOURNAL_STREAM") != nil
         LoggingSystem.bootstrap { _ in
             switch format {
             case .text: return TextLogHandler(logLevel: level, withTimestamp: !underSystemd)

@@ -1,8 +1,9 @@
-import Foundation
+import Glibc
 import Logging
 
 /// One line per record on stderr: "2026-11-25T10:00:00.123Z notice steering on ...".
 /// Under systemd (JOURNAL_STREAM set) the timestamp is left out: the journal adds its own.
+/// Plain Glibc, no Foundation: Foundation and its ICU data would be most of the agent's memory.
 struct TextLogHandler: LogHandler {
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
@@ -22,7 +23,7 @@ struct TextLogHandler: LogHandler {
     }
 }
 
-/// JSON lines: {"ts":"…","level":"notice","msg":"…", metadata…}.
+/// JSON lines: {"level":"notice","msg":"…","ts":"…", metadata…}, keys sorted.
 struct JSONLogHandler: LogHandler {
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
@@ -35,18 +36,52 @@ struct JSONLogHandler: LogHandler {
     func log(event: LogEvent) {
         var object: [String: String] = ["ts": timestamp(), "level": "\(event.level)", "msg": "\(event.message)"]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { object[key] = "\(value)" }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
-              let text = String(data: data, encoding: .utf8) else { return }
-        StandardError.write(text + "\n")
+        let fields = object.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(object[$0]!))" }
+        StandardError.write("{" + fields.joined(separator: ",") + "}\n")
     }
 }
 
+/// JSON string literals (RFC 8259): quotes, backslashes and control characters escaped.
+enum JSONText {
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Whole lines to fd 2, one writer at a time.
 enum StandardError {
-    private static let lock = NSLock()
+    private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        return mutex
+    }()
+
     static func write(_ text: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        FileHandle.standardError.write(Data(text.utf8))
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return // stderr gone: nothing better to do with a log line
+            }
+            bytes = bytes.dropFirst(written)
+        }
     }
 }
 
@@ -56,6 +91,11 @@ private func timestamp() -> String {
     var time = tm()
     var seconds = spec.tv_sec
     gmtime_r(&seconds, &time)
-    return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", time.tm_year + 1900, time.tm_mon + 1, time.tm_mday,
-                  time.tm_hour, time.tm_min, time.tm_sec, Int(spec.tv_nsec / 1_000_000))
+    func padded(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+    return "\(padded(Int(time.tm_year) + 1900, 4))-\(padded(Int(time.tm_mon) + 1, 2))-\(padded(Int(time.tm_mday), 2))"
+        + "T\(padded(Int(time.tm_hour), 2)):\(padded(Int(time.tm_min), 2)):\(padded(Int(time.tm_sec), 2))"
+        + ".\(padded(Int(spec.tv_nsec / 1_000_000), 3))Z"
 }
