@@ -44,12 +44,17 @@ final class AgentProcess {
                            + "or set HNAGENT_BINARY")
     }
 
-    /// Starts `ip netns exec GUEST hnagent run --synthetic hn0 --vf vf0 --settle S ...`.
+    /// The testbed's own pair: hn0 and vf0 by name.
+    static let testbedPairing = ["--synthetic", Testbed.hn, "--vf", Testbed.vf]
+
+    /// Starts `ip netns exec GUEST hnagent run --synthetic hn0 --vf vf0 --settle S ...`
+    /// (`pairing` replaces the --synthetic/--vf options).
     /// Set HNAGENT_TEST_ECHO=1 to see the agent's log live (prefixed) while tests run.
-    init(testbed: Testbed, settle: Double = 0.5, logLevel: String = "debug", extraArguments: [String] = []) throws {
+    init(testbed: Testbed, settle: Double = 0.5, logLevel: String = "debug", pairing: [String] = AgentProcess.testbedPairing,
+         extraArguments: [String] = []) throws {
         let binary = try AgentProcess.binaryURL()
-        arguments = [binary.path, "run", "--synthetic", Testbed.hn, "--vf", Testbed.vf,
-                     "--settle", String(settle), "--log-level", logLevel] + extraArguments
+        arguments = [binary.path, "run"] + pairing
+            + ["--settle", String(settle), "--log-level", logLevel] + extraArguments
         let echo = ProcessInfo.processInfo.environment["HNAGENT_TEST_ECHO"] == "1" ? "[hnagent] " : nil
         process = try BackgroundProcess(["ip", "netns", "exec", testbed.guest] + arguments,
                                         echoStderrPrefix: echo)
