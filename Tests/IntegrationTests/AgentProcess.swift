@@ -50,13 +50,20 @@ final class AgentProcess {
     /// Starts `ip netns exec GUEST hnagent run --synthetic hn0 --vf vf0 --settle S ...`
     /// (`pairing` replaces the --synthetic/--vf options).
     /// Set HNAGENT_TEST_ECHO=1 to see the agent's log live (prefixed) while tests run.
-    init(testbed: Testbed, settle: Double = 0.5, logLevel: String = "debug", pairing: [String] = AgentProcess.testbedPairing,
+    convenience init(testbed: Testbed, settle: Double = 0.5, logLevel: String = "debug",
+                     pairing: [String] = AgentProcess.testbedPairing, extraArguments: [String] = []) throws {
+        try self.init(namespace: testbed.guest, settle: settle, logLevel: logLevel, pairing: pairing,
+                      extraArguments: extraArguments)
+    }
+
+    /// Starts `ip netns exec NAMESPACE hnagent run PAIRING --settle S ...`.
+    init(namespace: String, settle: Double, logLevel: String = "debug", pairing: [String],
          extraArguments: [String] = []) throws {
         let binary = try AgentProcess.binaryURL()
         arguments = [binary.path, "run"] + pairing
             + ["--settle", String(settle), "--log-level", logLevel] + extraArguments
         let echo = ProcessInfo.processInfo.environment["HNAGENT_TEST_ECHO"] == "1" ? "[hnagent] " : nil
-        process = try BackgroundProcess(["ip", "netns", "exec", testbed.guest] + arguments,
+        process = try BackgroundProcess(["ip", "netns", "exec", namespace] + arguments,
                                         echoStderrPrefix: echo)
     }
 

@@ -36,8 +36,10 @@ struct NetlinkSocketStats {
 
 extension Testbed {
     /// Every link in `ns`, by name.
-    func links(in ns: String) throws -> [String: LinkInfo] {
-        let json = try run(["ip", "-n", ns, "-d", "-j", "link", "show"])
+    func links(in ns: String) throws -> [String: LinkInfo] { try Testbed.links(in: ns) }
+
+    static func links(in ns: String) throws -> [String: LinkInfo] {
+        let json = try Shell.run(["ip", "-n", ns, "-d", "-j", "link", "show"])
         guard let array = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else {
             throw TestbedError("unexpected ip -j output: \(json.prefix(300))")
         }
@@ -59,13 +61,17 @@ extension Testbed {
     /// The agent's filters (pref 20040) on both hooks of each device, from one `tc -batch` run:
     /// one JSON array per command, in order. Throws if a device is missing.
     func agentFilters(_ ns: String, devices: [String]) throws -> [String: [Hook: [TCFilter]]] {
+        try Testbed.agentFilters(in: ns, devices: devices)
+    }
+
+    static func agentFilters(in ns: String, devices: [String]) throws -> [String: [Hook: [TCFilter]]] {
         guard !devices.isEmpty else { return [:] }
         let commands = devices.flatMap { dev in [Hook.ingress, .egress].map { "filter show dev \(dev) \($0.rawValue)" } }
         let file = FileManager.default.temporaryDirectory
             .appendingPathComponent("hnit-tc-\(getpid())-\(UUID().uuidString.prefix(8)).batch")
         try (commands.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let output = try run(["tc", "-n", ns, "-j", "-batch", file.path])
+        let output = try Shell.run(["tc", "-n", ns, "-j", "-batch", file.path])
         let lines = output.split(separator: "\n").map(String.init)
         guard lines.count == commands.count else {
             throw TestbedError("tc -batch printed \(lines.count) results for \(commands.count) commands: \(output.prefix(300))")
