@@ -159,6 +159,28 @@ final class LinkIdentityTests: IntegrationTestCase {
         try assertPing(tb, "after the VF came back")
     }
 
+    // MARK: - Names
+
+    func testLinksWhoseNamesAreNotUTF8DoNotStopTheAgent() throws {
+        let tb = try makeTestbed()
+        // The kernel takes any bytes in a name but '/', ':' and whitespace; Swift strings cannot
+        // carry these, so a shell spells them.
+        func addOddVeth(_ name: String, _ peer: String) throws {
+            try tb.run(["sh", "-c", "ip -n \(tb.guest) link add \"$(printf '\(name)')\" type veth peer name \"$(printf '\(peer)')\""])
+        }
+        try addOddVeth("bad\\377", "bad\\376")
+        let a = try startAgent(tb, settle: settle)
+        try tb.waitUntil(timeout: steerTimeout, "steering") { try tb.steeringInstalled() }
+        let mark = a.logMark()
+        try addOddVeth("odd\\377", "odd\\376")
+        try tb.deleteVF()
+        try tb.waitUntil(timeout: fallbackTimeout, "hn0 egress redirect removed") { try tb.hnEgressRedirectGone() }
+        try tb.addVF()
+        try tb.waitUntil(timeout: steerTimeout, "steering through the new vf0") { try tb.steeringInstalled() }
+        XCTAssertEqual(a.logLines(containing: "malformed", since: 0), [])
+        XCTAssertEqual(a.logLines(containing: "resynchronising", since: mark), [])
+    }
+
     // MARK: - ifindex reuse
 
     func testVFRecreatedAtItsIfindexWhileTheAgentIsPausedIsAttachedAnew() throws {
