@@ -99,6 +99,8 @@ final class PolicyCodecTests: XCTestCase {
         3    hx0             1     0     01005e000001
         3    hx0             2     1     01005e010203
         3    hx0             1     0     3333ff0100zz
+        3    hx0             1     0     01005e+1+2+3
+        3    hx0             1     0     01005e-0-0-0
         bogus line
         0    lo              1     0     333300000001
         """

@@ -192,6 +192,27 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertNil(kernel.relay[hn]?.egress)
     }
 
+    func testVFRecreatedAtTheSameIfindexWithinOneBatchSettlesAnew() {
+        steer()
+        // `ip link del vf0; ip link add vf0 index 3 ...` read in one batch of events: the new
+        // device comes up down like any new VF and must not pass for the old one set down.
+        kernel.remove(vf)
+        kernel.add(vfLink())
+        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        reconciler.take(.present(kernel.links[vf]!))
+        reconciler.reconcile()
+        XCTAssertEqual(kernel.log.first, .deleteRedirect(device: hn, hook: .egress))
+        XCTAssertEqual(phase, .settling(vf: vf, until: clock.now().advanced(by: settle)))
+        XCTAssertTrue(logs.contains("unpaired synthetic=hn0(2) vf=vf0(3) reason=\"VF removed\""))
+        XCTAssertFalse(logs.contains("VF unusable"))
+
+        kernel.clearLog()
+        clock.advance(by: settle)
+        reconciler.reconcile()
+        XCTAssertEqual(kernel.log, attachActions(), "attached like a new VF: quieted and brought up")
+        XCTAssertEqual(kernel.relay, steered())
+    }
+
     // MARK: shutdown
 
     func testShutdownRestoresEverything() {

@@ -12,6 +12,8 @@ final class AgentProcess {
     /// test agents never share /run/hnagent/hnagent.sock with each other or a real agent.
     let controlSocket: String
     private let controlDirectory: URL?
+    /// A state file this process chose itself (not the testbed's, which a restarted agent reads).
+    private var ownStateFile: String?
     private let process: BackgroundProcess
     private var stoppedStatus: Int32?
 
@@ -48,9 +50,23 @@ final class AgentProcess {
                            + "or set HNAGENT_BINARY")
     }
 
-    /// Starts `ip netns exec GUEST hnagent run --synthetic hn0 --vf vf0 --settle S ...`.
+    /// The testbed's own pair: hn0 and vf0 by name.
+    static let testbedPairing = ["--synthetic", Testbed.hn, "--vf", Testbed.vf]
+
+    /// Starts `ip netns exec GUEST hnagent run --synthetic hn0 --vf vf0 --settle S ...`
+    /// (`pairing` replaces the --synthetic/--vf options).
     /// Set HNAGENT_TEST_ECHO=1 to see the agent's log live (prefixed) while tests run.
-    init(testbed: Testbed, settle: Double = 0.5, logLevel: String = "debug", extraArguments: [String] = []) throws {
+    convenience init(testbed: Testbed, settle: Double = 0.5, logLevel: String = "debug",
+                     pairing: [String] = AgentProcess.testbedPairing, extraArguments: [String] = []) throws {
+        try self.init(namespace: testbed.guest, settle: settle, logLevel: logLevel, pairing: pairing,
+                      stateFile: testbed.stateFile, extraArguments: extraArguments)
+    }
+
+    /// Starts `ip netns exec NAMESPACE hnagent run PAIRING --settle S ...`. Saved originals go to
+    /// `stateFile` (default: a file named after the namespace in the temporary directory), never
+    /// to a real agent's /run/hnagent.
+    init(namespace: String, settle: Double, logLevel: String = "debug", pairing: [String],
+         stateFile: String? = nil, extraArguments: [String] = []) throws {
         let binary = try AgentProcess.binaryURL()
         var socketArguments: [String] = []
         if let given = extraArguments.firstIndex(of: "--control-socket"), given + 1 < extraArguments.count {
@@ -63,11 +79,13 @@ final class AgentProcess {
             controlSocket = directory.appendingPathComponent("hnagent.sock").path
             socketArguments = ["--control-socket", controlSocket]
         }
-        arguments = [binary.path, "run", "--synthetic", Testbed.hn, "--vf", Testbed.vf,
-                     "--settle", String(settle), "--log-level", logLevel] + socketArguments
-            + (extraArguments.contains("--state-file") ? [] : ["--state-file", testbed.stateFile]) + extraArguments
+        let state = stateFile ?? NSTemporaryDirectory() + "/\(namespace).state"
+        if stateFile == nil { ownStateFile = state }
+        arguments = [binary.path, "run"] + pairing
+            + ["--settle", String(settle), "--log-level", logLevel] + socketArguments
+            + (extraArguments.contains("--state-file") ? [] : ["--state-file", state]) + extraArguments
         let echo = ProcessInfo.processInfo.environment["HNAGENT_TEST_ECHO"] == "1" ? "[hnagent] " : nil
-        process = try BackgroundProcess(["ip", "netns", "exec", testbed.guest] + arguments,
+        process = try BackgroundProcess(["ip", "netns", "exec", namespace] + arguments,
                                         echoStderrPrefix: echo)
     }
 
@@ -132,6 +150,7 @@ final class AgentProcess {
         let status = process.terminate(timeout: timeout)
         stoppedStatus = status
         if let controlDirectory { try? FileManager.default.removeItem(at: controlDirectory) }
+        if let ownStateFile { unlink(ownStateFile) }
         return status
     }
 }

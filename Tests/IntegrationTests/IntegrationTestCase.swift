@@ -43,17 +43,19 @@ class IntegrationTestCase: XCTestCase {
 
     /// Starts the agent in the testbed's GUEST namespace and waits for its "ready" line.
     @discardableResult
-    func startAgent(_ tb: Testbed, settle: Double = 0.5, extraArguments: [String] = []) throws -> AgentProcess {
-        let a = try AgentProcess(testbed: tb, settle: settle, extraArguments: extraArguments)
+    func startAgent(_ tb: Testbed, settle: Double = 0.5, pairing: [String] = AgentProcess.testbedPairing,
+                    extraArguments: [String] = []) throws -> AgentProcess {
+        let a = try AgentProcess(testbed: tb, settle: settle, pairing: pairing, extraArguments: extraArguments)
         agent = a
         try a.waitForLog("ready", timeout: startTimeout)
         return a
     }
 
     /// A testbed with vf0 present and the agent started and steering (kernel state checked).
-    func startSteered(settle: Double = 0.5, extraArguments: [String] = []) throws -> (Testbed, AgentProcess) {
+    func startSteered(settle: Double = 0.5, pairing: [String] = AgentProcess.testbedPairing,
+                      extraArguments: [String] = []) throws -> (Testbed, AgentProcess) {
         let tb = try makeTestbed()
-        let a = try startAgent(tb, settle: settle, extraArguments: extraArguments)
+        let a = try startAgent(tb, settle: settle, pairing: pairing, extraArguments: extraArguments)
         try tb.waitUntil(timeout: steerTimeout, "steering filters on vf0 ingress and hn0 egress") {
             try tb.steeringInstalled()
         }

@@ -44,6 +44,11 @@ struct TCFilter: CustomStringConvertible {
     let kind: String
     let proto: String
     let mirred: [MirredAction]
+    /// The filter handle ("800::800") and its actions' indexes: together the filter's identity,
+    /// which changes when it is deleted and added again.
+    var handle: String = ""
+    var actionIndexes: [Int] = []
+    var identity: String { "\(pref)/\(handle)/\(actionIndexes)" }
     var description: String { "pref \(pref) \(proto) \(kind) [\(mirred.map(\.description).joined(separator: ", "))]" }
 }
 
@@ -379,7 +384,9 @@ final class Testbed {
             result.append(TCFilter(pref: entry["pref"] as? Int ?? -1,
                                    kind: entry["kind"] as? String ?? "?",
                                    proto: entry["protocol"] as? String ?? "?",
-                                   mirred: mirred))
+                                   mirred: mirred,
+                                   handle: options["fh"] as? String ?? "",
+                                   actionIndexes: actions.compactMap { $0["index"] as? Int }))
         }
         return result
     }

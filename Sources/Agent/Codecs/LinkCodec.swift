@@ -110,7 +110,9 @@ public enum LinkCodec {
         guard rawIndex > 0 else { throw MalformedMessage("link message with ifindex \(rawIndex)") }
         let index = InterfaceIndex(rawIndex)
         let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
-        let name = attributes.first(IFLA.ifname)?.string
+        // To the kernel a name is bytes (anything but '/', ':' and whitespace): one that is not
+        // UTF-8 is kept with replacement characters, or one such link would fail every dump.
+        let name = attributes.first(IFLA.ifname).map { String(decoding: $0.payload.prefix { $0 != 0 }, as: UTF8.self) }
 
         if message.type == RT.delLink {
             let moved = attributes.first(IFLA.newNetnsID) != nil || attributes.first(IFLA.newIfindex) != nil

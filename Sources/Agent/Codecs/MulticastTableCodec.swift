@@ -21,7 +21,8 @@ public enum MulticastTableCodec {
     }
 
     static func macAddress(hex: Substring) -> MACAddress? {
-        guard hex.count == 12 else { return nil }
+        // UInt8(_:radix:) alone would also take a sign ("+f").
+        guard hex.count == 12, hex.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
         var bytes: [UInt8] = []
         var index = hex.startIndex
         while index < hex.endIndex {

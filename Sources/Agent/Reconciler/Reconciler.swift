@@ -39,6 +39,10 @@ public final class Reconciler {
     public private(set) var reconcileCount: UInt64 = 0
     /// Last link counters of links that left, for the relay counters (see PairRecord+Counters.swift).
     var departedCounters: [InterfaceIndex: LinkCounters] = [:]
+    /// Links removed since the last reconcile. A VF removed and created again at the same ifindex
+    /// within one batch of events (ifindex reuse) is a new device: it is released and settles anew,
+    /// instead of passing for the old VF set down by an operator.
+    private var removedSinceReconcile: Set<InterfaceIndex> = []
 
     /// Most passes of observe/apply in one reconcile before yielding to events.
     static let maximumPasses = 4
@@ -174,6 +178,7 @@ public final class Reconciler {
                 logger.debug("link \(name ?? link.name)(\(index)) \(moved ? "moved to another namespace" : "removed")")
             }
             forgetLink(index)
+            removedSinceReconcile.insert(index)
         }
     }
 
@@ -290,6 +295,13 @@ public final class Reconciler {
                 return PairRecord(synthetic: hn.index, damper: newDamper())
             }()
             if let retryAt = record.retryAt, now >= retryAt { record.retryAt = nil }
+            if let held = record.phase.vf, removedSinceReconcile.contains(held) {
+                // The held VF left; whatever has its ifindex now is another device.
+                let (phase, events) = PairMachine.advance(record.phase, synthetic: hn, vf: nil, now: now,
+                                                          settle: config.settle)
+                for event in events { announce(event, synthetic: hn, record: &record, now: now) }
+                record.phase = phase
+            }
             let (phase, events) = PairMachine.advance(record.phase, synthetic: hn, vf: candidate.vf, now: now,
                                                       settle: config.settle,
                                                       heldUntil: record.damper.holdUntil(now: now))
@@ -297,6 +309,7 @@ public final class Reconciler {
             record.phase = phase
             pairs[hn.index] = record
         }
+        removedSinceReconcile.removeAll()
     }
 
     /// Before anything is observed: a pair that was steering and no longer may loses its egress
@@ -712,7 +725,7 @@ public final class Reconciler {
         // The policy only sees that the VF left the candidates; the link table knows whether it
         // is gone or merely no longer eligible (enslaved, renamed, MAC changed).
         func refined(_ reason: FallbackReason, _ vf: InterfaceIndex) -> FallbackReason {
-            reason == .vfRemoved && links[vf] != nil ? .vfNoLongerEligible : reason
+            reason == .vfRemoved && links[vf] != nil && !removedSinceReconcile.contains(vf) ? .vfNoLongerEligible : reason
         }
         var event = event
         switch event {

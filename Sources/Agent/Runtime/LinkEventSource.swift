@@ -17,6 +17,11 @@ public final class LinkEventSource {
     private let logger: Logger
     /// Most datagrams read in one drain, so a storm cannot starve timers and signals.
     static let maximumDatagramsPerDrain = 1024
+    /// Set by an overrun until the socket is empty. What is still queued then is older than the
+    /// resync and would overwrite it with stale links (a deleted VF coming back as a ghost), so
+    /// it is read and dropped, and a second resync follows once the queue is empty.
+    private var discardingStaleEvents = false
+    private var discarded = 0
 
     public init(transport: NetlinkTransport, logger: Logger) {
         self.transport = transport
@@ -30,15 +35,29 @@ public final class LinkEventSource {
             do {
                 datagram = try transport.receive()
             } catch let error as SystemCallError where error.errno == EAGAIN || error.errno == EWOULDBLOCK {
+                if discardingStaleEvents {
+                    // Caught up: resync again for whatever changed while the backlog was dropped.
+                    logger.debug("dropped \(discarded) link events queued before the overrun; resynchronising again")
+                    discardingStaleEvents = false
+                    batch.needsResync = true
+                }
                 return batch
             } catch let error as SystemCallError where error.errno == ENOBUFS {
                 logger.warning("link events overran the socket buffer (ENOBUFS); resynchronising with a full dump")
+                // Resync at once (a VF may be gone), and drop the backlog, which is older.
                 batch.needsResync = true
+                batch.messages.removeAll()
+                discardingStaleEvents = true
+                discarded = 0
                 continue
             } catch {
                 logger.error("reading link events: \(error); resynchronising")
                 batch.needsResync = true
                 return batch
+            }
+            if discardingStaleEvents {
+                discarded += 1
+                continue
             }
             guard datagram.senderPort == 0 else {
                 logger.warning("dropped a netlink datagram from port \(datagram.senderPort): only the kernel is trusted")
