@@ -5,44 +5,44 @@ import Policy
 /// apply the difference, re-observe. Events only say "look again"; missing one or getting one
 /// twice cannot break it (controller-runtime style).
 public final class Reconciler {
-    private let config: AgentConfig
+    let config: AgentConfig
     let kernel: KernelPort
-    private let drivers: DriverLookup
+    let drivers: DriverLookup
     let clock: MonotonicClock
-    private let logger: Logger
+    let logger: Logger
 
-    private(set) var links: [InterfaceIndex: LinkSnapshot] = [:]
+    var links: [InterfaceIndex: LinkSnapshot] = [:]
     var pairs: [InterfaceIndex: PairRecord] = [:]
-    private(set) var originals = SavedOriginals()
+    var originals = SavedOriginals()
     /// Devices on which the agent has seen or put its own filters.
-    private var relayDevices: Set<InterfaceIndex> = []
+    var relayDevices: Set<InterfaceIndex> = []
     /// (link, reason) pairs already logged as ignored, so each is said once.
-    private var announcedIgnored: Set<String> = []
+    var announcedIgnored: Set<String> = []
     /// "name(index)" of links that are gone, so log lines about them still name them.
-    private var departedLabels: [InterfaceIndex: String] = [:]
+    var departedLabels: [InterfaceIndex: String] = [:]
     /// Observe every link's tc state on the next pass (after start and after a resync).
-    private var observeEverything = true
+    var observeEverything = true
     /// Offload features read in the current reconcile, for held pairs and devices with saved features.
-    private var offloads: [InterfaceIndex: OffloadFeatures] = [:]
+    var offloads: [InterfaceIndex: OffloadFeatures] = [:]
     /// Multicast groups beyond the defaults of each synthetic NIC that holds a VF.
-    private(set) var memberships: [InterfaceIndex: [MACAddress]] = [:]
+    var memberships: [InterfaceIndex: [MACAddress]] = [:]
     /// When the multicast table must be read again without an event: link-layer joins
     /// (`ip maddr`, packet sockets) send no netlink event.
-    private var multicastCheckAt: MonotonicInstant?
+    var multicastCheckAt: MonotonicInstant?
     /// Most recent failure message per pair, so a repeated failure is logged once.
-    private var lastFailure: [InterfaceIndex: String] = [:]
-    private var offloadReadFailures: [InterfaceIndex: String] = [:]
+    var lastFailure: [InterfaceIndex: String] = [:]
+    var offloadReadFailures: [InterfaceIndex: String] = [:]
     /// Set by `shutdown`: every change from then on is a restore.
-    private var stopping = false
+    var stopping = false
     /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
     public weak var eventSink: PairEventSink?
-    public private(set) var reconcileCount: UInt64 = 0
+    public internal(set) var reconcileCount: UInt64 = 0
     /// Last link counters of links that left, for the relay counters (see PairRecord+Counters.swift).
     var departedCounters: [InterfaceIndex: LinkCounters] = [:]
     /// Links removed since the last reconcile. A VF removed and created again at the same ifindex
     /// within one batch of events (ifindex reuse) is a new device: it is released and settles anew,
     /// instead of passing for the old VF set down by an operator.
-    private var removedSinceReconcile: Set<InterfaceIndex> = []
+    var removedSinceReconcile: Set<InterfaceIndex> = []
 
     /// Most passes of observe/apply in one reconcile before yielding to events.
     static let maximumPasses = 4
@@ -54,13 +54,13 @@ public final class Reconciler {
     public static let multicastCheckInterval: Duration = .seconds(5)
 
     /// Saved originals outlive the process here (nil: memory only).
-    private let store: OriginalsStore?
+    let store: OriginalsStore?
     /// What the store holds now, so it is written only when the originals changed.
-    private var persisted = SavedOriginals()
-    private var storeFailureLogged = false
+    var persisted = SavedOriginals()
+    var storeFailureLogged = false
 
     /// Gratuitous ARP / unsolicited NA after each switch (nil: none).
-    private let notifier: PeerNotifier?
+    let notifier: PeerNotifier?
 
     public init(config: AgentConfig, kernel: KernelPort, drivers: DriverLookup, clock: MonotonicClock, logger: Logger,
                 store: OriginalsStore? = nil, notifier: PeerNotifier? = nil) {
@@ -71,81 +71,6 @@ public final class Reconciler {
         self.clock = clock
         self.logger = logger
         self.store = store
-    }
-
-    // MARK: - Start: what a previous agent left
-
-    /// Reads the originals a previous agent saved (after a crash, `kill -9` or an upgrade with
-    /// `--keep-steering-on-exit`) and keeps those whose device is still the same one (index and
-    /// MAC match). Call after `resynchronise()`, before `adoptExistingRelay()`.
-    public func loadSavedOriginals() {
-        guard let store else { return }
-        let text: String?
-        do { text = try store.load() } catch {
-            logger.error("reading state file \(store.location): \(error); originals from before this start cannot be restored")
-            return
-        }
-        guard let text else { return }
-        let decoded: (originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity])
-        do { decoded = try StateFileCodec.decode(text) } catch {
-            logger.error("state file \(store.location) \(error); ignoring it (originals from before this start cannot be restored)")
-            return
-        }
-        var kept = 0
-        var dropped: [String] = []
-        for device in decoded.originals.devices.sorted() {
-            let identity = decoded.identities[device]
-            guard let identity, let link = links[device], link.mac == identity.mac else {
-                dropped.append(identity.map { "\($0.name)(\(device))" } ?? "ifindex \(device)")
-                continue
-            }
-            originals.adopt(device, from: decoded.originals)
-            if decoded.originals.createdClsact.contains(device) { relayDevices.insert(device) }
-            kept += 1
-        }
-        persisted = decoded.originals
-        logger.notice("state file \(store.location): originals of \(kept) device(s) taken over\(dropped.isEmpty ? "" : "; dropped (gone or another device now): \(dropped.joined(separator: ", "))")")
-        persist()
-    }
-
-    /// Takes over a relay a previous agent left in place: such pairs start active (no settle)
-    /// and their filters are neither removed nor re-added. Call once at start, before the first
-    /// `reconcile()`.
-    public func adoptExistingRelay() {
-        guard let observed = observe() else { return }
-        let current = pairs.compactMapValues { $0.phase.vf }
-        let candidates = Pairing.pair(Array(links.values), config: config, current: current).pairs
-        for decision in Adoption.decide(candidates, relay: observed) where pairs[decision.synthetic] == nil {
-            guard let hn = links[decision.synthetic] else { continue }
-            logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
-            var record = PairRecord(synthetic: decision.synthetic, damper: newDamper())
-            record.phase = decision.phase
-            record.steering = decision.steering
-            record.steeredVF = label(decision.vf)
-            pairs[decision.synthetic] = record
-            logger.notice("adopted relay synthetic=\(hn.label) vf=\(label(decision.vf)) \(decision.steering ? "steering" : "RX half only") (left in place by a previous hnagent; no settle)")
-            report(.adopted, synthetic: hn.index, vf: decision.vf, detail: decision.steering ? "steering" : "RX half only")
-        }
-    }
-
-    /// Writes the originals to the store if they changed since the last write. Called before
-    /// each change that records a new original, so a crash never loses one.
-    private func persist() {
-        guard let store, originals != persisted else { return }
-        var identities: [InterfaceIndex: DeviceIdentity] = [:]
-        for device in originals.devices {
-            if let link = links[device] { identities[device] = DeviceIdentity(index: device, name: link.name, mac: link.mac) }
-        }
-        do {
-            try store.save(StateFileCodec.encode(originals, identities: identities))
-            persisted = originals
-            storeFailureLogged = false
-        } catch {
-            if !storeFailureLogged {
-                logger.error("writing state file \(store.location): \(error); going on, but a crash now would lose what to restore")
-                storeFailureLogged = true
-            }
-        }
     }
 
     // MARK: - Input
@@ -193,7 +118,7 @@ public final class Reconciler {
         links[link.index] = link
     }
 
-    private func forgetLink(_ index: InterfaceIndex) {
+    func forgetLink(_ index: InterfaceIndex) {
         if let link = links[index] {
             if departedLabels.count >= 1024 { departedLabels.removeAll() } // bounded memory
             departedLabels[index] = link.label
@@ -273,7 +198,7 @@ public final class Reconciler {
     }
 
     /// Pairing and each pair's phase, from the link table alone.
-    private func advancePairs(now: MonotonicInstant) {
+    func advancePairs(now: MonotonicInstant) {
         let current = pairs.compactMapValues { $0.phase.vf }
         let result = Pairing.pair(Array(links.values), config: config, current: current)
         announceIgnored(result.ignored)
@@ -315,7 +240,7 @@ public final class Reconciler {
     /// Before anything is observed: a pair that was steering and no longer may loses its egress
     /// redirect now, so TX never waits for a full observation (a redirect to a VF that is down or
     /// gone blackholes every packet).
-    private func fallBackAtOnce() {
+    func fallBackAtOnce() {
         for record in pairs.values where record.steering {
             guard let hn = links[record.synthetic] else { continue }
             let vf = record.phase.vf.flatMap { links[$0] }
@@ -325,13 +250,13 @@ public final class Reconciler {
         }
     }
 
-    private func newDamper() -> FlapDamper {
+    func newDamper() -> FlapDamper {
         FlapDamper(threshold: config.flapThreshold, window: config.flapWindow, hold: config.flapHold)
     }
 
     /// A VF that was carrying (or about to carry) traffic left: count it, and hold the pair on
     /// the synthetic path if it keeps doing so.
-    private func noteDetach(_ record: inout PairRecord, hn: LinkSnapshot, vf: InterfaceIndex, now: MonotonicInstant) {
+    func noteDetach(_ record: inout PairRecord, hn: LinkSnapshot, vf: InterfaceIndex, now: MonotonicInstant) {
         guard record.damper.noteDetach(at: now) else { return }
         logger.warning("flapping: VF \(label(vf)) of \(hn.label) detached \(config.flapThreshold) times within \(config.flapWindow.secondsValue)s; holding the pair on the synthetic path for \(config.flapHold.secondsValue)s")
         report(.flapping, synthetic: hn.index, vf: vf,
@@ -339,12 +264,12 @@ public final class Reconciler {
                detail: "held for \(config.flapHold.secondsValue)s")
     }
 
-    private struct PairPlan {
+    struct PairPlan {
         var synthetic: InterfaceIndex?
         var actions: [Action]
     }
 
-    private func planAll(observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) -> [PairPlan] {
+    func planAll(observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) -> [PairPlan] {
         var plans: [PairPlan] = []
         var engaged: Set<InterfaceIndex> = []
         for record in pairs.values.sorted(by: { $0.synthetic < $1.synthetic }) {
@@ -401,7 +326,7 @@ public final class Reconciler {
     /// Performs a plan in order. On the first failure the rest of the plan is dropped, the
     /// synthetic NIC's egress redirect is removed (never leave TX pointing at a half-configured
     /// VF) and the pair retries after `retryDelay`, doubled for each failure in a row.
-    private func execute(_ plan: PairPlan, now: MonotonicInstant) {
+    func execute(_ plan: PairPlan, now: MonotonicInstant) {
         for action in plan.actions {
             explain(action)
             originals.record(action, current: links[action.device], features: offloads[action.device])
@@ -446,74 +371,8 @@ public final class Reconciler {
         }
     }
 
-    /// Logs why the policy changes what it changes: operators read these, not the action list.
-    private func explain(_ action: Action) {
-        func holder(of vf: InterfaceIndex) -> PairRecord? {
-            stopping ? nil : pairs.values.first { $0.phase.vf == vf && $0.phase.holdsVF }
-        }
-        switch action {
-        case .setFeatures(let hn, let changes):
-            guard !stopping, let record = pairs[hn], record.phase.holdsVF else {
-                logger.info("offloads restored on \(label(hn)): \(Action.describe(changes))")
-                return
-            }
-            let vf = label(record.phase.vf)
-            let saved = originals.features[hn] ?? [:]
-            let off = changes.filter { !$0.value }.keys.sorted()
-            let receive = off.filter { OffloadPolicy.disabledWhilePaired.contains($0) }
-            let again = off.filter { saved[$0] != nil && !receive.contains($0) }
-            let lacking = off.filter { saved[$0] == nil && !receive.contains($0) }
-            let on = changes.filter { $0.value }.keys.sorted()
-            if !lacking.isEmpty {
-                logger.notice("offloads synthetic=\(label(hn)): off \(lacking.joined(separator: ", ")) (VF \(vf) lacks them)")
-            }
-            if !again.isEmpty {
-                logger.notice("offloads synthetic=\(label(hn)): \(again.joined(separator: ", ")) turned on again while paired; VF \(vf) lacks them: off again (re-intersected)")
-            }
-            if !receive.isEmpty {
-                logger.notice("offloads synthetic=\(label(hn)): off \(receive.joined(separator: ", ")) while VF \(vf) is attached")
-            }
-            if !on.isEmpty {
-                logger.notice("offloads synthetic=\(label(hn)): on again \(on.joined(separator: ", ")) (VF \(vf) has them now)")
-            }
-        case .setGSOLimits(let hn, let limits):
-            let before = links[hn]?.gso.map { "\($0)" } ?? "-"
-            if !stopping, let record = pairs[hn], record.phase.holdsVF {
-                logger.notice("gso limits synthetic=\(label(hn)): \(before) -> \(limits) (minimum with VF \(label(record.phase.vf)))")
-            } else {
-                logger.info("gso limits restored on \(label(hn)): \(limits)")
-            }
-        case .setFlag(let vf, .allMulticast, let on):
-            guard let record = holder(of: vf), let hn = links[record.synthetic],
-                  !hn.flags.contains(.allMulticast) else { return }
-            if on, let groups = memberships[hn.index] {
-                logger.notice("multicast synthetic=\(hn.label) has memberships \(groups.map(\.description).joined(separator: ",")): allmulti on VF \(label(vf))")
-            } else if !on {
-                logger.notice("multicast synthetic=\(hn.label) has no memberships left: allmulti off on VF \(label(vf))")
-            }
-        case .setMTU(let vf, let mtu):
-            if let record = holder(of: vf) {
-                logger.info("mtu vf=\(label(vf)) -> \(mtu) (follows synthetic \(label(record.synthetic)))")
-            }
-        case .setLinkMode(let hn, let mode):
-            if mode == .dormant {
-                logger.info("operstate synthetic=\(label(hn)) follows its VF from now on (link mode dormant)")
-            } else {
-                logger.info("link mode restored on \(label(hn)): \(mode)")
-            }
-        case .setOperState(let hn, let state):
-            if state == .dormant {
-                logger.notice("operstate synthetic=\(label(hn)) dormant: VF \(label(pairs[hn]?.phase.vf)) has no link; falling back")
-            } else {
-                logger.info("operstate synthetic=\(label(hn)) up")
-            }
-        default:
-            break
-        }
-    }
-
     /// Keeps the link table and bookkeeping in step with what an action changed.
-    private func note(_ action: Action) {
+    func note(_ action: Action) {
         switch action {
         case .addRedirect(let device, _, _, _), .addClsact(let device):
             relayDevices.insert(device)
@@ -568,7 +427,7 @@ public final class Reconciler {
 
     /// Features of both NICs of every held pair (they decide the intersection) and of every
     /// device whose features the agent changed (they decide the restore).
-    private func observeOffloads() {
+    func observeOffloads() {
         var devices = Set(originals.features.keys)
         for record in pairs.values where record.phase.holdsVF {
             devices.insert(record.synthetic)
@@ -587,39 +446,6 @@ public final class Reconciler {
             }
         }
         offloads = fresh
-    }
-
-    /// Sends the notification rounds that are due (the first goes right after the switch).
-    private func sendDueNotifications(now: MonotonicInstant) {
-        for (index, var record) in pairs {
-            guard let due = record.notifyAt, due <= now, let hn = links[index] else { continue }
-            notifyPeers(&record, hn: hn, now: now)
-            pairs[index] = record
-        }
-    }
-
-    /// One round of gratuitous ARPs and unsolicited neighbour advertisements for `hn`'s addresses,
-    /// sent on `hn` so they take the path its traffic now takes.
-    private func notifyPeers(_ record: inout PairRecord, hn: LinkSnapshot, now: MonotonicInstant) {
-        guard let notifier, record.notificationsLeft > 0 else { return }
-        let round = config.peerNotifyCount - record.notificationsLeft + 1
-        record.notificationsLeft -= 1
-        record.notifyAt = record.notificationsLeft > 0 ? now.advanced(by: config.peerNotifyInterval) : nil
-        let path = record.steering ? "VF \(record.steeredVF)" : "the synthetic path"
-        do {
-            let addresses = try kernel.addresses(of: hn.index)
-            let sent = try notifier.announce(addresses, on: hn)
-            logger.info("peer notification synthetic=\(hn.label) via \(path): \(sent.arps) gratuitous ARP(s), \(sent.advertisements) neighbour advertisement(s) (round \(round) of \(config.peerNotifyCount))")
-            report(.peersNotified, synthetic: hn.index, vf: record.phase.vf,
-                   detail: "via \(path): \(sent.arps) ARP, \(sent.advertisements) NA, round \(round) of \(config.peerNotifyCount)")
-        } catch {
-            logger.warning("peer notification synthetic=\(hn.label) via \(path) failed: \(error)")
-        }
-    }
-
-    /// " vf traffic rx_packets=..." in non-transparent mode, where the stack uses the VF itself.
-    private func vfTrafficNote(_ record: PairRecord) -> String {
-        config.mode == .nonTransparent ? " vf traffic \(record.vfTraffic)" : ""
     }
 
     /// Updates steering state, counters, and logs switches.
@@ -661,7 +487,7 @@ public final class Reconciler {
         }
     }
 
-    private func fallbackReason(hn: LinkSnapshot, vf: InterfaceIndex?) -> FallbackReason {
+    func fallbackReason(hn: LinkSnapshot, vf: InterfaceIndex?) -> FallbackReason {
         guard let vf, let link = links[vf] else { return .vfRemoved }
         switch VFUsability.assess(synthetic: hn, vf: link) {
         case .syntheticDown: return .syntheticDown
@@ -719,82 +545,6 @@ public final class Reconciler {
         }
     }
 
-    // MARK: - Logging
-
-    private func announce(_ event: PairEvent, synthetic hn: LinkSnapshot, record: inout PairRecord, now: MonotonicInstant) {
-        // The policy only sees that the VF left the candidates; the link table knows whether it
-        // is gone or merely no longer eligible (enslaved, renamed, MAC changed).
-        func refined(_ reason: FallbackReason, _ vf: InterfaceIndex) -> FallbackReason {
-            reason == .vfRemoved && links[vf] != nil && !removedSinceReconcile.contains(vf) ? .vfNoLongerEligible : reason
-        }
-        var event = event
-        switch event {
-        case .settleCancelled(let vf, let reason): event = .settleCancelled(vf: vf, reason: refined(reason, vf))
-        case .released(let vf, let reason): event = .released(vf: vf, reason: refined(reason, vf))
-        default: break
-        }
-        switch event {
-        case .settleStarted(let vf, let until):
-            let mac = links[vf]?.mac?.description ?? "-"
-            logger.info("paired synthetic=\(hn.label) vf=\(label(vf)) mac=\(mac)")
-            let held = record.damper.holdUntil(now: now) != nil ? " (held back by flap damping)" : ""
-            logger.info("settling synthetic=\(hn.label) vf=\(label(vf)) for \(until.duration(since: now).secondsValue)s\(held)")
-        case .settleCancelled(let vf, let reason):
-            logger.notice("settle cancelled synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
-        case .settled(let vf):
-            logger.info("settled synthetic=\(hn.label) vf=\(label(vf)); attaching")
-            record.switchStartedAt = now
-            if config.mode == .nonTransparent, record.vfSessionStart == nil, let counters = links[vf]?.counters {
-                record.vfSessionStart = counters
-                record.vfSessionLatest = counters
-            }
-        case .suspended(let vf, let reason):
-            logger.info("VF unusable synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
-            noteDetach(&record, hn: hn, vf: vf, now: now)
-            record.lastReason = reason
-            record.switchStartedAt = now
-        case .released(let vf, let reason):
-            logger.info("unpaired synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"\(vfTrafficNote(record))")
-            // From fallback it was counted when it went unusable.
-            if case .active = record.phase { noteDetach(&record, hn: hn, vf: vf, now: now) }
-            record.endVFSession()
-            record.lastReason = reason
-            record.switchStartedAt = now
-        }
-        if case .settled = event { record.lastReason = nil }
-        report(event, synthetic: hn.index, previous: record.phase, now: now)
-    }
-
-    private func announceIgnored(_ ignored: [IgnoredLink]) {
-        for entry in ignored {
-            let key = "\(entry.link.index)/\(entry.link.name)/\(entry.reason)"
-            guard announcedIgnored.insert(key).inserted else { continue }
-            logger.info("ignored \(entry.link.label) mac=\(entry.link.mac?.description ?? "-") for synthetic=\(label(entry.synthetic)) reason=\"\(entry.reason)\"")
-        }
-        if announcedIgnored.count > 4096 { announcedIgnored.removeAll() } // bounded memory
-    }
-
-    func label(_ index: InterfaceIndex?) -> String {
-        guard let index else { return "-" }
-        return links[index]?.label ?? departedLabels[index] ?? "ifindex(\(index))"
-    }
-
-    private func describe(_ action: Action) -> String {
-        switch action {
-        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook.rawValue) \(kind.rawValue) on \(label(d)) to \(label(t))"
-        case .deleteRedirect(let d, let hook): return "delete \(hook) redirect on \(label(d))"
-        case .addClsact(let d): return "add clsact on \(label(d))"
-        case .deleteClsact(let d): return "delete clsact on \(label(d))"
-        case .setAdminState(let d, let up): return "set \(label(d)) \(up ? "up" : "down")"
-        case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on \(label(d))"
-        case .setMTU(let d, let mtu): return "set mtu \(mtu) on \(label(d))"
-        case .setFlag(let d, let flag, let on): return "set \(flag.rawValue) \(on ? "on" : "off") on \(label(d))"
-        case .setFeatures(let d, let changes): return "set features \(Action.describe(changes)) on \(label(d))"
-        case .setGSOLimits(let d, let limits): return "set \(limits) on \(label(d))"
-        case .setLinkMode(let d, let mode): return "set linkmode \(mode) on \(label(d))"
-        case .setOperState(let d, let state): return "set operstate \(state) on \(label(d))"
-        }
-    }
 }
 
 func formatMilliseconds(_ duration: Duration) -> String {

@@ -1,0 +1,79 @@
+import Logging
+import Policy
+
+/// What a previous agent left: saved originals read back from the state file, a relay to adopt,
+/// and the writes that keep the state file current.
+extension Reconciler {
+    /// Reads the originals a previous agent saved (after a crash, `kill -9` or an upgrade with
+    /// `--keep-steering-on-exit`) and keeps those whose device is still the same one (index and
+    /// MAC match). Call after `resynchronise()`, before `adoptExistingRelay()`.
+    public func loadSavedOriginals() {
+        guard let store else { return }
+        let text: String?
+        do { text = try store.load() } catch {
+            logger.error("reading state file \(store.location): \(error); originals from before this start cannot be restored")
+            return
+        }
+        guard let text else { return }
+        let decoded: (originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity])
+        do { decoded = try StateFileCodec.decode(text) } catch {
+            logger.error("state file \(store.location) \(error); ignoring it (originals from before this start cannot be restored)")
+            return
+        }
+        var kept = 0
+        var dropped: [String] = []
+        for device in decoded.originals.devices.sorted() {
+            let identity = decoded.identities[device]
+            guard let identity, let link = links[device], link.mac == identity.mac else {
+                dropped.append(identity.map { "\($0.name)(\(device))" } ?? "ifindex \(device)")
+                continue
+            }
+            originals.adopt(device, from: decoded.originals)
+            if decoded.originals.createdClsact.contains(device) { relayDevices.insert(device) }
+            kept += 1
+        }
+        persisted = decoded.originals
+        logger.notice("state file \(store.location): originals of \(kept) device(s) taken over\(dropped.isEmpty ? "" : "; dropped (gone or another device now): \(dropped.joined(separator: ", "))")")
+        persist()
+    }
+
+    /// Takes over a relay a previous agent left in place: such pairs start active (no settle)
+    /// and their filters are neither removed nor re-added. Call once at start, before the first
+    /// `reconcile()`.
+    public func adoptExistingRelay() {
+        guard let observed = observe() else { return }
+        let current = pairs.compactMapValues { $0.phase.vf }
+        let candidates = Pairing.pair(Array(links.values), config: config, current: current).pairs
+        for decision in Adoption.decide(candidates, relay: observed) where pairs[decision.synthetic] == nil {
+            guard let hn = links[decision.synthetic] else { continue }
+            logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
+            var record = PairRecord(synthetic: decision.synthetic, damper: newDamper())
+            record.phase = decision.phase
+            record.steering = decision.steering
+            record.steeredVF = label(decision.vf)
+            pairs[decision.synthetic] = record
+            logger.notice("adopted relay synthetic=\(hn.label) vf=\(label(decision.vf)) \(decision.steering ? "steering" : "RX half only") (left in place by a previous hnagent; no settle)")
+            report(.adopted, synthetic: hn.index, vf: decision.vf, detail: decision.steering ? "steering" : "RX half only")
+        }
+    }
+
+    /// Writes the originals to the store if they changed since the last write. Called before
+    /// each change that records a new original, so a crash never loses one.
+    func persist() {
+        guard let store, originals != persisted else { return }
+        var identities: [InterfaceIndex: DeviceIdentity] = [:]
+        for device in originals.devices {
+            if let link = links[device] { identities[device] = DeviceIdentity(index: device, name: link.name, mac: link.mac) }
+        }
+        do {
+            try store.save(StateFileCodec.encode(originals, identities: identities))
+            persisted = originals
+            storeFailureLogged = false
+        } catch {
+            if !storeFailureLogged {
+                logger.error("writing state file \(store.location): \(error); going on, but a crash now would lose what to restore")
+                storeFailureLogged = true
+            }
+        }
+    }
+}
