@@ -453,7 +453,10 @@ final class OperatorIntegrationTests: IntegrationTestCase {
                                  "at most the RX of the window between the last reading and the deletion")
         XCTAssertLessThanOrEqual(total.rxPackets, peer.txPackets + 2, "no double counting")
         XCTAssertGreaterThanOrEqual(total.txPackets, UInt64(answered), "TX recovered from the VF's own counters: \(total)")
-        XCTAssertLessThanOrEqual(total.txPackets, peer.txPackets + 3, "no double counting of TX")
+        // What GUEST sent reached PEER (replies, and the agent's gratuitous ARPs and neighbour
+        // advertisements after the fallback), except what the dying VF dropped after the relay
+        // counted it: a few packets, where double counting would be thousands.
+        XCTAssertLessThanOrEqual(total.txPackets, peer.rxPackets + 10, "no double counting of TX: \(total) vs peer \(peer)")
     }
 
     // MARK: - hygiene
