@@ -408,7 +408,7 @@ final class OperatorIntegrationTests: IntegrationTestCase {
         XCTAssertGreaterThanOrEqual(total.rxPackets, UInt64(answered), "nothing lost: \(total), \(answered) answered")
         XCTAssertLessThanOrEqual(total.rxPackets, peer.txPackets + 2, "no double counting: \(total) vs peer \(peer)")
         XCTAssertGreaterThanOrEqual(total.txPackets, UInt64(answered), "every reply PEER got was counted: \(total)")
-        XCTAssertLessThanOrEqual(total.txPackets, peer.rxPackets + 3, "no double counting: \(total) vs peer \(peer)")
+        XCTAssertLessThanOrEqual(total.txPackets, peer.rxPackets + 10, "no double counting: \(total) vs peer \(peer)")
     }
 
     /// A veth VF deleted mid-traffic: veth keeps its RX counters on its peer, which goes with it,
