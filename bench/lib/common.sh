@@ -32,8 +32,9 @@ impl_start() {
             [[ $impl == hnagent-static ]] && bin=$HNAGENT_STATIC_BIN
             # Flap damping off: the benchmark hot-plugs far faster than any host would. The
             # state file goes next to the log, never into a real agent's /run/hnagent.
+            # Own control socket too: agents of concurrent phases (and a real service) never meet.
             ip netns exec "$ns" "$bin" run --synthetic "$syn" --vf "$vf" --settle "$settle" \
-                --flap-threshold 0 --state-file "$log.state" \
+                --flap-threshold 0 --state-file "$log.state" --control-socket "$log.sock" \
                 --log-format json >/dev/null 2>"$log" </dev/null &
             ;;
         baseline)

@@ -32,6 +32,8 @@ public final class Reconciler {
     /// Most recent failure message per pair, so a repeated failure is logged once.
     var lastFailure: [InterfaceIndex: String] = [:]
     var offloadReadFailures: [InterfaceIndex: String] = [:]
+    /// Offload features are read once per reconcile (and after the agent's own changes).
+    var offloadsStale = true
     /// Set by `shutdown`: every change from then on is a restore.
     var stopping = false
     /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
@@ -179,6 +181,7 @@ public final class Reconciler {
     public func reconcile() {
         reconcileCount += 1
         let now = clock.now()
+        offloadsStale = true
         defer { persist() } // what planAll forgot, too
         advancePairs(now: now)
         fallBackAtOnce()
@@ -189,7 +192,17 @@ public final class Reconciler {
             recordObservation(observed, now: now)
             let plans = planAll(observed: observed, now: now)
             if plans.allSatisfy({ $0.actions.isEmpty }) { return }
-            for plan in plans where !plan.actions.isEmpty { execute(plan, now: now) }
+            // Every original this pass will change, saved in one write before the first change
+            // (one fsync per pass, not one per action: 64 pairs attach in one pass).
+            // Explained first: the explanation tells a first change from a repeated one by what is saved.
+            for plan in plans {
+                for action in plan.actions {
+                    explain(action)
+                    originals.record(action, current: links[action.device], features: offloads[action.device])
+                }
+            }
+            persist()
+            for plan in plans where !plan.actions.isEmpty { execute(plan, now: now, explained: true) }
             if pass == Self.maximumPasses {
                 logger.debug("reconcile: changes still pending after \(pass) passes; waiting for events")
             }
@@ -326,9 +339,9 @@ public final class Reconciler {
     /// Performs a plan in order. On the first failure the rest of the plan is dropped, the
     /// synthetic NIC's egress redirect is removed (never leave TX pointing at a half-configured
     /// VF) and the pair retries after `retryDelay`, doubled for each failure in a row.
-    func execute(_ plan: PairPlan, now: MonotonicInstant) {
+    func execute(_ plan: PairPlan, now: MonotonicInstant, explained: Bool = false) {
         for action in plan.actions {
-            explain(action)
+            if !explained { explain(action) }
             originals.record(action, current: links[action.device], features: offloads[action.device])
             persist()
             do {
@@ -414,7 +427,11 @@ public final class Reconciler {
         do {
             let observed = try kernel.observeRelay(on: devices)
             observeEverything = false
-            observeOffloads()
+            // Features change by events only; the agent's own changes are read back in note().
+            if offloadsStale {
+                observeOffloads()
+                offloadsStale = false
+            }
             for (device, relay) in observed where relay.ingress != nil || relay.egress != nil {
                 relayDevices.insert(device)
             }
@@ -508,6 +525,7 @@ public final class Reconciler {
             return
         }
         stopping = true
+        offloadsStale = true
         for (index, var record) in pairs {
             // Link counters arrive with events only: read the VF's once more for the final totals.
             if record.vfSessionStart != nil, let vf = record.phase.vf, let fresh = try? kernel.link(vf) {
