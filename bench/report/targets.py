@@ -105,39 +105,39 @@ WHY = {
         "although each runs the same code for both. Deleting a veth holds the kernel's RTNL "
         "lock while both ends are unregistered, and the VF's down notification is sent from "
         "inside that section, so the tc request that removes the redirect waits for the "
-        "deletion: a kernel floor no user-space relay can beat. Beyond that, hnagent's "
-        "reconcile reads the tc state of the pair's devices back (netlink dumps) before it "
-        "deletes the redirect; issuing the delete first would shorten the admin-down case. "
-        "The p99 of 50 samples is the slowest one, taken on a loaded machine (Run section)."),
+        "deletion: a kernel floor no user-space relay can beat. hnagent deletes the redirect "
+        "as its first request after reading the event batch, before it reads any tc state "
+        "back; what remains is the event's trip through the socket, the scheduler on a busy "
+        "2-core machine, and the RTNL lock. The p99 of 50 samples is the slowest one (Run section)."),
     "loss": (
         "Loss tracks the reaction time: at 20,000 packets/s each ms costs about 20 packets, and "
         "packets already on their way into the VF are lost whoever reacts. A tenth of the "
         "baseline's loss would need about a tenth of its reaction time including the kernel's "
-        "deletion time (see the reaction note). hnagent also adds loss of its own that the "
-        "baseline does not have (table 1, 'loss that is not the reaction time'): it deletes "
-        "the clsact qdisc on hn0 after each fallback and adds it again at attach, and each "
-        "change deactivates hn0's TX for a moment."),
+        "deletion time (see the reaction note). hnagent keeps hn0's clsact qdisc while the pair "
+        "exists (a qdisc change deactivates hn0's TX for a moment: see the control experiment), "
+        "so it adds no loss of its own after the relay change (table 1)."),
     "attach": (
-        "The median is well under 1 ms; the p99 of 50 samples is the slowest one, taken while "
-        "the machine was loaded (load average in the Run section). The agent's reconcile reads "
-        "the tc state back before and after each change, so a descheduled agent or a busy RTNL "
-        "lock delays it."),
+        "The median is a few ms or less; the p99 of 50 samples is the slowest one, taken while "
+        "the machine was loaded (load average in the Run section). At attach the agent also "
+        "intersects offloads (ethtool netlink), lowers GSO limits, sets the link mode and writes "
+        "its state file before the egress redirect goes in, and reads the tc state back after, "
+        "so a descheduled agent or a busy RTNL lock delays it."),
     "throughput": (
         "Both relays install identical tc filters, so steered-hnagent and steered-baseline "
         "differ only by noise: compare that difference, and the spread of the runs of one path, "
-        "with the shortfall. On this 2-core machine shared with other work a veth TCP stream "
-        "varies by tens of percent between runs of a few seconds; the relay's own cost is not "
-        "resolvable here."),
+        "with the shortfall. On this 2-core machine a veth TCP stream varies by tens of percent "
+        "between runs of a few seconds; the relay's own cost is not resolvable here."),
     "resets": "See the soak table: the counters that saw a reset are in the results JSON.",
     "footprint": (
-        "Idle CPU and wake-ups are zero (no polling). Resident memory is mostly file-backed "
-        "pages of shared libraries (anon/file split and largest mappings in the footprint "
-        "section): the Swift runtime and Foundation's libraries (Foundation, "
-        "FoundationEssentials, _FoundationICU, FoundationInternationalization), which the CLI "
-        "loads for its log handlers (JSONSerialization, FileHandle, NSLock) and ProcessInfo. "
-        "hnagent's own heap is about 2 MiB. The static-stdlib build maps less but carries "
-        "Foundation and ICU inside the binary."),
+        "The idle window has one pair steering, so the agent wakes every 5 s to re-read "
+        "/proc/net/dev_mcast (link-layer multicast joins send no netlink event; README, Known "
+        "limits): those are the wake-ups and the CPU time. Resident memory is mostly file-backed "
+        "pages of shared libraries (largest mappings in the footprint section): libswiftCore and "
+        "FoundationEssentials (swift-argument-parser and the control socket's JSON use it); "
+        "Foundation and ICU are no longer loaded. hnagent's own heap is about 1.5 MiB."),
     "scale64": (
-        "The agent reconciles all pairs on every event and dumps the tc state of every pair's "
-        "devices on each pass, so the work per event grows with the number of pairs."),
+        "The agent reconciles all pairs on every event batch and reads the tc state of every "
+        "paired device back on each pass, plus offload features and the multicast table; at "
+        "start every pair is discovered, settled and attached in a few passes, and the work per "
+        "pass grows with the number of pairs."),
 }
