@@ -102,4 +102,22 @@ final class RestartIntegrationTests: IntegrationTestCase {
         try tb.waitUntil(timeout: 2, "and back on hn0's port right after the fallback") { tb.fdbPorts() == [Testbed.hnPort] }
         try a.waitForLog("via the synthetic path", timeout: 2)
     }
+
+    func testAnUnsolicitedNeighbourAdvertisementReachesThePeerAfterSteeringOn() throws {
+        try Testbed.requireRootAndTools(["tcpdump"])
+        let tb = try Testbed(withVF: true, ipv6: true)
+        testbed = tb
+        // ICMPv6 type 136 from hn0's MAC, as the peer's interface sees it.
+        let capture = try tb.spawn(tb.peer, ["tcpdump", "-i", Testbed.peerIf, "-n", "-l", "-c", "1", "-e",
+                                             "ether src \(Testbed.hnMAC) and icmp6 and ip6[40] == 136"])
+        try tb.waitUntil(timeout: 5, "tcpdump listening") { capture.stderr.text.contains("listening on") }
+        let a = try startAgent(tb, settle: 0.2)
+        try tb.waitUntil(timeout: steerTimeout, "steering") { try tb.steeringInstalled() }
+        let line = try a.waitForLog("1 neighbour advertisement(s)", timeout: 5)
+        XCTAssertTrue(line.contains("via VF vf0"), line)
+        XCTAssertEqual(capture.wait(timeout: 10), 0, "tcpdump saw one: \(capture.stderr.text)")
+        let seen = capture.stdout.text
+        XCTAssertTrue(seen.contains("neighbor advertisement"), seen)
+        XCTAssertTrue(seen.contains("tgt is fe80::5eff:fe12:1"), "hn0's own link-local address: \(seen)")
+    }
 }
