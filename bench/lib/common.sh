@@ -120,3 +120,35 @@ udp_stream_stop() {
     kill -INT "$UDP_SEND_PID" 2>/dev/null || true
     wait_for --timeout 10 -- test -s "$1/udp.txt"
 }
+
+# A testbed with vf0 hot-plugged, nlwatch recording in GUEST, and IMPL started with settle 0 and
+# steering (the common start of the removal, soak and timeline phases). Sets IMPL_PID.
+#   steered_testbed IMPL OUT META
+steered_testbed() {
+    local impl=$1 out=$2 m=$3
+    tb_create
+    vf_add
+    watch_start "$TB_GUEST" "$out/nl.txt"
+    meta "$m" vf_ifindex "$(tb_ifindex "$TB_GUEST" "$TB_VF")"
+    impl_start "$impl" "$TB_GUEST" 0 "$out/impl.log"
+    wait_for --timeout 15 tb_steering_on || { blog "$impl never steered"; return 1; }
+}
+
+# One hot-plug cycle: take the VF away (AWAY: vf_del or vf_down), wait for the fallback, bring
+# it back (BACK: vf_add or vf_up), wait for steering; DWELL_S of traffic on each path.
+#   vf_cycle AWAY BACK DWELL_S
+vf_cycle() {
+    local away=$1 back=$2 hold=$3
+    "$away"
+    wait_for --timeout 5 tb_fallen_back || return 1
+    dwell "$hold"
+    "$back"
+    wait_for --timeout 5 tb_steering_on || return 1
+    dwell "$hold"
+}
+
+# iperf3 server in PEER, listening before this returns.
+peer_iperf_server() {
+    tb_bg "$TB_PEER" iperf3 -s -B "$TB_PEER_IP"
+    wait_for --timeout 5 -- bash -c "ip netns exec '$TB_PEER' ss -ltn | grep -q '$TB_PEER_IP:5201'"
+}

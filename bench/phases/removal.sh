@@ -13,33 +13,18 @@ phase_removal() {
     local m=$out/meta
     meta "$m" impl "$impl"; meta "$m" settle 0; meta "$m" rate "$rate"; meta "$m" dwell_s "$hold"
     meta "$m" load_before "$(loadavg)"
-    tb_create
-    vf_add
-    watch_start "$TB_GUEST" "$out/nl.txt"
-    meta "$m" vf_ifindex "$(tb_ifindex "$TB_GUEST" "$TB_VF")"
-    impl_start "$impl" "$TB_GUEST" 0 "$out/impl.log"
+    steered_testbed "$impl" "$out" "$m" || return 1
     local pid=$IMPL_PID
-    wait_for --timeout 15 tb_steering_on || { blog "$impl never steered"; return 1; }
     udp_stream_start "$out" "$rate" || return 1
     dwell "$hold"
 
     local done_del=0 done_down=0
     for ((i = 0; i < ndel; i++)); do
-        vf_del
-        wait_for --timeout 5 tb_fallen_back || break
-        dwell "$hold"
-        vf_add
-        wait_for --timeout 5 tb_steering_on || break
-        dwell "$hold"
+        vf_cycle vf_del vf_add "$hold" || break
         done_del=$((done_del + 1))
     done
     for ((i = 0; i < ndown; i++)); do
-        vf_down
-        wait_for --timeout 5 tb_fallen_back || break
-        dwell "$hold"
-        vf_up
-        wait_for --timeout 5 tb_steering_on || break
-        dwell "$hold"
+        vf_cycle vf_down vf_up "$hold" || break
         done_down=$((done_down + 1))
     done
     meta "$m" cycles_end_ns "$(mono_now)"

@@ -11,15 +11,9 @@ phase_timeline() {
     mkdir -p "$out"
     local m=$out/meta
     meta "$m" impl "$impl"; meta "$m" load_before "$(loadavg)"
-    tb_create
-    vf_add
-    watch_start "$TB_GUEST" "$out/nl.txt"
-    meta "$m" vf_ifindex "$(tb_ifindex "$TB_GUEST" "$TB_VF")"
-    impl_start "$impl" "$TB_GUEST" 0 "$out/impl.log"
+    steered_testbed "$impl" "$out" "$m" || return 1
     local pid=$IMPL_PID
-    wait_for --timeout 15 tb_steering_on || return 1
-    tb_bg "$TB_PEER" iperf3 -s -B "$TB_PEER_IP"
-    wait_for --timeout 5 -- bash -c "ip netns exec '$TB_PEER' ss -ltn | grep -q '$TB_PEER_IP:5201'" || return 1
+    peer_iperf_server || return 1
     meta "$m" t0_ns "$(mono_now)"
     tb_bg "$TB_GUEST" iperf3 -c "$TB_PEER_IP" -t 60 -i 0.1 -J --logfile "$out/iperf3.json"
     local client=$TB_LAST_PID
