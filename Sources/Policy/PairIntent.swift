@@ -76,8 +76,7 @@ public enum RelayPlanner {
         //    dormant until that is done (the seed: its media status is the VF's).
         var madeDormant = false
         if let egress = hnRelay.egress, !(intent.syntheticEgressRedirect && egress.sameRedirect(as: wantEgress)) {
-            if intent.syntheticOperStateFollowsVF, hnLink.operState == .up,
-               VFUsability.assess(synthetic: hnLink, vf: vf) != .usable, hnLink.isAdminUp {
+            if goesDormant(intent, synthetic: hnLink, vf: vf) {
                 actions.append(.setOperState(device: hn, state: .dormant))
                 madeDormant = true
             }
@@ -143,12 +142,18 @@ public enum RelayPlanner {
     public static func urgentFallback(_ intent: PairIntent, links: [InterfaceIndex: LinkSnapshot]) -> [Action] {
         guard !intent.syntheticEgressRedirect, let hn = links[intent.synthetic] else { return [] }
         var actions: [Action] = []
-        if intent.syntheticOperStateFollowsVF, let vf = intent.vf.flatMap({ links[$0] }), hn.operState == .up,
-           hn.isAdminUp, VFUsability.assess(synthetic: hn, vf: vf) != .usable {
+        if let vf = intent.vf.flatMap({ links[$0] }), goesDormant(intent, synthetic: hn, vf: vf) {
             actions.append(.setOperState(device: hn.index, state: .dormant))
         }
         actions.append(.deleteRedirect(device: hn.index, hook: .egress))
         return actions
+    }
+
+    /// While TX is being taken off a VF that lost its link, the synthetic NIC (up, following its
+    /// VF's state) reports DORMANT; UP again once the fallback is complete.
+    static func goesDormant(_ intent: PairIntent, synthetic hn: LinkSnapshot, vf: LinkSnapshot) -> Bool {
+        intent.syntheticOperStateFollowsVF && hn.operState == .up && hn.isAdminUp
+            && VFUsability.assess(synthetic: hn, vf: vf) != .usable
     }
 
     /// Undoes everything the agent did to `device`: its redirects (egress first), the admin
