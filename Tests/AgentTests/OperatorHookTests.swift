@@ -143,6 +143,31 @@ final class OperatorHookTests: XCTestCase {
         XCTAssertTrue(logs.contains("fallback synthetic=hn0(2) vf=vf0(3) reason=\"VF removed\""))
     }
 
+    /// The VF sends traffic of its own (MLD reports, router solicitations) between readings: the
+    /// latest reading's offset accounts for it, so the recovery at removal credits the relay with
+    /// only what it carried after that reading.
+    func testTheVFsOwnTrafficBetweenReadingsIsNotCreditedToTheRelay() {
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0) }
+        steer()
+        kernel.relay[hn]?.egress?.counters = RelayCounters(packets: 10, bytes: 980)
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 0, txPackets: 10, rxBytes: 0, txBytes: 980) }
+        reconciler.refreshCounters()
+        // 7 packets of the VF's own, then 10 more relayed; read.
+        kernel.relay[hn]?.egress?.counters = RelayCounters(packets: 20, bytes: 1960)
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 0, txPackets: 27, rxBytes: 0, txBytes: 27 * 98) }
+        reconciler.refreshCounters()
+        XCTAssertEqual(reconciler.pairs[hn]?.ledger.txOffset, RelayCounters(packets: 7, bytes: 7 * 98))
+        // 3 more relayed, then the VF goes.
+        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 0, txPackets: 30, rxBytes: 0, txBytes: 30 * 98) }
+        reconciler.take(.present(kernel.links[vf]!))
+        kernel.remove(vf)
+        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        reconciler.reconcile()
+        let pair = reconciler.snapshot().pairs[0]
+        XCTAssertEqual(pair.recovered.sent, RelayCounters(packets: 3, bytes: 3 * 98))
+        XCTAssertEqual(pair.relay.sent, RelayCounters(packets: 23, bytes: 23 * 98), "what the relay moved, nothing of the VF's own")
+    }
+
     /// The VF leaves while the agent reads counters (a status request) before it has seen the
     /// VF's close event: the filters are gone but the VF still looks up. The recovery waits for
     /// the VF's final counters instead of taking the stale ones.

@@ -3,8 +3,10 @@ import Policy
 /// What the relay counters need to survive a filter that vanishes with its VF.
 ///
 /// The offsets are what the VF carried besides the relay, per direction, while that filter
-/// lives: (VF link counter − filter counter). The link counters are read just after the filters,
-/// so a reading can only be too large (packets that arrived in between); the smallest is kept.
+/// lives: (VF link counter − filter counter), from the latest reading. The link counters are read
+/// just after the filters, so a reading can be too large by what arrived in between (a packet
+/// or two); an older reading would miss what the VF carried on its own since (MLD reports,
+/// router solicitations, the agent's own announcements), which grows without bound.
 struct RelayLedger: Hashable, Sendable {
     /// The VF the relay runs through.
     var vf: InterfaceIndex?
@@ -111,12 +113,8 @@ extension PairRecord {
             ledger.rxOffset = nil
             ledger.txOffset = nil
         }
-        func smaller(_ a: RelayCounters?, _ b: RelayCounters) -> RelayCounters {
-            guard let a else { return b }
-            return RelayCounters(packets: min(a.packets, b.packets), bytes: min(a.bytes, b.bytes))
-        }
-        ledger.rxOffset = ingress ? smaller(ledger.rxOffset, counters.received.minus(live.received)) : nil
-        ledger.txOffset = egress ? smaller(ledger.txOffset, counters.sent.minus(live.sent)) : nil
+        ledger.rxOffset = ingress ? counters.received.minus(live.received) : nil
+        ledger.txOffset = egress ? counters.sent.minus(live.sent) : nil
     }
 }
 

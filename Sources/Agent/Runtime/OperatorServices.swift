@@ -21,9 +21,9 @@ final class OperatorServices: ControlResponder {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return encoder
     }()
-    private var lastRefresh: MonotonicInstant?
-    /// Status and metrics re-read counters at most this often (a burst of requests reads once).
-    static let refreshInterval: Duration = .milliseconds(50)
+    /// Status and metrics re-read counters once per wake of the loop: requests that arrive
+    /// together share one reading, and no answer is older than its request.
+    private var refreshedThisWake = false
 
     init(config: AgentConfig, options: RuntimeOptions, reconciler: Reconciler, kernel: CountingKernel,
          addresses: AddressReader, clock: MonotonicClock, logger: Logger) throws {
@@ -64,7 +64,7 @@ final class OperatorServices: ControlResponder {
     /// the relay counters are read too, so a VF that vanishes with its filter loses at most
     /// what the relay moved since then (see README "Counters").
     func afterTimer() {
-        refreshCounters()
+        reconciler.refreshCounters()
         afterReconcile(addresses: [])
     }
 
@@ -72,7 +72,10 @@ final class OperatorServices: ControlResponder {
 
     var pollDescriptors: [pollfd] { server?.pollDescriptors ?? [] }
     var nextDeadline: MonotonicInstant? { server?.nextDeadline }
-    func handle(_ polled: [pollfd]) { server?.handle(polled) }
+    func handle(_ polled: [pollfd]) {
+        refreshedThisWake = false
+        server?.handle(polled)
+    }
     func expire() { server?.expire() }
 
     func shutdown() {
@@ -102,11 +105,9 @@ final class OperatorServices: ControlResponder {
     }
 
     private func refreshCounters() {
-        let now = clock.now()
-        if lastRefresh.map({ now.duration(since: $0) >= Self.refreshInterval }) ?? true {
-            reconciler.refreshCounters()
-            lastRefresh = clock.now()
-        }
+        guard !refreshedThisWake else { return }
+        reconciler.refreshCounters()
+        refreshedThisWake = true
     }
 
     private func jsonLine(_ entry: TimelineEntry) -> String? {
