@@ -45,10 +45,16 @@ final class ControlProtocolTests: XCTestCase {
     func testAddressDecoding() throws {
         let v4 = addressMessage(type: 20, family: 2, prefix: 24, index: 5,
                                 attributes: nla(1, [198, 18, 0, 9]) + nla(2, [198, 18, 0, 9]) + nla(3, cString("vf0")))
-        XCTAssertEqual(try AddressCodec.decode(v4), AddressMessage(added: true, index: 5, address: "198.18.0.9/24"))
+        let decodedV4 = try XCTUnwrap(try AddressCodec.decode(v4))
+        XCTAssertEqual(decodedV4, AddressMessage(added: true, InterfaceAddress(device: 5, family: .ipv4, bytes: [198, 18, 0, 9]),
+                                                 prefixLength: 24))
+        XCTAssertEqual(decodedV4.address, "198.18.0.9/24")
         let v6 = addressMessage(type: 21, family: 10, prefix: 64, index: 5,
                                 attributes: nla(1, [0xfe, 0x80] + zeros(12) + [0x12, 0x34]))
-        XCTAssertEqual(try AddressCodec.decode(v6), AddressMessage(added: false, index: 5, address: "fe80::1234/64"))
+        let decodedV6 = try XCTUnwrap(try AddressCodec.decode(v6))
+        XCTAssertFalse(decodedV6.added)
+        XCTAssertEqual(decodedV6.index, 5)
+        XCTAssertEqual(decodedV6.address, "fe80::1234/64", "compressed, as ip prints it")
         let link = try NetlinkMessage.split(nlmsg(type: 16, flags: 0, seq: 0, ifinfomsgBytes(index: 1)))[0]
         XCTAssertNil(try AddressCodec.decode(link), "not an address message")
         let short = try NetlinkMessage.split(nlmsg(type: 20, flags: 0, seq: 0, [2, 24]))[0]

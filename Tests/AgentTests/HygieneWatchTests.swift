@@ -29,9 +29,9 @@ final class HygieneWatchTests: XCTestCase {
 
     func testAddressesAlreadyThereWhenPairedAreReportedOnce() {
         let watch = makeWatch()
-        dumped = [AddressMessage(added: true, index: 3, address: "198.18.0.9/24"),
-                  AddressMessage(added: true, index: 3, address: "fe80::1/64"),
-                  AddressMessage(added: true, index: 2, address: "198.18.0.1/24")]
+        dumped = [ipv4(added: true, on: 3, [198, 18, 0, 9], prefix: 24),
+                  AddressMessage(added: true, InterfaceAddress(device: 3, family: .ipv6, bytes: [0xfe, 0x80] + zeros13 + [1]), prefixLength: 64),
+                  ipv4(added: true, on: 2, [198, 18, 0, 1], prefix: 24)]
         watch.update(snapshot(vf: 3))
         watch.update(snapshot(vf: 3))
         XCTAssertEqual(dumps, 1, "dumped once, when the VF was paired")
@@ -45,16 +45,22 @@ final class HygieneWatchTests: XCTestCase {
     func testEventsAfterPairingAndRemovalThenAgain() {
         let watch = makeWatch()
         watch.update(snapshot(vf: 3))
-        watch.take([AddressMessage(added: true, index: 4, address: "198.18.1.1/24")])
+        watch.take([ipv4(added: true, on: 4, [198, 18, 1, 1], prefix: 24)])
         XCTAssertEqual(logs.count("has IP addresses"), 0, "not a paired VF")
-        watch.take([AddressMessage(added: true, index: 3, address: "198.18.0.9/24")])
-        watch.take([AddressMessage(added: true, index: 3, address: "198.18.0.9/24")])
+        watch.take([ipv4(added: true, on: 3, [198, 18, 0, 9], prefix: 24)])
+        watch.take([ipv4(added: true, on: 3, [198, 18, 0, 9], prefix: 24)])
         XCTAssertEqual(logs.count("has IP addresses 198.18.0.9/24"), 1, "once while it stays")
-        watch.take([AddressMessage(added: false, index: 3, address: "198.18.0.9/24")])
+        watch.take([ipv4(added: false, on: 3, [198, 18, 0, 9], prefix: 24)])
         XCTAssertEqual(watch.addresses(of: 3), [])
-        watch.take([AddressMessage(added: true, index: 3, address: "198.18.0.9/24")])
+        watch.take([ipv4(added: true, on: 3, [198, 18, 0, 9], prefix: 24)])
         XCTAssertEqual(logs.count("has IP addresses 198.18.0.9/24"), 2, "added again: said again")
         watch.update(snapshot(vf: nil))
         XCTAssertEqual(watch.addresses(of: 3), [], "forgotten with the pair")
     }
+}
+
+private let zeros13 = [UInt8](repeating: 0, count: 13)
+
+private func ipv4(added: Bool, on index: InterfaceIndex, _ bytes: [UInt8], prefix: UInt8) -> AddressMessage {
+    AddressMessage(added: added, InterfaceAddress(device: index, family: .ipv4, bytes: bytes), prefixLength: prefix)
 }

@@ -81,8 +81,8 @@ final class PersistenceTests: XCTestCase {
                        + nla(1, [198, 18, 0, 1]) + nla(2, [198, 18, 0, 1]) + nla(8, u32(0x80)))
         let v6 = nlmsg(type: 20, flags: 2, seq: 1, u8(10) + u8(64) + u8(0x40) + u8(253) + u32(3)
                        + nla(1, [0xfe, 0x80] + zeros(13) + [1]))
-        let decoded = try NetlinkMessage.split(v4 + v6).compactMap { try AddressCodec.decodeInterfaceAddress($0) }
-        XCTAssertEqual(decoded.map(\.description), ["198.18.0.1", "fe80:0:0:0:0:0:0:1"])
+        let decoded = try NetlinkMessage.split(v4 + v6).compactMap { try AddressCodec.decode($0)?.interfaceAddress }
+        XCTAssertEqual(decoded.map(\.description), ["198.18.0.1", "fe80::1"])
         XCTAssertEqual(decoded.map(\.unusable), [false, true], "tentative addresses are not announced")
     }
 }

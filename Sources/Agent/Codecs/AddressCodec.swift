@@ -13,20 +13,6 @@ enum AddressConstants {
     static let flagTentative: UInt32 = 0x40, flagDADFailed: UInt32 = 0x08
 }
 
-/// An IP address added to or removed from an interface.
-public struct AddressMessage: Equatable, Sendable {
-    public var added: Bool
-    public var index: InterfaceIndex
-    /// "198.18.0.9/24", "fe80::1/64".
-    public var address: String
-
-    public init(added: Bool, index: InterfaceIndex, address: String) {
-        self.added = added
-        self.index = index
-        self.address = address
-    }
-}
-
 /// An address on an interface, as RTM_NEWADDR reports it.
 public struct InterfaceAddress: Hashable, Sendable, CustomStringConvertible {
     public enum Family: Hashable, Sendable { case ipv4, ipv6 }
@@ -37,14 +23,37 @@ public struct InterfaceAddress: Hashable, Sendable, CustomStringConvertible {
     /// IFA_F_TENTATIVE or IFA_F_DADFAILED: not (yet) the interface's to announce.
     public var unusable: Bool
 
+    public init(device: InterfaceIndex, family: Family, bytes: [UInt8], unusable: Bool = false) {
+        self.device = device
+        self.family = family
+        self.bytes = bytes
+        self.unusable = unusable
+    }
+
+    /// "198.18.0.9", "fe80::1" (RFC 5952, as `ip` prints it).
     public var description: String {
         switch family {
         case .ipv4: return bytes.map(String.init).joined(separator: ".")
-        case .ipv6:
-            return stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
-                .joined(separator: ":")
+        case .ipv6: return ListenAddress.formatIPv6(bytes)
         }
     }
+}
+
+/// An address added to (RTM_NEWADDR, also every entry of a dump) or removed from an interface.
+public struct AddressMessage: Hashable, Sendable {
+    public var added: Bool
+    public var interfaceAddress: InterfaceAddress
+    public var prefixLength: UInt8
+
+    public init(added: Bool, _ interfaceAddress: InterfaceAddress, prefixLength: UInt8) {
+        self.added = added
+        self.interfaceAddress = interfaceAddress
+        self.prefixLength = prefixLength
+    }
+
+    public var index: InterfaceIndex { interfaceAddress.device }
+    /// "198.18.0.9/24", "fe80::1/64".
+    public var address: String { "\(interfaceAddress)/\(prefixLength)" }
 }
 
 /// Address dumps and events: for the hygiene check (which address, where) and for peer
@@ -62,32 +71,12 @@ public enum AddressCodec {
     public static func decode(_ message: NetlinkMessage) throws -> AddressMessage? {
         guard message.type == AddressConstants.newAddress || message.type == AddressConstants.deleteAddress else { return nil }
         let reader = ByteReader(message.payload)
-        guard let family = reader.u8(at: 0), let prefix = reader.u8(at: 1), let rawIndex = reader.u32(at: 4) else {
+        guard let family = reader.u8(at: 0), let prefix = reader.u8(at: 1), let smallFlags = reader.u8(at: 2),
+              let rawIndex = reader.u32(at: 4) else {
             throw MalformedMessage("address message shorter than ifaddrmsg")
         }
         let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
-        guard let raw = attributes.first(AddressConstants.attributeLocal) ?? attributes.first(AddressConstants.attributeAddress) else {
-            return nil
-        }
-        let bytes = Array(raw.payload)
-        let text: String
-        switch (family, bytes.count) {
-        case (AddressConstants.familyIPv4, 4): text = bytes.map(String.init).joined(separator: ".")
-        case (AddressConstants.familyIPv6, 16): text = ListenAddress.formatIPv6(bytes)
-        default: return nil
-        }
-        return AddressMessage(added: message.type == AddressConstants.newAddress,
-                              index: InterfaceIndex(Int32(bitPattern: rawIndex)), address: "\(text)/\(prefix)")
-    }
-
-    /// RTM_NEWADDR as the addresses peer notification announces; nil for anything else.
-    static func decodeInterfaceAddress(_ message: NetlinkMessage) throws -> InterfaceAddress? {
-        guard message.type == AddressConstants.newAddress else { return nil }
-        let reader = ByteReader(message.payload)
-        guard let family = reader.u8(at: 0), let smallFlags = reader.u8(at: 2), let rawIndex = reader.u32(at: 4) else {
-            throw MalformedMessage("address message shorter than ifaddrmsg")
-        }
-        let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
+        // IFA_FLAGS carries all 32 bits; the header's byte only the low 8.
         let flags = attributes.first(AddressConstants.attributeFlags)?.u32 ?? UInt32(smallFlags)
         // IFA_LOCAL is the interface's own address on point-to-point links; IFA_ADDRESS otherwise.
         let address = attributes.first(AddressConstants.attributeLocal) ?? attributes.first(AddressConstants.attributeAddress)
@@ -98,7 +87,8 @@ public enum AddressCodec {
         case (AddressConstants.familyIPv6, 16): kind = .ipv6
         default: return nil
         }
-        return InterfaceAddress(device: InterfaceIndex(Int32(bitPattern: rawIndex)), family: kind, bytes: Array(payload),
-                                unusable: flags & (AddressConstants.flagTentative | AddressConstants.flagDADFailed) != 0)
+        let decoded = InterfaceAddress(device: InterfaceIndex(Int32(bitPattern: rawIndex)), family: kind, bytes: Array(payload),
+                                       unusable: flags & (AddressConstants.flagTentative | AddressConstants.flagDADFailed) != 0)
+        return AddressMessage(added: message.type == AddressConstants.newAddress, decoded, prefixLength: prefix)
     }
 }

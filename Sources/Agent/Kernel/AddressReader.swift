@@ -1,5 +1,6 @@
-/// Reads every IP address in the namespace (RTM_GETADDR dump), for the hygiene check when a VF
-/// is paired: addresses it already had send no event.
+/// Reads every IP address in the namespace (RTM_GETADDR dump): for the hygiene check when a VF
+/// is paired (addresses it already had send no event), and for the synthetic NIC's addresses
+/// that peer notification announces.
 public struct AddressReader {
     let channel: RequestChannel
 

@@ -21,10 +21,7 @@ public final class NetlinkKernel: KernelPort {
     }
 
     public func addresses(of device: InterfaceIndex) throws -> [InterfaceAddress] {
-        let sequence = channel.nextSequence()
-        let replies = try channel.dump(AddressCodec.dumpRequest(sequence: sequence), sequence: sequence,
-                                       operation: "RTM_GETADDR dump")
-        return try replies.compactMap { try AddressCodec.decodeInterfaceAddress($0) }.filter { $0.device == device }
+        try AddressReader(channel: channel).dump().map(\.interfaceAddress).filter { $0.device == device }
     }
 
     public func multicastGroups() throws -> [InterfaceIndex: [MACAddress]] {
