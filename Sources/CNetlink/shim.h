@@ -24,8 +24,20 @@
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <linux/if_packet.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+// ppoll(2) is declared only under _GNU_SOURCE, which Swift's Glibc module does not define; the
+// system call is the same. poll() takes whole milliseconds, so a settle deadline would pass up to
+// 1 ms late; ppoll takes a timespec (and, as the raw call, writes back the time left, which an
+// EINTR retry then uses).
+static inline int hn_ppoll(struct pollfd *fds, nfds_t count, struct timespec *timeout) {
+    return (int)syscall(SYS_ppoll, fds, count, timeout, NULL, (size_t)8);
+}
 
 // TC_H_MAKE is a macro: builds a 32-bit tc handle from major and minor halves.
 static inline uint32_t hn_tc_h_make(uint32_t major, uint32_t minor) {

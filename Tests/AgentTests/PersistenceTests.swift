@@ -31,6 +31,19 @@ final class PersistenceTests: XCTestCase {
         XCTAssertEqual(decoded.originals, originals)
         XCTAssertEqual(decoded.identities, identities)
         XCTAssertTrue(text.contains("device 5 vf0 02:00:5e:12:00:01\nmtu 1500\nadmin-up 0\naddrgenmode 0\n"), text)
+        XCTAssertNil(decoded.boot)
+
+        let stamped = StateFileCodec.encode(originals, identities: identities, boot: "0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10")
+        XCTAssertTrue(stamped.contains("hnagent-state 1\nboot 0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10\n"), stamped)
+        XCTAssertEqual(try StateFileCodec.decode(stamped).boot, "0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10")
+        XCTAssertEqual(try StateFileCodec.decode(stamped).originals, originals)
+    }
+
+    /// The real file carries the kernel's boot identity.
+    func testStateFileKnowsTheBoot() throws {
+        let file = StateFile(path: "/nonexistent/state")
+        let kernelBoot = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
+        XCTAssertEqual(file.bootID, kernelBoot.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     func testStateFileErrorsNameTheLine() {
@@ -44,6 +57,8 @@ final class PersistenceTests: XCTestCase {
             ("hnagent-state 1\ndevice 3 x -\nadmin-up 2\n", "line 3: admin-up: expected 0 or 1"),
             ("hnagent-state 1\ndevice 3 x -\nmtu 99999999999\n", "line 3: mtu: expected a number"),
             ("hnagent-state 1\ndevice 3 x -\nwhatever\n", "line 3: unknown or malformed entry"),
+            ("hnagent-state 1\nboot a b\n", "line 2: boot: expected one word"),
+            ("hnagent-state 1\ndevice 3 x -\nboot abc\n", "line 3: boot: only once, before any device line"),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try StateFileCodec.decode(text), text) { error in

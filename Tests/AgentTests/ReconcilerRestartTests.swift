@@ -7,6 +7,7 @@ final class MemoryStore: OriginalsStore {
     var text: String?
     var saves = 0
     var location: String { "memory" }
+    var bootID: String? = "8d0c2f9e-boot-now"
     func load() throws -> String? { text }
     func save(_ text: String) throws {
         self.text = text
@@ -105,6 +106,23 @@ final class ReconcilerRestartTests: XCTestCase {
         XCTAssertTrue(logs.contains("dropped (gone or another device now): vf0(3)"))
         clock.advance(by: config.settle)
         XCTAssertFalse(store.text?.contains("mtu 1234") ?? false, "a stale entry is never restored")
+    }
+
+    /// The same devices (index and MAC) after a reboot: the file's values are from before it,
+    /// and the reboot already reset the devices; restoring them would undo this boot's settings.
+    func testAStateFileFromAnEarlierBootIsIgnoredAndReplaced() throws {
+        store.text = "hnagent-state 1\nboot 11111111-boot-then\ndevice 3 vf0 00:15:5d:aa:bb:cc\nmtu 1234\n"
+        let r = try makeReconciler()
+        XCTAssertTrue(logs.contains("written before a reboot (boot 11111111-boot-then, now 8d0c2f9e-boot-now); ignoring it"),
+                      "\(logs.messages)")
+        XCTAssertEqual(r.originals, SavedOriginals(), "nothing taken over")
+        let rewritten = try StateFileCodec.decode(store.text ?? "")
+        XCTAssertEqual(rewritten.boot, "8d0c2f9e-boot-now", "replaced, stamped with this boot")
+        XCTAssertNil(rewritten.originals.mtu[vf])
+
+        // The same file written in this boot (after a crash) is taken over.
+        store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\ndevice 3 vf0 00:15:5d:aa:bb:cc\nmtu 1234\n"
+        XCTAssertEqual(try makeReconciler().originals.mtu[vf], 1234)
     }
 
     func testACorruptStateFileIsReportedAndIgnored() throws {

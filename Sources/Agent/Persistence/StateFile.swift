@@ -9,16 +9,29 @@ public protocol OriginalsStore: AnyObject {
     func load() throws -> String?
     /// Replaces the saved text atomically: a crash leaves the old text or the new, never a mix.
     func save(_ text: String) throws
+    /// The running kernel's boot identity; a file saved under another one is from before a
+    /// reboot, which reset every device it names. nil when unknown.
+    var bootID: String? { get }
 }
 
 /// The state file on disk (default /run/hnagent/state: tmpfs, gone at reboot, when every
 /// device the agent changed is gone too).
+///
+/// Written without fsync: what it describes lives only until the next boot. A crashed or killed
+/// agent leaves the page cache, and so the file, intact; only a kernel crash or power loss can
+/// lose a write, and after either the devices are reset too. A file kept on a disk across a
+/// reboot carries the boot it was written in, and is ignored in another (see `bootID`).
 public final class StateFile: OriginalsStore {
     public let location: String
+    public let bootID: String?
     /// At most this many bytes are read: the file is small, and never trusted to be.
     static let maximumSize = 4 << 20
+    static let bootIDPath = "/proc/sys/kernel/random/boot_id"
 
-    public init(path: String) { location = path }
+    public init(path: String) {
+        location = path
+        bootID = Preflight.readText(Self.bootIDPath).map { Substring($0).trimmingCharacters(in: " \n") }.flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     public func load() throws -> String? {
         let fd = open(location, O_RDONLY | O_CLOEXEC)
@@ -40,7 +53,7 @@ public final class StateFile: OriginalsStore {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// write temp + fsync + rename + fsync of the directory.
+    /// Writes a temporary file and renames it over the old one (atomic).
     public func save(_ text: String) throws {
         let directory = Self.directory(of: location)
         if mkdir(directory, 0o755) != 0, errno != EEXIST {
@@ -56,7 +69,6 @@ public final class StateFile: OriginalsStore {
                     try systemCall("write(\(temporary))") { write(fd, raw.baseAddress, raw.count) }
                 }
             }
-            _ = try systemCall("fsync(\(temporary))") { fsync(fd) }
             close(fd)
         } catch {
             close(fd)
@@ -64,11 +76,6 @@ public final class StateFile: OriginalsStore {
             throw error
         }
         _ = try systemCall("rename(\(temporary), \(location))") { rename(temporary, location) }
-        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            _ = fsync(dirFD) // the rename itself reaches the disk
-            close(dirFD)
-        }
     }
 
     static func directory(of path: String) -> String {

@@ -19,6 +19,7 @@ public struct DeviceIdentity: Hashable, Sendable {
 /// operator (`cat /run/hnagent/state`), parsed strictly and within bounds.
 ///
 ///     hnagent-state 1
+///     boot 0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10
 ///     device 5 vf0 02:00:5e:12:00:01
 ///     mtu 1500
 ///     feature tx-tcp-segmentation 1
@@ -27,8 +28,18 @@ public enum StateFileCodec {
     static let header = "hnagent-state 1"
     static let maximumLines = 100_000
 
-    public static func encode(_ originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity]) -> String {
+    /// What a state file holds; `boot` is the kernel boot it was written in (nil in files
+    /// written without one).
+    public struct Contents {
+        public var originals: SavedOriginals
+        public var identities: [InterfaceIndex: DeviceIdentity]
+        public var boot: String?
+    }
+
+    public static func encode(_ originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity],
+                              boot: String? = nil) -> String {
         var lines = ["# What hnagent changed and what it was before; read at start to restore on detach.", header]
+        if let boot, isBootID(boot) { lines.append("boot \(boot)") }
         for device in originals.devices.sorted() {
             guard let identity = identities[device] else { continue }
             lines.append("device \(device.rawValue) \(identity.name) \(identity.mac?.description ?? "-")")
@@ -56,8 +67,14 @@ public enum StateFileCodec {
         public var description: String { "line \(line): \(message)" }
     }
 
-    public static func decode(_ text: String) throws -> (originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity]) {
+    /// A boot identity is one word of at most 64 characters (the kernel's is a UUID).
+    static func isBootID(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 64 && !text.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+    }
+
+    public static func decode(_ text: String) throws -> Contents {
         var originals = SavedOriginals()
+        var boot: String?
         var identities: [InterfaceIndex: DeviceIdentity] = [:]
         var current: InterfaceIndex?
         var sawHeader = false
@@ -81,6 +98,12 @@ public enum StateFileCodec {
                 let value: UInt8 = try int(i)
                 guard value <= 1 else { throw fail("\(words[0]): expected 0 or 1") }
                 return value == 1
+            }
+            if words[0] == "boot" {
+                guard words.count == 2, isBootID(words[1]) else { throw fail("boot: expected one word") }
+                guard current == nil, boot == nil else { throw fail("boot: only once, before any device line") }
+                boot = words[1]
+                continue
             }
             if words[0] == "device" {
                 guard words.count == 4, let index = Int32(words[1]), index > 0 else { throw fail("device: expected INDEX NAME MAC") }
@@ -114,6 +137,6 @@ public enum StateFileCodec {
             }
         }
         guard sawHeader else { throw DecodeError(line: 1, message: "empty file (no \"\(header)\" line)") }
-        return (originals, identities)
+        return Contents(originals: originals, identities: identities, boot: boot)
     }
 }

@@ -15,9 +15,17 @@ extension Reconciler {
             return
         }
         guard let text else { return }
-        let decoded: (originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity])
+        let decoded: StateFileCodec.Contents
         do { decoded = try StateFileCodec.decode(text) } catch {
             logger.error("state file \(store.location) \(error); ignoring it (originals from before this start cannot be restored)")
+            return
+        }
+        if let saved = decoded.boot, let current = store.bootID, saved != current {
+            // A reboot reset every device it names; restoring its values would undo the
+            // operator's configuration of this boot.
+            logger.notice("state file \(store.location) was written before a reboot (boot \(saved), now \(current)); ignoring it")
+            persisted = decoded.originals // so the next write replaces it
+            persist()
             return
         }
         var kept = 0
@@ -66,7 +74,7 @@ extension Reconciler {
             if let link = links[device] { identities[device] = DeviceIdentity(index: device, name: link.name, mac: link.mac) }
         }
         do {
-            try store.save(StateFileCodec.encode(originals, identities: identities))
+            try store.save(StateFileCodec.encode(originals, identities: identities, boot: store.bootID))
             persisted = originals
             storeFailureLogged = false
         } catch {

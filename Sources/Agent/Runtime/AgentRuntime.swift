@@ -20,7 +20,7 @@ public struct RuntimeOptions {
     }
 }
 
-/// The event loop: one thread, poll() on the link event socket and a signalfd, with the
+/// The event loop: one thread, ppoll() on the link event socket and a signalfd, with the
 /// reconciler's next deadline as the timeout. No polling of kernel state.
 public final class AgentRuntime {
     private let config: AgentConfig
@@ -77,12 +77,11 @@ public final class AgentRuntime {
             var fds = [pollfd(fd: eventSocket.fileDescriptor, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)] + services.pollDescriptors
             let deadline = [reconciler.nextDeadline, services.nextDeadline].compactMap { $0 }.min()
-            let timeout = deadline.map { deadline -> Int32 in
-                let remaining = deadline.duration(since: clock.now())
-                // Round up so the deadline has passed when poll returns.
-                return Int32(clamping: (remaining.nanosecondsClamped + 999_999) / 1_000_000)
-            } ?? -1
-            _ = try systemCall("poll") { poll(&fds, nfds_t(fds.count), timeout) }
+            if var timeout = deadline.map({ Self.timespec(until: $0, now: clock.now()) }) {
+                _ = try systemCall("ppoll") { hn_ppoll(&fds, nfds_t(fds.count), &timeout) }
+            } else {
+                _ = try systemCall("ppoll") { hn_ppoll(&fds, nfds_t(fds.count), nil) }
+            }
 
             if fds[1].revents != 0, let signal = signals.read() {
                 logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); restoring")
@@ -108,6 +107,12 @@ public final class AgentRuntime {
             }
             services.handle(Array(fds[2...]))
         }
+    }
+
+    /// The time from `now` until `deadline` (zero once it passed), as ppoll takes it.
+    static func timespec(until deadline: MonotonicInstant, now: MonotonicInstant) -> Glibc.timespec {
+        let nanoseconds = deadline.duration(since: now).nanosecondsClamped
+        return Glibc.timespec(tv_sec: Int(clamping: nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
     }
 
     /// Raw sockets for peer notification; without CAP_NET_RAW the agent runs without them.
