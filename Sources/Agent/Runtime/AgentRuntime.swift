@@ -82,6 +82,7 @@ public final class AgentRuntime {
             } else {
                 _ = try systemCall("ppoll") { hn_ppoll(&fds, nfds_t(fds.count), nil) }
             }
+            services.beginWake()
 
             if fds[1].revents != 0, let signal = signals.read() {
                 logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); restoring")

@@ -21,8 +21,8 @@ final class OperatorServices: ControlResponder {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return encoder
     }()
-    /// Status and metrics re-read counters once per wake of the loop: requests that arrive
-    /// together share one reading, and no answer is older than its request.
+    /// Counters are re-read at most once per wake of the loop: requests that arrive together,
+    /// and a timer due in the same wake, share one reading; no answer is older than its request.
     private var refreshedThisWake = false
 
     init(config: AgentConfig, options: RuntimeOptions, reconciler: Reconciler, kernel: CountingKernel,
@@ -64,7 +64,7 @@ final class OperatorServices: ControlResponder {
     /// the relay counters are read too, so a VF that vanishes with its filter loses at most
     /// what the relay moved since then (see README "Counters").
     func afterTimer() {
-        reconciler.refreshCounters()
+        refreshCounters()
         afterReconcile(addresses: [])
     }
 
@@ -72,10 +72,10 @@ final class OperatorServices: ControlResponder {
 
     var pollDescriptors: [pollfd] { server?.pollDescriptors ?? [] }
     var nextDeadline: MonotonicInstant? { server?.nextDeadline }
-    func handle(_ polled: [pollfd]) {
-        refreshedThisWake = false
-        server?.handle(polled)
-    }
+    /// A new wake of the loop: the next request (or timer) reads the counters again.
+    func beginWake() { refreshedThisWake = false }
+
+    func handle(_ polled: [pollfd]) { server?.handle(polled) }
     func expire() { server?.expire() }
 
     func shutdown() {
