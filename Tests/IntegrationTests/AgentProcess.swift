@@ -12,8 +12,8 @@ final class AgentProcess {
     /// test agents never share /run/hnagent/hnagent.sock with each other or a real agent.
     let controlSocket: String
     private let controlDirectory: URL?
-    /// A state file this process chose itself (not the testbed's, which a restarted agent reads).
-    private var ownStateFile: String?
+    /// A state directory this process chose itself (not the testbed's, which a restarted agent reads).
+    private var ownStateDirectory: String?
     private let process: BackgroundProcess
     private var stoppedStatus: Int32?
 
@@ -79,8 +79,14 @@ final class AgentProcess {
             controlSocket = directory.appendingPathComponent("hnagent.sock").path
             socketArguments = ["--control-socket", controlSocket]
         }
-        let state = stateFile ?? NSTemporaryDirectory() + "/\(namespace).state"
-        if stateFile == nil { ownStateFile = state }
+        var state = stateFile ?? ""
+        if stateFile == nil {
+            // Root's and 0700: the agent refuses a state directory others can write.
+            let directory = NSTemporaryDirectory() + "/\(namespace).statedir"
+            mkdir(directory, 0o700)
+            ownStateDirectory = directory
+            state = directory + "/state"
+        }
         arguments = [binary.path, "run"] + pairing
             + ["--settle", String(settle), "--log-level", logLevel] + socketArguments
             + (extraArguments.contains("--state-file") ? [] : ["--state-file", state]) + extraArguments
@@ -150,7 +156,7 @@ final class AgentProcess {
         let status = process.terminate(timeout: timeout)
         stoppedStatus = status
         if let controlDirectory { try? FileManager.default.removeItem(at: controlDirectory) }
-        if let ownStateFile { unlink(ownStateFile) }
+        if let ownStateDirectory { try? FileManager.default.removeItem(atPath: ownStateDirectory) }
         return status
     }
 }

@@ -129,6 +129,7 @@ final class Testbed {
         peer = id + "-peer"
         Testbed.reapStale()
         do {
+            guard mkdir(stateDirectory, 0o700) == 0 else { throw TestbedError("mkdir \(stateDirectory): errno \(errno)") }
             try build()
             if withVF { try addVF() }
         } catch {
@@ -307,12 +308,15 @@ final class Testbed {
         }
         links.removeAll()
         namespaces.removeAll()
-        for suffix in ["", ".tmp"] { unlink(stateFile + suffix) }
+        // Whatever a test put there too (FIFOs, symlinks: removed, never followed).
+        try? FileManager.default.removeItem(atPath: stateDirectory)
     }
 
     /// The agents of this testbed keep their saved originals here (not in /run/hnagent, which
     /// belongs to a real agent and to other tests); one file, so a restarted agent finds it.
-    var stateFile: String { NSTemporaryDirectory() + "/\(id).state" }
+    /// Its directory is root's and 0700: the agent refuses a state directory others can write.
+    var stateFile: String { stateDirectory + "/state" }
+    var stateDirectory: String { NSTemporaryDirectory() + "/\(id).statedir" }
 
     private static func killProcesses(in ns: String) {
         let pids = Shell.execute(["ip", "netns", "pids", ns]).stdout
