@@ -33,7 +33,8 @@ struct Run: ParsableCommand {
         what it changed on the VF, and leaves both NICs working on the synthetic path.
         Settings come from the config file (see check-config, print-default-config); flags win.
         Exit codes: 0 stopped by signal, 64 bad usage, 65 invalid config file, 66 config file \
-        missing or unreadable, 69 kernel feature missing, 77 missing CAP_NET_ADMIN, 70 internal error.
+        missing or unreadable, 69 kernel feature missing, 73 unsafe state file or state directory, \
+        77 missing CAP_NET_ADMIN, 70 internal error.
         """
     )
 
@@ -166,6 +167,9 @@ struct Run: ParsableCommand {
             case .missingCapability: throw ExitCode(77)
             case .kernelFeatureMissing: throw ExitCode(69)
             }
+        } catch let error as UnsafeStateError {
+            logger.critical("\(error)")
+            throw ExitCode(73)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(70)

@@ -17,8 +17,8 @@ final class PersistenceTests: XCTestCase {
         originals.gso[7] = GSOLimits(maxSize: 1000, maxSegs: 10)
         originals.linkMode[2] = .default
         let identities: [InterfaceIndex: DeviceIdentity] = [
-            5: DeviceIdentity(index: 5, name: "vf0", mac: MACAddress("02:00:5e:12:00:01")),
-            2: DeviceIdentity(index: 2, name: "hn0", mac: MACAddress("02:00:5e:12:00:01")),
+            5: DeviceIdentity(index: 5, name: "vf0", mac: MACAddress("02:00:5e:12:00:01"), role: .vf(of: 2)),
+            2: DeviceIdentity(index: 2, name: "hn0", mac: MACAddress("02:00:5e:12:00:01"), role: .synthetic),
             7: DeviceIdentity(index: 7, name: "odd", mac: nil),
         ]
         return (originals, identities)
@@ -30,7 +30,7 @@ final class PersistenceTests: XCTestCase {
         let decoded = try StateFileCodec.decode(text)
         XCTAssertEqual(decoded.originals, originals)
         XCTAssertEqual(decoded.identities, identities)
-        XCTAssertTrue(text.contains("device 5 vf0 02:00:5e:12:00:01\nmtu 1500\nadmin-up 0\naddrgenmode 0\n"), text)
+        XCTAssertTrue(text.contains("device 5 vf0 02:00:5e:12:00:01\nrole vf 2\nmtu 1500\nadmin-up 0\naddrgenmode 0\n"), text)
         XCTAssertNil(decoded.boot)
 
         let stamped = StateFileCodec.encode(originals, identities: identities, boot: "0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10")
@@ -59,6 +59,10 @@ final class PersistenceTests: XCTestCase {
             ("hnagent-state 1\ndevice 3 x -\nwhatever\n", "line 3: unknown or malformed entry"),
             ("hnagent-state 1\nboot a b\n", "line 2: boot: expected one word"),
             ("hnagent-state 1\ndevice 3 x -\nboot abc\n", "line 3: boot: only once, before any device line"),
+            ("hnagent-state 1\ndevice 3 x -\nrole vf\n", "line 3: role: expected \"synthetic\" or \"vf INDEX\""),
+            ("hnagent-state 1\ndevice 3 x -\nrole vf 0\n", "line 3: role: expected \"synthetic\" or \"vf INDEX\""),
+            ("hnagent-state 1\ndevice 3 x -\nrole boss\n", "line 3: role: expected \"synthetic\" or \"vf INDEX\""),
+            ("hnagent-state 1\ndevice 3 x -\nrole synthetic\nrole synthetic\n", "line 4: role: only once per device"),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try StateFileCodec.decode(text), text) { error in
@@ -68,7 +72,7 @@ final class PersistenceTests: XCTestCase {
     }
 
     func testStateFileIsReplacedAtomicallyWithMode0600() throws {
-        let directory = NSTemporaryDirectory() + "hnagent-state-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let directory = NSTemporaryDirectory() + "hnagent-state-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-new"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = StateFile(path: directory + "/state")
         XCTAssertNil(try file.load(), "no file yet")
@@ -79,6 +83,104 @@ final class PersistenceTests: XCTestCase {
         XCTAssertEqual(stat(directory + "/state", &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o600, "saved originals are root's business")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/state.tmp"), "no temporary left behind")
+    }
+
+    /// Issue 11 item 8: which saved devices may be restored (table).
+    func testOnlyPairedDevicesThatAreStillTheSameAreRestorable() {
+        let mac = MACAddress("02:00:5e:12:00:01")!
+        let hn = DeviceIdentity(index: 2, name: "hn0", mac: mac, role: .synthetic)
+        let vf = DeviceIdentity(index: 5, name: "vf0", mac: mac, role: .vf(of: 2))
+        let link = { (index: InterfaceIndex, name: String, mac: MACAddress?) in LinkSnapshot(index: index, name: name, mac: mac) }
+        let cases: [(String, InterfaceIndex, [DeviceIdentity], LinkSnapshot?, String?)] = [
+            ("synthetic NIC, unchanged", 2, [hn], link(2, "hn0", mac), nil),
+            ("VF with its synthetic NIC", 5, [hn, vf], link(5, "vf0", mac), nil),
+            ("VF without its synthetic NIC", 5, [vf], link(5, "vf0", mac), "its synthetic NIC (ifindex 2) is not in the file with the same MAC"),
+            ("VF of a NIC with another MAC", 5, [DeviceIdentity(index: 2, name: "hn0", mac: MACAddress("02:00:5e:12:00:09"), role: .synthetic), vf],
+             link(5, "vf0", mac), "its synthetic NIC (ifindex 2) is not in the file with the same MAC"),
+            ("VF of a NIC that was a VF", 5, [DeviceIdentity(index: 2, name: "hn0", mac: mac, role: .vf(of: 5)), vf],
+             link(5, "vf0", mac), "its synthetic NIC (ifindex 2) is not in the file with the same MAC"),
+            ("no role (older file)", 2, [DeviceIdentity(index: 2, name: "hn0", mac: mac)], link(2, "hn0", mac), "not recorded as part of a pair"),
+            ("lo: all-zero MAC", 1, [DeviceIdentity(index: 1, name: "lo", mac: MACAddress("00:00:00:00:00:00"), role: .synthetic)],
+             link(1, "lo", MACAddress("00:00:00:00:00:00")), "no MAC: never part of a pair"),
+            ("no MAC", 7, [DeviceIdentity(index: 7, name: "odd", mac: nil, role: .synthetic)], link(7, "odd", nil), "no MAC: never part of a pair"),
+            ("renamed", 2, [hn], link(2, "eth9", mac), "now named eth9"),
+            ("another MAC", 2, [hn], link(2, "hn0", MACAddress("02:00:5e:12:00:09")), "another device now (MAC 02:00:5e:12:00:09)"),
+            ("gone", 2, [hn], nil, "gone"),
+            ("not in the file", 3, [hn], link(3, "x", mac), "no device line"),
+        ]
+        for (name, device, identities, current, expected) in cases {
+            let table = Dictionary(uniqueKeysWithValues: identities.map { ($0.index, $0) })
+            XCTAssertEqual(SavedDeviceTrust.problem(device, identities: table, link: current), expected, name)
+        }
+        XCTAssertNil(SavedDeviceTrust.bootProblem(saved: "b1", current: "b1"))
+        XCTAssertEqual(SavedDeviceTrust.bootProblem(saved: "b0", current: "b1"), "was written before a reboot (boot b0, now b1)")
+        XCTAssertTrue(SavedDeviceTrust.bootProblem(saved: nil, current: "b1")?.hasPrefix("has no boot id") == true)
+        XCTAssertNotNil(SavedDeviceTrust.bootProblem(saved: "b1", current: nil))
+    }
+
+    /// A directory for StateFile tests: root's (the test runs as the agent would), 0700.
+    private func privateDirectory() -> String {
+        let directory = NSTemporaryDirectory() + "hnagent-state-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        mkdir(directory, 0o700)
+        return directory
+    }
+
+    /// Issue 11 item 8: the directory must be the agent's own and not writable by group/others.
+    func testAnUnsafeStateDirectoryIsRefused() throws {
+        let directory = privateDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = StateFile(path: directory + "/state")
+        XCTAssertNoThrow(try file.checkSafety(), "root's, 0700")
+        chmod(directory, 0o755)
+        XCTAssertNoThrow(try file.checkSafety(), "root's, 0755")
+        for mode: mode_t in [0o775, 0o757, 0o1777] {
+            chmod(directory, mode)
+            XCTAssertThrowsError(try file.checkSafety(), "mode \(String(mode, radix: 8))") { error in
+                XCTAssertTrue(error is UnsafeStateError)
+                XCTAssertTrue("\(error)".contains("state directory \(directory) is unsafe: owner root, mode \(StateFile.octal(mode))"), "\(error)")
+                XCTAssertTrue("\(error)".contains("chmod go-w \(directory)"), "\(error)")
+            }
+        }
+        chmod(directory, 0o700)
+        XCTAssertEqual(chown(directory, 65534, 65534), 0)
+        XCTAssertThrowsError(try file.checkSafety()) { error in
+            XCTAssertTrue("\(error)".contains("owner uid 65534"), "\(error)")
+        }
+        let missing = StateFile(path: directory + "-new/state")
+        defer { rmdir(directory + "-new") }
+        XCTAssertNoThrow(try missing.checkSafety(), "created, root's")
+    }
+
+    /// Issue 11 item 8: links, FIFOs and directories at the state paths are never followed,
+    /// read (a FIFO would block) or written through.
+    func testOnlyRegularFilesAreReadOrWritten() throws {
+        let directory = privateDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = StateFile(path: directory + "/state")
+        let victim = directory + "/victim"
+        try "precious\n".write(toFile: victim, atomically: false, encoding: .utf8)
+
+        XCTAssertEqual(symlink(victim, directory + "/state"), 0)
+        XCTAssertThrowsError(try file.checkSafety()) { XCTAssertTrue("\($0)".contains("state is a symbolic link"), "\($0)") }
+        XCTAssertThrowsError(try file.load()) { XCTAssertTrue("\($0)".contains("is a symbolic link"), "\($0)") }
+        unlink(directory + "/state")
+
+        XCTAssertEqual(mkfifo(directory + "/state", 0o600), 0)
+        XCTAssertThrowsError(try file.checkSafety()) { XCTAssertTrue("\($0)".contains("is a FIFO"), "\($0)") }
+        XCTAssertThrowsError(try file.load(), "returns at once, without a writer") { XCTAssertTrue("\($0)".contains("is a FIFO"), "\($0)") }
+        unlink(directory + "/state")
+
+        XCTAssertEqual(symlink(victim, directory + "/state.tmp"), 0)
+        XCTAssertThrowsError(try file.checkSafety()) { XCTAssertTrue("\($0)".contains("state.tmp is a symbolic link"), "\($0)") }
+        XCTAssertThrowsError(try file.save("new\n")) { XCTAssertTrue("\($0)".contains("state.tmp is a symbolic link"), "\($0)") }
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "precious\n", "never written through the link")
+        unlink(directory + "/state.tmp")
+
+        // A stale temporary (a crash between write and rename) is replaced, not appended to.
+        try "stale junk that is longer\n".write(toFile: directory + "/state.tmp", atomically: false, encoding: .utf8)
+        try file.save("new\n")
+        XCTAssertEqual(try file.load(), "new\n")
+        XCTAssertNoThrow(try file.checkSafety())
     }
 
     func testPeerNotificationFrames() {

@@ -89,7 +89,8 @@ final class ReconcilerRestartTests: XCTestCase {
     func testOriginalsSurviveACrashAndAreRestoredByTheNextAgent() throws {
         _ = try steer()
         XCTAssertEqual(kernel.links[vf]?.mtu, 9000, "the VF follows hn0's MTU")
-        XCTAssertTrue(store.text?.contains("device 3 vf0 00:15:5d:aa:bb:cc") == true, store.text ?? "nothing saved")
+        XCTAssertTrue(store.text?.contains("device 3 vf0 00:15:5d:aa:bb:cc\nrole vf 2\n") == true, store.text ?? "nothing saved")
+        XCTAssertTrue(store.text?.contains("device 2 hn0 00:15:5d:aa:bb:cc\nrole synthetic\n") == true, store.text ?? "nothing saved")
         XCTAssertTrue(store.text?.contains("mtu 1500") == true)
         // kill -9: no shutdown. The next agent reads the store, adopts, and restores on exit.
         let next = try makeReconciler()
@@ -101,9 +102,10 @@ final class ReconcilerRestartTests: XCTestCase {
     }
 
     func testSavedOriginalsOfAnotherDeviceAreDropped() throws {
-        store.text = "hnagent-state 1\ndevice 3 vf0 02:00:00:00:00:99\nmtu 1234\n"
+        store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\ndevice 2 hn0 02:00:00:00:00:99\nrole synthetic\n"
+            + "device 3 vf0 02:00:00:00:00:99\nrole vf 2\nmtu 1234\n"
         _ = try makeReconciler()
-        XCTAssertTrue(logs.contains("dropped (gone or another device now): vf0(3)"))
+        XCTAssertTrue(logs.contains("not restored: vf0(3) (another device now (MAC 00:15:5d:aa:bb:cc))"), "\(logs.messages)")
         clock.advance(by: config.settle)
         XCTAssertFalse(store.text?.contains("mtu 1234") ?? false, "a stale entry is never restored")
     }
@@ -121,8 +123,37 @@ final class ReconcilerRestartTests: XCTestCase {
         XCTAssertNil(rewritten.originals.mtu[vf])
 
         // The same file written in this boot (after a crash) is taken over.
-        store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\ndevice 3 vf0 00:15:5d:aa:bb:cc\nmtu 1234\n"
+        store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\ndevice 2 hn0 00:15:5d:aa:bb:cc\nrole synthetic\n"
+            + "device 3 vf0 00:15:5d:aa:bb:cc\nrole vf 2\nmtu 1234\n"
         XCTAssertEqual(try makeReconciler().originals.mtu[vf], 1234)
+    }
+
+    /// Issue 11 item 8: without a boot id a file may be from before a reboot; nothing is restored.
+    func testAStateFileWithoutBootIDIsIgnored() throws {
+        store.text = "hnagent-state 1\ndevice 2 hn0 00:15:5d:aa:bb:cc\nrole synthetic\n"
+            + "device 3 vf0 00:15:5d:aa:bb:cc\nrole vf 2\nmtu 1234\n"
+        let r = try makeReconciler()
+        XCTAssertTrue(logs.contains("memory has no boot id"), "\(logs.messages)")
+        XCTAssertEqual(r.originals, SavedOriginals(), "nothing taken over")
+        r.shutdown(keepSteering: false)
+        XCTAssertEqual(kernel.links[vf]?.mtu, 1500, "never \"restored\" to the file's 1234")
+    }
+
+    /// Issue 11 item 8: a device the file does not show as part of a pair is never restored,
+    /// even when index, name and MAC match (lo with its all-zero MAC, a device of an old file).
+    func testOnlyDevicesThatWerePairedAreRestored() throws {
+        let lo = LinkSnapshot(index: 1, name: "lo", mac: MACAddress("00:00:00:00:00:00")!, flags: [.up, .lowerUp], mtu: 65536)
+        kernel.add(lo)
+        store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\n"
+            + "device 1 lo 00:00:00:00:00:00\nrole synthetic\nmtu 1500\nadmin-up 0\n"   // claims a role: zero MAC
+            + "device 3 vf0 00:15:5d:aa:bb:cc\nmtu 1234\n"                                  // no role: an old file
+        let r = try makeReconciler()
+        XCTAssertEqual(r.originals, SavedOriginals(), "nothing taken over: \(logs.messages)")
+        XCTAssertTrue(logs.contains("not restored: lo(1) (no MAC: never part of a pair), vf0(3) (not recorded as part of a pair)"),
+                      "\(logs.messages)")
+        r.shutdown(keepSteering: false)
+        XCTAssertEqual(kernel.links[1]?.mtu, 65536)
+        XCTAssertEqual(kernel.links[1]?.isAdminUp, true)
     }
 
     func testACorruptStateFileIsReportedAndIgnored() throws {

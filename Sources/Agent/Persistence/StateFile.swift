@@ -34,12 +34,19 @@ public final class StateFile: OriginalsStore {
     }
 
     public func load() throws -> String? {
-        let fd = open(location, O_RDONLY | O_CLOEXEC)
+        // No link followed; a FIFO neither blocks the open (O_NONBLOCK) nor is read (fstat).
+        let fd = open(location, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         if fd < 0 {
             if errno == ENOENT { return nil }
+            if errno == ELOOP { throw UnsafeStateError(description: "\(location) is a symbolic link, not a regular file; not read") }
             throw SystemCallError(call: "open(\(location))", errno: errno)
         }
         defer { close(fd) }
+        var info = stat()
+        _ = try systemCall("fstat(\(location))") { fstat(fd, &info) }
+        if let kind = Self.kind(info.st_mode) {
+            throw UnsafeStateError(description: "\(location) is \(kind), not a regular file; not read")
+        }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -53,14 +60,21 @@ public final class StateFile: OriginalsStore {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Writes a temporary file and renames it over the old one (atomic).
+    /// Writes a fresh temporary file (O_EXCL, no link followed) and renames it over the old one
+    /// (atomic). A stale temporary is removed first, unless it is not a regular file.
     public func save(_ text: String) throws {
         let directory = Self.directory(of: location)
         if mkdir(directory, 0o755) != 0, errno != EEXIST {
             throw SystemCallError(call: "mkdir(\(directory))", errno: errno)
         }
-        let temporary = location + ".tmp"
-        let fd = try systemCall("open(\(temporary))") { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
+        let temporary = temporaryPath
+        if let kind = try Self.nonRegularKind(temporary) {
+            throw UnsafeStateError(description: "\(temporary) is \(kind), not a regular file; not written (remove it)")
+        }
+        if unlink(temporary) != 0, errno != ENOENT { throw SystemCallError(call: "unlink(\(temporary))", errno: errno) }
+        let fd = try systemCall("open(\(temporary))") {
+            open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        }
         do {
             let bytes = Array(text.utf8)
             var written = 0

@@ -1,16 +1,27 @@
 import Policy
 
+/// What a device was in its pair when its originals were saved.
+public enum DeviceRole: Hashable, Sendable {
+    case synthetic
+    /// The VF of the pair of this synthetic NIC.
+    case vf(of: InterfaceIndex)
+}
+
 /// Who a device was when its originals were saved: after a restart an ifindex may belong to
-/// another device, so an entry is trusted only when index and MAC still match.
+/// another device, so an entry is trusted only when index, name and MAC still match, and only
+/// for a device that was part of a pair (`role`).
 public struct DeviceIdentity: Hashable, Sendable {
     public var index: InterfaceIndex
     public var name: String
     public var mac: MACAddress?
+    /// nil in files of agents before roles were recorded: such a device is not restored.
+    public var role: DeviceRole?
 
-    public init(index: InterfaceIndex, name: String, mac: MACAddress?) {
+    public init(index: InterfaceIndex, name: String, mac: MACAddress?, role: DeviceRole? = nil) {
         self.index = index
         self.name = name
         self.mac = mac
+        self.role = role
     }
 }
 
@@ -21,6 +32,7 @@ public struct DeviceIdentity: Hashable, Sendable {
 ///     hnagent-state 1
 ///     boot 0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10
 ///     device 5 vf0 02:00:5e:12:00:01
+///     role vf 2
 ///     mtu 1500
 ///     feature tx-tcp-segmentation 1
 ///     gso 65536 65535 65536
@@ -43,6 +55,11 @@ public enum StateFileCodec {
         for device in originals.devices.sorted() {
             guard let identity = identities[device] else { continue }
             lines.append("device \(device.rawValue) \(identity.name) \(identity.mac?.description ?? "-")")
+            switch identity.role {
+            case .synthetic: lines.append("role synthetic")
+            case .vf(let synthetic): lines.append("role vf \(synthetic.rawValue)")
+            case nil: break
+            }
             if let mtu = originals.mtu[device] { lines.append("mtu \(mtu)") }
             if let up = originals.adminUp[device] { lines.append("admin-up \(up ? 1 : 0)") }
             if let mode = originals.addrGenMode[device] { lines.append("addrgenmode \(mode.rawValue)") }
@@ -114,6 +131,18 @@ public enum StateFileCodec {
                 continue
             }
             guard let device = current else { throw fail("\(words[0]) before any device line") }
+            if words[0] == "role" {
+                guard identities[device]?.role == nil else { throw fail("role: only once per device") }
+                switch (words.count, words.count > 1 ? words[1] : "") {
+                case (2, "synthetic"): identities[device]?.role = .synthetic
+                case (3, "vf"):
+                    let synthetic: Int32 = try int(2)
+                    guard synthetic > 0 else { throw fail("role: expected \"synthetic\" or \"vf INDEX\"") }
+                    identities[device]?.role = .vf(of: InterfaceIndex(synthetic))
+                default: throw fail("role: expected \"synthetic\" or \"vf INDEX\"")
+                }
+                continue
+            }
             switch (words[0], words.count) {
             case ("mtu", 2): originals.mtu[device] = try int(1)
             case ("admin-up", 2): originals.adminUp[device] = try bool(1)

@@ -5,8 +5,9 @@ import Policy
 /// and the writes that keep the state file current.
 extension Reconciler {
     /// Reads the originals a previous agent saved (after a crash, `kill -9` or an upgrade with
-    /// `--keep-steering-on-exit`) and keeps those whose device is still the same one (index and
-    /// MAC match). Call after `resynchronise()`, before `adoptExistingRelay()`.
+    /// `--keep-steering-on-exit`) in this boot, and keeps those of devices that were part of a
+    /// pair and are still the same (index, name and MAC match; see SavedDeviceTrust).
+    /// Call after `resynchronise()`, before `adoptExistingRelay()`.
     public func loadSavedOriginals() {
         guard let store else { return }
         let text: String?
@@ -20,28 +21,27 @@ extension Reconciler {
             logger.error("state file \(store.location) \(error); ignoring it (originals from before this start cannot be restored)")
             return
         }
-        if let saved = decoded.boot, let current = store.bootID, saved != current {
-            // A reboot reset every device it names; restoring its values would undo the
-            // operator's configuration of this boot.
-            logger.notice("state file \(store.location) was written before a reboot (boot \(saved), now \(current)); ignoring it")
+        if let problem = SavedDeviceTrust.bootProblem(saved: decoded.boot, current: store.bootID) {
+            logger.notice("state file \(store.location) \(problem); ignoring it (nothing in it is restored)")
             persisted = decoded.originals // so the next write replaces it
             persist()
             return
         }
         var kept = 0
-        var dropped: [String] = []
+        var refused: [String] = []
         for device in decoded.originals.devices.sorted() {
             let identity = decoded.identities[device]
-            guard let identity, let link = links[device], link.mac == identity.mac else {
-                dropped.append(identity.map { "\($0.name)(\(device))" } ?? "ifindex \(device)")
+            if let problem = SavedDeviceTrust.problem(device, identities: decoded.identities, link: links[device]) {
+                refused.append("\(identity.map { "\($0.name)(\(device))" } ?? "ifindex \(device)") (\(problem))")
                 continue
             }
             originals.adopt(device, from: decoded.originals)
+            deviceRoles[device] = identity?.role
             if decoded.originals.createdClsact.contains(device) { relayDevices.insert(device) }
             kept += 1
         }
         persisted = decoded.originals
-        logger.notice("state file \(store.location): originals of \(kept) device(s) taken over\(dropped.isEmpty ? "" : "; dropped (gone or another device now): \(dropped.joined(separator: ", "))")")
+        logger.notice("state file \(store.location): originals of \(kept) device(s) taken over\(refused.isEmpty ? "" : "; not restored: \(refused.joined(separator: ", "))")")
         persist()
     }
 
@@ -69,9 +69,12 @@ extension Reconciler {
     /// each change that records a new original, so a crash never loses one.
     func persist() {
         guard let store, originals != persisted else { return }
+        updateDeviceRoles()
         var identities: [InterfaceIndex: DeviceIdentity] = [:]
         for device in originals.devices {
-            if let link = links[device] { identities[device] = DeviceIdentity(index: device, name: link.name, mac: link.mac) }
+            if let link = links[device] {
+                identities[device] = DeviceIdentity(index: device, name: link.name, mac: link.mac, role: deviceRoles[device])
+            }
         }
         do {
             try store.save(StateFileCodec.encode(originals, identities: identities, boot: store.bootID))
@@ -83,5 +86,17 @@ extension Reconciler {
                 storeFailureLogged = true
             }
         }
+    }
+
+    /// The role of each device with saved originals, for the state file: from the current pairs,
+    /// else as last known (a VF that just left its pair still has originals to give back).
+    func updateDeviceRoles() {
+        var roles: [InterfaceIndex: DeviceRole] = [:]
+        for device in originals.devices { roles[device] = deviceRoles[device] }
+        for record in pairs.values {
+            if originals.holds(record.synthetic) { roles[record.synthetic] = .synthetic }
+            if let vf = record.phase.vf, originals.holds(vf) { roles[vf] = .vf(of: record.synthetic) }
+        }
+        deviceRoles = roles
     }
 }

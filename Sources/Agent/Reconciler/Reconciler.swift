@@ -60,6 +60,8 @@ public final class Reconciler {
     /// What the store holds now, so it is written only when the originals changed.
     var persisted = SavedOriginals()
     var storeFailureLogged = false
+    /// What each device with saved originals is in its pair, recorded in the state file.
+    var deviceRoles: [InterfaceIndex: DeviceRole] = [:]
 
     /// Gratuitous ARP / unsolicited NA after each switch (nil: none).
     let notifier: PeerNotifier?

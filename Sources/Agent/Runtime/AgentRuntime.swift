@@ -35,6 +35,9 @@ public final class AgentRuntime {
 
     public func run() throws {
         for note in try Preflight.run() { logger.info("\(note)") }
+        // Before any NIC is touched: a state file others could tamper with stops the start (exit 73).
+        let stateFile = options.stateFile.map(StateFile.init(path:))
+        try stateFile?.checkSafety()
         let signals = try SignalDescriptor(signals: [SIGINT, SIGTERM])
 
         // Subscribe before dumping, or events between the dump and the subscription are lost.
@@ -53,7 +56,7 @@ public final class AgentRuntime {
         }
         let clock = SystemMonotonicClock()
         let reconciler = Reconciler(config: config, kernel: kernel, drivers: try EthtoolDriverLookup(),
-                                    clock: clock, logger: logger, store: options.stateFile.map(StateFile.init(path:)),
+                                    clock: clock, logger: logger, store: stateFile,
                                     notifier: openPeerNotifier())
         reconcilerRef = reconciler
         // Before anything changes: a second agent on the same control socket stops here.
