@@ -30,9 +30,10 @@ struct Run: ParsableCommand {
         abstract: "Run in the foreground, in the current network namespace, until SIGINT or SIGTERM.",
         discussion: """
         On SIGINT/SIGTERM hnagent removes the tc filters and clsact qdiscs it created, restores \
-        what it changed on the VF, and leaves both NICs working on the synthetic path.
+        what it changed on the VF, and leaves both NICs working on the synthetic path. Every \
+        restore is attempted; if one fails it is logged and the exit code is 71.
         Settings come from the config file (see check-config, print-default-config); flags win.
-        Exit codes: 0 stopped by signal, 64 bad usage, 65 invalid config file, 66 config file \
+        Exit codes: 0 stopped by signal with everything restored, 71 stopped but a restore failed, 64 bad usage, 65 invalid config file, 66 config file \
         missing or unreadable, 69 kernel feature missing, 73 unsafe state file or state directory, \
         77 missing CAP_NET_ADMIN, 70 internal error.
         """
@@ -170,6 +171,9 @@ struct Run: ParsableCommand {
         } catch let error as UnsafeStateError {
             logger.critical("\(error)")
             throw ExitCode(73)
+        } catch let error as RestoresFailedError {
+            logger.error("\(error)")
+            throw ExitCode(71)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(70)

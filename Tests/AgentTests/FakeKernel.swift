@@ -31,6 +31,9 @@ final class FakeKernel: KernelPort {
     /// Link-layer multicast groups by device, as /proc/net/dev_mcast lists them.
     var multicast: [InterfaceIndex: [MACAddress]] = [:]
     private(set) var multicastReads = 0
+    /// Runs after each action the kernel performed, for side effects Linux has (an MTU of 1280 or
+    /// more brings a device's IPv6 back, with the default address generation mode).
+    var afterPerform: ((Action, FakeKernel) -> Void)?
 
     func add(_ link: LinkSnapshot) {
         var link = link
@@ -157,6 +160,7 @@ final class FakeKernel: KernelPort {
                 links[device]!.operState = state
             }
         }
+        afterPerform?(action, self)
     }
 }
 

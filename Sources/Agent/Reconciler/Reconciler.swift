@@ -518,16 +518,19 @@ public final class Reconciler {
 
     // MARK: - Shutdown
 
-    /// Gives back everything: egress redirects first, then the rest, for every pair.
+    /// Gives back everything: egress redirects first, then the rest, for every pair. Every
+    /// restore is attempted, whatever failed before it; the outcome lists those that failed.
     /// With `keepSteering` the relay stays in place (for upgrades) and only the log says so.
-    public func shutdown(keepSteering: Bool) {
+    @discardableResult
+    public func shutdown(keepSteering: Bool) -> ShutdownOutcome {
         defer { persist() } // empty after a full restore; kept for the next agent otherwise
         if keepSteering {
             logger.notice("leaving the relay in place (--keep-steering-on-exit)\(store.map { "; originals kept in \($0.location)" } ?? "")")
-            return
+            return ShutdownOutcome()
         }
         stopping = true
         offloadsStale = true
+        var ledger = RestoreLedger()
         for (index, var record) in pairs {
             // Link counters arrive with events only: read the VF's once more for the final totals.
             if record.vfSessionStart != nil, let vf = record.phase.vf, let fresh = try? kernel.link(vf) {
@@ -548,7 +551,7 @@ public final class Reconciler {
             let rest = originals.devices.union(relayDevices).subtracting(synthetics).sorted()
             actions += rest.flatMap(release)
             if actions.isEmpty { break }
-            execute(PairPlan(synthetic: nil, actions: actions), now: clock.now())
+            restoreEach(actions, ledger: &ledger)
         }
         if let observed = observe() {
             recordObservation(observed, now: clock.now())
@@ -557,12 +560,18 @@ public final class Reconciler {
             where RelayPlanner.release(device, links: links, relay: observed, originals: originals, offloads: offloads).isEmpty {
                 originals.forget(device)
             }
+            // A failure that a later restore made good (or that no longer matters) is none.
+            let pending = originals.devices.union(relayDevices).union(pairs.keys).sorted().flatMap {
+                RelayPlanner.release($0, links: links, relay: observed, originals: originals, offloads: offloads)
+            }
+            ledger.keepOnly(Set(pending.map(describe)))
         }
         for index in pairs.keys.sorted() {
             guard let hn = links[index], let record = pairs[index] else { continue }
             logger.notice("restored synthetic=\(hn.label) relay totals \(record.totals)\(vfTrafficNote(record))")
             report(.restored, synthetic: index, detail: "relay \(record.totals)")
         }
+        return ledger.outcome
     }
 
 }

@@ -89,7 +89,10 @@ public final class AgentRuntime {
 
             if fds[1].revents != 0, let signal = signals.read() {
                 logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); restoring")
-                reconciler.shutdown(keepSteering: options.keepSteeringOnExit)
+                let outcome = reconciler.shutdown(keepSteering: options.keepSteeringOnExit)
+                if !outcome.failedRestores.isEmpty {
+                    throw RestoresFailedError(failures: outcome.failedRestores, stateFile: options.stateFile)
+                }
                 logger.notice("stopped")
                 return
             }
