@@ -5,7 +5,13 @@ enum StatusTable {
     static func render(_ report: StatusReport) -> String {
         let agent = report.agent
         var out = "hnagent pid \(agent.pid): \(agent.mode) mode, settle \(agent.settleSeconds)s, up \(duration(agent.uptimeSeconds))"
-        out += "; reconciles \(agent.reconciles), netlink errors \(agent.netlinkErrors), resyncs \(agent.resyncs)\n"
+        out += "; reconciles \(agent.reconciles), netlink errors \(agent.netlinkErrors), resyncs \(agent.resyncs)"
+        if agent.resyncPending {
+            out += " (RESYNC PENDING: a link dump failed \(agent.resyncFailures) time(s), retrying; the link table may be stale)"
+        } else if agent.resyncFailures > 0 {
+            out += " (\(agent.resyncFailures) failed, retried)"
+        }
+        out += "\n"
         guard !report.pairs.isEmpty else {
             return out + "\nno synthetic NICs found (none has driver hv_netvsc, or none matches --synthetic)\n"
         }

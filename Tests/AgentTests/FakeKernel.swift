@@ -24,6 +24,8 @@ final class FakeKernel: KernelPort {
     private var failures: [(action: Action, error: Error, remaining: Int)] = []
     /// The next this many link dumps report NLM_F_DUMP_INTR.
     var dumpInterruptions = 0
+    /// The next this many link dumps fail outright (the request times out, the socket errs).
+    var dumpFailures = 0
     /// observeRelay throws this while set.
     var observeFailure: Error?
     /// Offload features by device; devices without an entry report none (as without ethtool netlink).
@@ -66,6 +68,10 @@ final class FakeKernel: KernelPort {
     // MARK: KernelPort
 
     func dumpLinks() throws -> [LinkSnapshot] {
+        if dumpFailures > 0 {
+            dumpFailures -= 1
+            throw InjectedDumpFailure()
+        }
         if dumpInterruptions > 0 {
             dumpInterruptions -= 1
             throw DumpInterrupted(operation: "RTM_GETLINK dump")
@@ -162,6 +168,10 @@ final class FakeKernel: KernelPort {
         }
         afterPerform?(action, self)
     }
+}
+
+struct InjectedDumpFailure: Error, CustomStringConvertible {
+    var description: String { "injected dump failure" }
 }
 
 final class FakeClock: MonotonicClock {

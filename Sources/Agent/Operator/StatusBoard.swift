@@ -104,6 +104,7 @@ public final class StatusBoard: PairEventSink {
             pid: facts.pid, mode: facts.mode.rawValue, settleSeconds: facts.settle.secondsValue,
             startedAt: facts.startedWall.iso8601, uptimeSeconds: seconds(now.duration(since: facts.started)),
             reconciles: snapshot.reconciles, netlinkErrors: facts.netlinkErrors, resyncs: facts.resyncs,
+            resyncPending: snapshot.resync.pending, resyncFailures: snapshot.resync.failures,
             controlSocket: facts.controlSocket, metricsListen: facts.metricsListen)
         let pairs = snapshot.pairs.map { pair -> PairStatus in
             let state = Self.state(of: pair, mode: mode)

@@ -14,6 +14,10 @@ public struct AgentStatus: Codable, Equatable, Sendable {
     public var reconciles: UInt64
     public var netlinkErrors: UInt64
     public var resyncs: UInt64
+    /// A full link dump failed and is retried with back-off: the link table may be stale.
+    public var resyncPending: Bool
+    /// Failed full link dumps since start.
+    public var resyncFailures: UInt64
     public var controlSocket: String?
     public var metricsListen: String?
 }

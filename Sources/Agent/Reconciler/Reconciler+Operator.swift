@@ -24,7 +24,7 @@ extension Reconciler {
         }
         for device in originals.devices { labels[device] = label(device) }
         return ReconcilerSnapshot(pairs: pairs, links: links, originals: originals, reconciles: reconcileCount,
-                                  labels: labels)
+                                  labels: labels, resync: resyncStatus)
     }
 
     /// Reads the relay filters' and every paired NIC's link counters now (link counters arrive

@@ -60,6 +60,8 @@ public final class Reconciler {
     /// What the store holds now, so it is written only when the originals changed.
     var persisted = SavedOriginals()
     var storeFailureLogged = false
+    /// A failed resynchronisation waiting for its retry (see Reconciler+Resync.swift).
+    var resync = ResyncRetry()
     /// What each device with saved originals is in its pair, recorded in the state file.
     var deviceRoles: [InterfaceIndex: DeviceRole] = [:]
 
@@ -136,16 +138,30 @@ public final class Reconciler {
 
     // MARK: - Reconcile
 
-    /// The earliest time `reconcile()` must run again without an event.
+    /// The earliest time `onTimer()` must run without an event.
     public var nextDeadline: MonotonicInstant? {
+        [pairDeadline, resync.retryAt].compactMap { $0 }.min()
+    }
+
+    /// The earliest settle, retry, notification or multicast check time.
+    var pairDeadline: MonotonicInstant? {
         (pairs.values.flatMap { [$0.phase.deadline, $0.retryAt, $0.notifyAt].compactMap { $0 } }
             + [multicastCheckAt].compactMap { $0 }).min()
     }
 
     /// Called when `nextDeadline` passed without an event: a settle or retry time is a full
-    /// reconcile; the multicast check reads one file and reconciles only if memberships changed.
+    /// reconcile; the multicast check reads one file and reconciles only if memberships changed;
+    /// a due resynchronisation retry dumps the links and, if that works, reconciles.
     public func onTimer() {
         let now = clock.now()
+        if let due = resync.retryAt, now >= due {
+            if resynchroniseOrRetry() {
+                sendDueNotifications(now: now)
+                reconcile()
+                return
+            }
+            guard let other = pairDeadline, other <= now else { return }
+        }
         sendDueNotifications(now: now)
         let pairDue = pairs.values.contains { record in
             [record.phase.deadline, record.retryAt].contains { $0.map { $0 <= now } ?? false }

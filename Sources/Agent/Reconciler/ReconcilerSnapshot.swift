@@ -36,4 +36,6 @@ public struct ReconcilerSnapshot: Sendable {
     public var reconciles: UInt64
     /// "name(index)" for every device the pairs and `originals` mention, including departed ones.
     public var labels: [InterfaceIndex: String]
+    /// A failed resynchronisation waiting for its retry, and how many failed since start.
+    public var resync = ResyncStatus()
 }

@@ -101,7 +101,7 @@ public final class AgentRuntime {
                 for message in batch.messages { reconciler.take(message) }
                 if batch.needsResync {
                     services.noteResync()
-                    do { try reconciler.resynchronise() } catch { logger.error("resynchronising: \(error)") }
+                    reconciler.resynchroniseOrRetry() // a failure is retried at reconciler.nextDeadline
                 }
                 // Address events alone only concern the hygiene check.
                 if !batch.messages.isEmpty || batch.needsResync || batch.multicastChanged || batch.addresses.isEmpty {
