@@ -78,8 +78,9 @@ struct Run: ParsableCommand {
           help: "Leave the relay in place on SIGTERM (for upgrades). Default: off, restore everything.")
     var keepSteeringOnExit: Bool?
 
-    @Option(help: ArgumentHelp("File for saved originals (survives a crash). Default: \(ResolvedSettings.defaultStateFile).",
-                               valueName: "path"))
+    @Option(help: ArgumentHelp(
+        "File for saved originals (survives a crash); its directory must be root's and not writable by group or others (else exit 73). Default: \(ResolvedSettings.defaultStateFile).",
+        valueName: "path"))
     var stateFile: String?
 
     @Option(help: ArgumentHelp("VF detaches within --flap-window that hold the pair on the synthetic path; 0 off. Default: 5.",

@@ -27,13 +27,7 @@ final class ReconcilerShutdownTests: XCTestCase {
     }
 
     private func steerBoth() throws -> Reconciler {
-        let r = Reconciler(config: config, kernel: kernel, drivers: FakeDrivers(byName: [:]), clock: clock, logger: logs.logger)
-        try r.resynchronise()
-        r.reconcile()
-        clock.advance(by: config.settle)
-        r.reconcile()
-        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { r.take(.present(link)) }
-        r.reconcile()
+        let r = try Reconciler.steering(config: config, kernel: kernel, clock: clock, logger: logs.logger)
         XCTAssertEqual(kernel.relay[2]?.egress?.target, 3, "pair 1 steering")
         XCTAssertEqual(kernel.relay[4]?.egress?.target, 5, "pair 2 steering")
         XCTAssertEqual(kernel.links[3]?.mtu, 9000)

@@ -25,13 +25,7 @@ final class ResyncRetryTests: XCTestCase {
     }
 
     private func steer() throws -> Reconciler {
-        let r = Reconciler(config: config, kernel: kernel, drivers: FakeDrivers(byName: [:]), clock: clock, logger: logs.logger)
-        try r.resynchronise()
-        r.reconcile()
-        clock.advance(by: config.settle)
-        r.reconcile()
-        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { r.take(.present(link)) }
-        r.reconcile()
+        let r = try Reconciler.steering(config: config, kernel: kernel, clock: clock, logger: logs.logger)
         XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering")
         return r
     }
