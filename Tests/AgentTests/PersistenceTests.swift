@@ -99,7 +99,8 @@ final class PersistenceTests: XCTestCase {
              link(5, "vf0", mac), "its synthetic NIC (ifindex 2) is not in the file with the same MAC"),
             ("VF of a NIC that was a VF", 5, [DeviceIdentity(index: 2, name: "hn0", mac: mac, role: .vf(of: 5)), vf],
              link(5, "vf0", mac), "its synthetic NIC (ifindex 2) is not in the file with the same MAC"),
-            ("no role (older file)", 2, [DeviceIdentity(index: 2, name: "hn0", mac: mac)], link(2, "hn0", mac), "not recorded as part of a pair"),
+            ("no role (older file), not paired now", 2, [DeviceIdentity(index: 2, name: "hn0", mac: mac)], link(2, "hn0", mac),
+             "not recorded as part of a pair, and not part of one now"),
             ("lo: all-zero MAC", 1, [DeviceIdentity(index: 1, name: "lo", mac: MACAddress("00:00:00:00:00:00"), role: .synthetic)],
              link(1, "lo", MACAddress("00:00:00:00:00:00")), "no MAC: never part of a pair"),
             ("no MAC", 7, [DeviceIdentity(index: 7, name: "odd", mac: nil, role: .synthetic)], link(7, "odd", nil), "no MAC: never part of a pair"),
@@ -112,6 +113,13 @@ final class PersistenceTests: XCTestCase {
             let table = Dictionary(uniqueKeysWithValues: identities.map { ($0.index, $0) })
             XCTAssertEqual(SavedDeviceTrust.problem(device, identities: table, link: current), expected, name)
         }
+        // An older file (no roles): a device that is part of a pair now is accepted, if still the same.
+        let old: [InterfaceIndex: DeviceIdentity] = [2: DeviceIdentity(index: 2, name: "hn0", mac: mac)]
+        XCTAssertNil(SavedDeviceTrust.problem(2, identities: old, link: link(2, "hn0", mac), pairedNow: [2]))
+        XCTAssertEqual(SavedDeviceTrust.problem(2, identities: old, link: link(2, "hn9", mac), pairedNow: [2]), "now named hn9")
+        let zero: [InterfaceIndex: DeviceIdentity] = [1: DeviceIdentity(index: 1, name: "lo", mac: MACAddress("00:00:00:00:00:00"))]
+        XCTAssertEqual(SavedDeviceTrust.problem(1, identities: zero, link: link(1, "lo", MACAddress("00:00:00:00:00:00")), pairedNow: [1]),
+                       "no MAC: never part of a pair")
         XCTAssertNil(SavedDeviceTrust.bootProblem(saved: "b1", current: "b1"))
         XCTAssertEqual(SavedDeviceTrust.bootProblem(saved: "b0", current: "b1"), "was written before a reboot (boot b0, now b1)")
         XCTAssertTrue(SavedDeviceTrust.bootProblem(saved: nil, current: "b1")?.hasPrefix("has no boot id") == true)

@@ -146,14 +146,25 @@ final class ReconcilerRestartTests: XCTestCase {
         kernel.add(lo)
         store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\n"
             + "device 1 lo 00:00:00:00:00:00\nrole synthetic\nmtu 1500\nadmin-up 0\n"   // claims a role: zero MAC
-            + "device 3 vf0 00:15:5d:aa:bb:cc\nmtu 1234\n"                                  // no role: an old file
+            + "device 4 eth1 00:15:5d:aa:bb:01\nmtu 1234\n"                                  // no role, not paired now
+        kernel.add(LinkSnapshot(index: 4, name: "eth1", mac: MACAddress("00:15:5d:aa:bb:01")!, flags: [.up, .lowerUp], mtu: 1500))
         let r = try makeReconciler()
         XCTAssertEqual(r.originals, SavedOriginals(), "nothing taken over: \(logs.messages)")
-        XCTAssertTrue(logs.contains("not restored: lo(1) (no MAC: never part of a pair), vf0(3) (not recorded as part of a pair)"),
-                      "\(logs.messages)")
+        XCTAssertTrue(logs.contains("eth1(4) (not recorded as part of a pair, and not part of one now)"), "\(logs.messages)")
+        XCTAssertTrue(logs.contains("not restored: lo(1) (no MAC: never part of a pair)"), "\(logs.messages)")
         r.shutdown(keepSteering: false)
         XCTAssertEqual(kernel.links[1]?.mtu, 65536)
         XCTAssertEqual(kernel.links[1]?.isAdminUp, true)
+        XCTAssertEqual(kernel.links[4]?.mtu, 1500)
+    }
+
+    /// A file of the agent before roles were recorded (an upgrade with --keep-steering-on-exit):
+    /// the devices that are part of a pair now are still restored.
+    func testAnOlderFileWithoutRolesStillRestoresTheDevicesPairedNow() throws {
+        store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\ndevice 3 vf0 00:15:5d:aa:bb:cc\nmtu 1234\n"
+        let r = try makeReconciler()
+        XCTAssertEqual(r.originals.mtu[vf], 1234, "\(logs.messages)")
+        XCTAssertEqual(r.deviceRoles[vf], .vf(of: hn), "written with its role from the next change on")
     }
 
     func testACorruptStateFileIsReportedAndIgnored() throws {

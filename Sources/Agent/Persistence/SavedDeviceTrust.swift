@@ -17,8 +17,11 @@ enum SavedDeviceTrust {
     /// nil when `device`'s saved originals may be restored: it was part of a pair (synthetic NIC,
     /// or the VF of a synthetic NIC in the same file with the same MAC), and the device with its
     /// index now has the same name and the same non-zero MAC. Else why not.
+    /// A file of an agent before roles were recorded says no role: its device is accepted only
+    /// if it is part of a pair now (`pairedNow`, from the current pairing), so an upgrade that
+    /// kept the relay still restores what the old agent changed.
     static func problem(_ device: InterfaceIndex, identities: [InterfaceIndex: DeviceIdentity],
-                        link: LinkSnapshot?) -> String? {
+                        link: LinkSnapshot?, pairedNow: Set<InterfaceIndex> = []) -> String? {
         guard let identity = identities[device] else { return "no device line" }
         guard let link else { return "gone" }
         guard link.name == identity.name else { return "now named \(link.name)" }
@@ -26,7 +29,7 @@ enum SavedDeviceTrust {
         guard link.mac == mac else { return "another device now (MAC \(link.mac?.description ?? "-"))" }
         switch identity.role {
         case nil:
-            return "not recorded as part of a pair"
+            return pairedNow.contains(device) ? nil : "not recorded as part of a pair, and not part of one now"
         case .synthetic:
             return nil
         case .vf(let synthetic):

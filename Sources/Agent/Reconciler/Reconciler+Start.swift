@@ -29,14 +29,21 @@ extension Reconciler {
         }
         var kept = 0
         var refused: [String] = []
+        // For files without roles (older agents): what each device is in the pairing now.
+        var rolesNow: [InterfaceIndex: DeviceRole] = [:]
+        for pair in Pairing.pair(Array(links.values), config: config).pairs {
+            rolesNow[pair.synthetic.index] = .synthetic
+            if let vf = pair.vf { rolesNow[vf.index] = .vf(of: pair.synthetic.index) }
+        }
         for device in decoded.originals.devices.sorted() {
             let identity = decoded.identities[device]
-            if let problem = SavedDeviceTrust.problem(device, identities: decoded.identities, link: links[device]) {
+            if let problem = SavedDeviceTrust.problem(device, identities: decoded.identities, link: links[device],
+                                                      pairedNow: Set(rolesNow.keys)) {
                 refused.append("\(identity.map { "\($0.name)(\(device))" } ?? "ifindex \(device)") (\(problem))")
                 continue
             }
             originals.adopt(device, from: decoded.originals)
-            deviceRoles[device] = identity?.role
+            deviceRoles[device] = identity?.role ?? rolesNow[device]
             if decoded.originals.createdClsact.contains(device) { relayDevices.insert(device) }
             kept += 1
         }
