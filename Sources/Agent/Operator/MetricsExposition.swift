@@ -55,6 +55,12 @@ public enum MetricsExposition {
         out.line("hnagent_netlink_errors_total", [:], String(report.agent.netlinkErrors))
         out.family("hnagent_resyncs_total", "counter", "Full resynchronisations after a lost or untrusted event.")
         out.line("hnagent_resyncs_total", [:], String(report.agent.resyncs))
+        if let listener = report.agent.metricsListener {
+            out.family("hnagent_metrics_listening", "gauge", "1 while the HTTP metrics endpoint listens; 0 while its bind is retried.")
+            out.sample("hnagent_metrics_listening", [:], listener.listening ? 1 : 0)
+            out.family("hnagent_metrics_listen_failures_total", "counter", "Failed binds of the HTTP metrics endpoint since start.")
+            out.line("hnagent_metrics_listen_failures_total", [:], String(listener.failedAttempts))
+        }
         out.family("hnagent_pairs", "gauge", "Synthetic NICs the agent manages.")
         out.sample("hnagent_pairs", [:], Double(report.pairs.count))
         out.family("hnagent_uptime_seconds", "gauge", "Seconds since the agent started.")

@@ -16,6 +16,8 @@ public struct AgentStatus: Codable, Equatable, Sendable {
     public var resyncs: UInt64
     public var controlSocket: String?
     public var metricsListen: String?
+    /// Whether the HTTP metrics endpoint listens, or why not and when it is tried again.
+    public var metricsListener: MetricsListenerStatus?
 }
 
 public struct NICRef: Codable, Equatable, Sendable {
