@@ -49,6 +49,11 @@ public enum MetricsExposition {
             }
         }
 
+        out.family("hnagent_multicast_changes_coalesced_total", "counter",
+                   "Multicast membership changes the VF's allmulti did not follow on their own (at most one change per multicast-settle).")
+        for pair in report.pairs {
+            out.sample("hnagent_multicast_changes_coalesced_total", pair, [:], exactly: pair.multicastChangesCoalesced)
+        }
         out.family("hnagent_reconciles_total", "counter", "Reconcile passes since start.")
         out.line("hnagent_reconciles_total", [:], String(report.agent.reconciles))
         out.family("hnagent_netlink_errors_total", "counter", "Netlink requests the kernel refused or that failed.")

@@ -136,7 +136,8 @@ public final class StatusBoard: PairEventSink {
                 traffic: traffic(pair),
                 changes: NICChangeReport.changes(for: pair, snapshot: snapshot),
                 vfAddresses: pair.vf.flatMap { vfAddresses[$0] } ?? [],
-                multicastMemberships: pair.memberships.map(\.description))
+                multicastMemberships: pair.memberships.map(\.description),
+                multicastChangesCoalesced: pair.multicastChangesCoalesced)
         }
         return StatusReport(agent: agent, pairs: pairs)
     }

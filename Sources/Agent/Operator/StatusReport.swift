@@ -104,4 +104,6 @@ public struct PairStatus: Codable, Equatable, Sendable {
     /// IP addresses something put on the VF (should be none; see the hygiene warning).
     public var vfAddresses: [String]
     public var multicastMemberships: [String]
+    /// Membership changes the VF's allmulti did not follow on their own (steering.multicast-settle).
+    public var multicastChangesCoalesced: UInt64
 }
