@@ -60,6 +60,9 @@ enum StatusTable {
         if !pair.multicastMemberships.isEmpty {
             out += "  multicast    \(pair.multicastMemberships.joined(separator: ", ")) (VF in allmulti)\n"
         }
+        if pair.multicastChangesCoalesced > 0 {
+            out += "  multicast    \(pair.multicastChangesCoalesced) membership changes coalesced (allmulti follows at most once per multicast-settle)\n"
+        }
         if !pair.vfAddresses.isEmpty {
             out += "  WARNING      VF has IP addresses \(pair.vfAddresses.joined(separator: ", ")): something configures it\n"
         }

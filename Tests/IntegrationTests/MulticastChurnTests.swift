@@ -57,6 +57,8 @@ final class MulticastChurnTests: IntegrationTestCase {
         XCTAssertGreaterThanOrEqual(metric.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0, coalesced, "\(metric ?? "no metric")")
 
         print("churn: \(rounds) join/leave rounds in \(seconds)s; vf0 allmulti changes \(flips); multicast log lines \(multicastLines.count); coalesced \(coalesced)")
+        let table = try a.control(["status"]).stdout
+        XCTAssertTrue(table.contains("membership changes coalesced"), table)
         let events = try a.control(["events", "--json"]).stdout.split(separator: "\n")
         XCTAssertTrue(events.contains { $0.contains("\"kind\":\"steering-on\"") }, "steering-on kept in the timeline")
         let allmultiEvents = events.filter { $0.contains("\"kind\":\"policy\"") && $0.contains("allmulti") }
