@@ -19,21 +19,10 @@ final class MulticastChurnTests: IntegrationTestCase {
         let mark = a.logMark()
         let cpuBefore = cpuSeconds(a.pid)
         let seconds = 2.0
-        let churn = Shell.execute(["ip", "netns", "exec", tb.guest, "setpriv", "--reuid", "65534", "--regid", "65534",
-                                   "--clear-groups", "/usr/bin/python3", "-c", """
-            import socket, struct, time
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            mreq = struct.pack("4s4si", socket.inet_aton("239.1.2.3"), socket.inet_aton("0.0.0.0"), \(hnIndex))
-            end, n = time.monotonic() + \(seconds), 0
-            while time.monotonic() < end:
-                s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-                s.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, mreq)
-                n += 1
-            print(n)
-            """], timeout: 30)
+        let churn = Shell.execute(["ip", "netns", "exec", tb.guest] + churnCommand(ifindex: hnIndex, seconds: seconds), timeout: 30)
         XCTAssertTrue(churn.succeeded, "\(churn.stderr)")
         print("agent CPU during the churn: \(cpuSeconds(a.pid) - cpuBefore)s")
-        let rounds = Int(churn.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let rounds = Int(churn.stdout.split(separator: "\n").last ?? "") ?? 0
         XCTAssertGreaterThan(rounds, 100, "joins and leaves by uid 65534")
 
         // The last leave is applied within the settle time: allmulti off again on vf0.
@@ -63,6 +52,41 @@ final class MulticastChurnTests: IntegrationTestCase {
         XCTAssertTrue(events.contains { $0.contains("\"kind\":\"steering-on\"") }, "steering-on kept in the timeline")
         let allmultiEvents = events.filter { $0.contains("\"kind\":\"policy\"") && $0.contains("allmulti") }
         XCTAssertLessThanOrEqual(allmultiEvents.count, Int(seconds) + 3, allmultiEvents.joined(separator: "\n"))
+    }
+
+    /// A VF that comes back while the churn goes on settles and steers: the churn's events must not
+    /// keep the agent's timers (settle, retries, peer notifications) from running.
+    func testAVFReturningDuringChurnSettlesAndSteers() throws {
+        let (tb, a) = try startSteered()
+        // Two loops: events keep coming while the agent handles the previous ones.
+        let churns = try (0..<2).map { _ in try tb.spawn(tb.guest, churnCommand(ifindex: try tb.ifindex(tb.guest, Testbed.hn), seconds: 20)) }
+        try tb.waitUntil(timeout: 5, "uid 65534 churning") { churns.allSatisfy { $0.stdout.text.contains("churning") } }
+        try tb.deleteVF()
+        try tb.waitUntil(timeout: steerTimeout, "fallback") { try tb.hnEgressRedirectGone() }
+        let mark = a.logMark()
+        try tb.addVF()
+        try tb.waitUntil(timeout: 5, "vf0 settled (0.5 s) and steering while the churn goes on") { try tb.steeringInstalled() }
+        XCTAssertTrue(churns.allSatisfy(\.isRunning), "the churn was still going on")
+        try a.waitForLog("peer notification synthetic=hn0(2) via VF vf0(", timeout: 2, since: mark)
+        for churn in churns { churn.terminate() }
+    }
+
+    /// `setpriv ... python3` (run it in GUEST): uid 65534 joins and leaves 239.1.2.3 on the
+    /// interface IFINDEX in a tight loop for SECONDS, then prints how many rounds it made.
+    private func churnCommand(ifindex: Int, seconds: Double) -> [String] {
+        ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+         "/usr/bin/python3", "-c", """
+            import socket, struct, time
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            mreq = struct.pack("4s4si", socket.inet_aton("239.1.2.3"), socket.inet_aton("0.0.0.0"), \(ifindex))
+            print("churning", flush=True)
+            end, n = time.monotonic() + \(seconds), 0
+            while time.monotonic() < end:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, mreq)
+                n += 1
+            print(n)
+            """]
     }
 
     private func cpuSeconds(_ pid: Int32) -> Double {
