@@ -6,9 +6,11 @@ enum StatusTable {
         let agent = report.agent
         var out = "hnagent pid \(agent.pid): \(agent.mode) mode, settle \(agent.settleSeconds)s, up \(duration(agent.uptimeSeconds))"
         out += "; reconciles \(agent.reconciles), netlink errors \(agent.netlinkErrors), resyncs \(agent.resyncs)\n"
-        if let metrics = agent.metricsListener, !metrics.listening {
-            out += "metrics \(metrics.address) not listening: \(metrics.error ?? "unknown error")"
-                + (metrics.retryInSeconds.map { "; retry in \(duration($0))" } ?? "") + "\n"
+        if let metrics = agent.metricsListener {
+            out += metrics.listening
+                ? "metrics http://\(metrics.address)/metrics listening\n"
+                : "metrics \(metrics.address) not listening: \(metrics.error ?? "unknown error")"
+                    + (metrics.retryInSeconds.map { "; retry in \(duration($0))" } ?? "") + "\n"
         }
         guard !report.pairs.isEmpty else {
             return out + "\nno synthetic NICs found (none has driver hv_netvsc, or none matches --synthetic)\n"

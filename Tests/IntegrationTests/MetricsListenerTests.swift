@@ -47,6 +47,8 @@ final class MetricsListenerTests: IntegrationTestCase {
         let after = try XCTUnwrap((try a.statusJSON()["agent"] as? [String: Any])?["metrics_listener"] as? [String: Any])
         XCTAssertEqual(after["listening"] as? Bool, true, "\(after)")
         XCTAssertNil(after["error"], "\(after)")
+        let listening = try a.control(["status"]).stdout
+        XCTAssertTrue(listening.contains("metrics http://127.0.0.1:\(port)/metrics listening\n"), listening)
     }
 
     func testIdleHTTPClientsLeaveTheControlSocketItsOwnSlots() throws {
