@@ -30,6 +30,8 @@ public struct RunSettings: Equatable, Sendable {
     public var flapHold: Double?
     public var peerNotifyCount: Int?
     public var peerNotifyInterval: Double?
+    /// Seconds; checked against `ResolvedSettings.multicastSettleRange` when read.
+    public var multicastSettle: Double?
     /// Path of the control socket; "" turns it off. Checked by `ControlSettings.socketProblem`.
     public var controlSocket: String?
     /// TCP address of the metrics endpoint; "" (the default) turns it off.
@@ -71,6 +73,7 @@ public struct RunSettings: Equatable, Sendable {
         merged.flapHold = flags.flapHold ?? flapHold
         merged.peerNotifyCount = flags.peerNotifyCount ?? peerNotifyCount
         merged.peerNotifyInterval = flags.peerNotifyInterval ?? peerNotifyInterval
+        merged.multicastSettle = flags.multicastSettle ?? multicastSettle
         return merged
     }
 }
@@ -91,12 +94,14 @@ public struct ResolvedSettings: Equatable, Sendable {
     public var flapHold: Double
     public var peerNotifyCount: Int
     public var peerNotifyInterval: Double
+    public var multicastSettle: Double
 
     public static let defaultStateFile = "/run/hnagent/state"
     public static let flapThresholdRange = 0...1000
     public static let flapSecondsRange: ClosedRange<Double> = 0.1...86_400
     public static let peerNotifyCountRange = 0...255
     public static let peerNotifyIntervalRange: ClosedRange<Double> = 0.01...60
+    public static let multicastSettleRange: ClosedRange<Double> = 0...60
     /// "" when the control socket is off.
     public var controlSocket: String
     /// "" when the metrics endpoint is off.
@@ -124,6 +129,7 @@ public struct ResolvedSettings: Equatable, Sendable {
         let defaults = AgentConfig()
         peerNotifyCount = layer.peerNotifyCount ?? defaults.peerNotifyCount
         peerNotifyInterval = layer.peerNotifyInterval ?? defaults.peerNotifyInterval.secondsValue
+        multicastSettle = layer.multicastSettle ?? defaults.multicastSettle.secondsValue
         controlSocket = layer.controlSocket ?? ControlSettings.defaultSocketPath
         metricsListen = layer.metricsListen ?? ""
     }
@@ -138,6 +144,7 @@ public struct ResolvedSettings: Equatable, Sendable {
         config.flapHold = .nanoseconds(Int64((flapHold * 1e9).rounded()))
         config.peerNotifyCount = peerNotifyCount
         config.peerNotifyInterval = .nanoseconds(Int64((peerNotifyInterval * 1e9).rounded()))
+        config.multicastSettle = .nanoseconds(Int64((multicastSettle * 1e9).rounded()))
         return config
     }
 }

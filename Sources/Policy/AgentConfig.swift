@@ -24,6 +24,9 @@ public struct AgentConfig: Sendable {
     /// num_grat_arp / num_unsol_na), `peerNotifyInterval` apart; 0 turns them off.
     public var peerNotifyCount = 2
     public var peerNotifyInterval: Duration = .milliseconds(200)
+    /// The VF's allmulti follows multicast memberships at most once per this time
+    /// (`MulticastCoalescer`); zero follows every change at once.
+    public var multicastSettle: Duration = .seconds(1)
 
     public static let syntheticDriver = "hv_netvsc"
 

@@ -99,6 +99,10 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds between notification rounds. Default: 0.2.", valueName: "seconds"))
     var peerNotifyInterval: Double?
 
+    @Option(help: ArgumentHelp("VF allmulti follows multicast memberships at most once per this many seconds; 0 every change. Default: 1.",
+                               valueName: "seconds"))
+    var multicastSettle: Double?
+
     @Option(name: .customLong("control-socket"), help: ArgumentHelp(
         "Unix socket for status, events and metrics (root only); \"\" turns it off. Default: \(ControlSettings.defaultSocketPath).",
         valueName: "path"))
@@ -126,6 +130,9 @@ struct Run: ParsableCommand {
         }
         if let peerNotifyInterval, !(peerNotifyInterval.isFinite && ResolvedSettings.peerNotifyIntervalRange.contains(peerNotifyInterval)) {
             throw ValidationError("--peer-notify-interval must be between 0.01 and 60 seconds, got \(peerNotifyInterval)")
+        }
+        if let multicastSettle, !(multicastSettle.isFinite && ResolvedSettings.multicastSettleRange.contains(multicastSettle)) {
+            throw ValidationError("--multicast-settle must be between 0 and 60 seconds, got \(multicastSettle)")
         }
         if let settle, !(settle.isFinite && ResolvedSettings.settleRange.contains(settle)) {
             throw ValidationError("--settle must be between 0 and 3600 seconds, got \(settle)")

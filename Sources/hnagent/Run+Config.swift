@@ -57,6 +57,7 @@ extension Run {
         flags.flapHold = flapHold
         flags.peerNotifyCount = peerNotifyCount
         flags.peerNotifyInterval = peerNotifyInterval
+        flags.multicastSettle = multicastSettle
         return flags
     }
 }

@@ -12,6 +12,12 @@ enum StatusTable {
             out += " (\(agent.resyncFailures) failed, retried)"
         }
         out += "\n"
+        if let metrics = agent.metricsListener {
+            out += metrics.listening
+                ? "metrics http://\(metrics.address)/metrics listening\n"
+                : "metrics \(metrics.address) not listening: \(metrics.error ?? "unknown error")"
+                    + (metrics.retryInSeconds.map { "; retry in \(duration($0))" } ?? "") + "\n"
+        }
         guard !report.pairs.isEmpty else {
             return out + "\nno synthetic NICs found (none has driver hv_netvsc, or none matches --synthetic)\n"
         }
@@ -61,6 +67,9 @@ enum StatusTable {
         }
         if !pair.multicastMemberships.isEmpty {
             out += "  multicast    \(pair.multicastMemberships.joined(separator: ", ")) (VF in allmulti)\n"
+        }
+        if pair.multicastChangesCoalesced > 0 {
+            out += "  multicast    \(pair.multicastChangesCoalesced) membership changes coalesced (allmulti follows at most once per multicast-settle)\n"
         }
         if !pair.vfAddresses.isEmpty {
             out += "  WARNING      VF has IP addresses \(pair.vfAddresses.joined(separator: ", ")): something configures it\n"

@@ -180,7 +180,7 @@ final class ControlServerTests: XCTestCase {
 
     func testClientsAreBounded() throws {
         var limits = ControlServer.Limits()
-        limits.maximumClients = 2
+        limits.maximumControlClients = 2
         let server = try makeServer(limits)
         let first = try rawClient(), second = try rawClient()
         defer { close(first); close(second) }
@@ -242,6 +242,82 @@ final class ControlServerTests: XCTestCase {
         XCTAssertTrue(ok.hasSuffix("\r\n\r\nhnagent_pairs 1\n"), ok)
         XCTAssertTrue(try get("GET /other HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.0 404 Not Found"))
         XCTAssertTrue(try get("DELETE /metrics HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.0 405 Method Not Allowed"))
+    }
+
+    /// A listening TCP socket on a free loopback port, as another process holding it would have.
+    private func holdLoopbackPort() throws -> (fd: Int32, port: UInt16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let any = ListenAddress(host: .ipv4([127, 0, 0, 1]), port: 0)
+        guard SocketAddress(any).bind(fd) == 0, listen(fd, 1) == 0 else { throw TestFailure("bind: errno \(errno)") }
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return (fd, UInt16(bigEndian: address.sin_port))
+    }
+
+    func testAHeldMetricsPortIsRetriedWithBackOffWhileTheControlSocketServes() throws {
+        let (holder, port) = try holdLoopbackPort()
+        var held = true
+        defer { if held { close(holder) } }
+        let server = try makeServer(metrics: ListenAddress(host: .ipv4([127, 0, 0, 1]), port: port))
+        XCTAssertNil(server.metricsAddress)
+        XCTAssertEqual(try ask(server, .status).get(), "{\"ok\":true}\n", "the control socket serves meanwhile")
+        var status = try XCTUnwrap(server.metricsListenerStatus)
+        XCTAssertEqual(status.address, "127.0.0.1:\(port)")
+        XCTAssertFalse(status.listening)
+        XCTAssertTrue(status.error?.contains("Address already in use (EADDRINUSE)") == true, "\(status)")
+        XCTAssertEqual(status.failedAttempts, 1)
+        XCTAssertTrue(logs.contains("metrics: cannot listen on 127.0.0.1:\(port)"), "\(logs.messages)")
+        XCTAssertTrue(logs.contains("retrying in 1.0s"), "\(logs.messages)")
+
+        // 1 s, 2 s, 4 s, ... after each failure; nothing is tried before its time.
+        var retryAt = clock.now().advanced(by: .seconds(1))
+        for (failures, wait) in [(2, 2), (3, 4), (4, 8)] {
+            XCTAssertEqual(server.nextDeadline, retryAt)
+            clock.advance(by: .milliseconds(999))
+            server.handle([])
+            XCTAssertEqual(server.metricsListenerStatus?.failedAttempts, UInt64(failures - 1), "not yet due")
+            clock.advance(by: .milliseconds(1))
+            server.handle([])
+            XCTAssertEqual(server.metricsListenerStatus?.failedAttempts, UInt64(failures))
+            retryAt = clock.now().advanced(by: .seconds(Int64(wait)))
+            // The next attempt is due after the wait; the first failures are counted below.
+            clock.advance(by: .seconds(Int64(wait)) - .seconds(1))
+        }
+        XCTAssertEqual(logs.records.filter { $0.message.contains("cannot listen") && $0.level == .error }.count, 1,
+                       "the same error is logged once; its repetitions at debug level")
+
+        close(holder)
+        held = false
+        clock.advance(by: .seconds(1))
+        server.handle([])
+        XCTAssertEqual(server.metricsAddress?.port, port, "bound on the retry")
+        status = try XCTUnwrap(server.metricsListenerStatus)
+        XCTAssertTrue(status.listening)
+        XCTAssertNil(status.error)
+        XCTAssertNil(status.retryInSeconds)
+        XCTAssertTrue(logs.contains("metrics on http://127.0.0.1:\(port)/metrics (after 4 failed attempts)"), "\(logs.messages)")
+    }
+
+    func testHTTPClientsHaveTheirOwnLimit() throws {
+        var limits = ControlServer.Limits()
+        limits.maximumHTTPClients = 1
+        limits.maximumControlClients = 1
+        let server = try makeServer(limits, metrics: ListenAddress(host: .ipv4([127, 0, 0, 1]), port: 0))
+        let address = try XCTUnwrap(server.metricsAddress)
+        func connect() -> Int32 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            XCTAssertEqual(SocketAddress(address).connect(fd), 0)
+            return fd
+        }
+        let idle = connect()
+        defer { close(idle) }
+        pump(server) { server.pollDescriptors.count == 3 }
+        let second = connect()
+        defer { close(second) }
+        XCTAssertTrue(readAll(second, server).hasPrefix("HTTP/1.0 503 Service Unavailable"))
+        XCTAssertTrue(logs.contains("refused metrics client: already 1 HTTP clients"), "\(logs.messages)")
+        XCTAssertEqual(try ask(server, .status).get(), "{\"ok\":true}\n", "the HTTP client holds no control slot")
     }
 }
 

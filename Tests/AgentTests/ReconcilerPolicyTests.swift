@@ -116,9 +116,39 @@ final class ReconcilerPolicyTests: XCTestCase {
 
         kernel.clearLog()
         kernel.multicast = [hn: defaults]
-        reconciler.reconcile() // an RTM_DELMULTICAST event
+        reconciler.takeMulticastChange() // an RTM_DELMULTICAST event, within multicast-settle of the join
+        XCTAssertEqual(kernel.log, [], "held: allmulti changes at most once per multicast-settle")
+        XCTAssertEqual(reconciler.nextDeadline, clock.now().advanced(by: .seconds(1)))
+        clock.advance(by: .seconds(1))
+        reconciler.onTimer()
         XCTAssertEqual(kernel.log, [.setFlag(device: vf, flag: .allMulticast, on: false)])
         XCTAssertTrue(logs.contains("has no memberships left: allmulti off on VF vf0(3)"))
+    }
+
+    func testMulticastChurnIsCoalescedIntoOneAllmultiChangePerSecond() throws {
+        try start()
+        let group = [MACAddress("01:00:5e:01:02:03")!]
+        let board = StatusBoard(mode: .transparent)
+        reconciler.eventSink = board
+        kernel.clearLog()
+        // A join/leave loop: 100 batches of events 10 ms apart, ending with a leave.
+        for round in 0..<100 {
+            kernel.multicast = round % 2 == 0 ? [hn: group] : [:]
+            reconciler.takeMulticastChange()
+            clock.advance(by: .milliseconds(10))
+            if let due = reconciler.nextDeadline, clock.now() >= due { reconciler.onTimer() }
+        }
+        clock.advance(by: .seconds(1))
+        reconciler.onTimer()
+        let flips = kernel.log.filter { if case .setFlag(vf, .allMulticast, _) = $0 { return true } else { return false } }
+        XCTAssertEqual(flips.count, 2, "on at the first join, off after the window the last leave fell in: \(flips)")
+        XCTAssertEqual(kernel.links[vf]?.flags.contains(.allMulticast), false)
+        XCTAssertEqual(reconciler.snapshot().pairs.first?.multicastChangesCoalesced, 98)
+        XCTAssertEqual(logs.count("multicast synthetic=hn0(2)"), 3, "\(logs.messages.suffix(5))")
+        XCTAssertTrue(logs.contains("multicast synthetic=hn0(2): 98 membership changes within 1.0s coalesced; allmulti on VF vf0(3) now off"),
+                      "\(logs.messages.suffix(5))")
+        XCTAssertEqual(board.timeline.entries.filter { $0.kind == "policy" }.map(\.detail),
+                       ["allmulti on on vf0(3)", "allmulti off on vf0(3)"], "one timeline event per allmulti change")
     }
 
     func testRefusedMTUKeepsThePairOnTheSyntheticPathLogsOnceAndBacksOff() throws {

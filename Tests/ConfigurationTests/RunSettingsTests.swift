@@ -27,6 +27,19 @@ final class RunSettingsTests: XCTestCase {
         XCTAssertEqual(resolved.syntheticPatterns, [])               // neither: default
         XCTAssertEqual(resolved.agentConfig.settle, .milliseconds(250))
     }
+
+    func testMulticastSettle() throws {
+        XCTAssertEqual(ResolvedSettings.defaults.agentConfig.multicastSettle, .seconds(1))
+        let file = try ConfigLoader.load(text: "[steering]\nmulticast-settle = 0.5\n").get()
+        XCTAssertEqual(ResolvedSettings(file).agentConfig.multicastSettle, .milliseconds(500))
+        var flags = RunSettings()
+        flags.multicastSettle = 0
+        XCTAssertEqual(ResolvedSettings(file.overridden(by: flags)).agentConfig.multicastSettle, .zero, "the flag wins")
+        guard case .failure(let problems) = ConfigLoader.load(text: "[steering]\nmulticast-settle = 90\n") else {
+            return XCTFail("accepted")
+        }
+        XCTAssertTrue(problems.diagnostics[0].message.contains("steering.multicast-settle"), problems.diagnostics[0].message)
+    }
 }
 
 final class ControlSettingsTests: XCTestCase {

@@ -10,11 +10,14 @@ public protocol ControlResponder: AnyObject {
 
 /// Serves the control socket and the optional metrics endpoint from the agent's poll() loop:
 /// non-blocking accept, one request per connection, bounded request size, bounded number of
-/// clients, and deadlines so a slow or silent client is dropped instead of holding the loop.
+/// clients per endpoint (HTTP clients cannot take the slots root's control clients need), and
+/// deadlines so a slow or silent client is dropped instead of holding the loop.
 public final class ControlServer {
     public struct Limits: Sendable {
-        /// Connections at once (both endpoints); more are told so and closed.
-        public var maximumClients = 16
+        /// Connections at once on the control socket, and on the metrics endpoint, counted
+        /// apart; more are told so and closed.
+        public var maximumControlClients = 16
+        public var maximumHTTPClients = 8
         /// Time a client has to send its request.
         public var requestTimeout: Duration = .seconds(5)
         /// Time a reply (or a follower's backlog) may take to drain.
@@ -22,10 +25,13 @@ public final class ControlServer {
         /// A follower that lets this much pile up is dropped.
         public var maximumFollowerBacklog = 1 << 20
         public init() {}
+
+        func maximum(_ kind: Connection.Kind) -> Int { kind == .http ? maximumHTTPClients : maximumControlClients }
     }
 
     private let unix: UnixListener?
-    private let tcp: TCPListener?
+    /// The HTTP endpoint: bound later, with back-off, if its port is taken at start.
+    private let metrics: MetricsEndpoint?
     private var connections: [Int32: Connection] = [:]
     private let responder: ControlResponder
     private let clock: MonotonicClock
@@ -35,28 +41,25 @@ public final class ControlServer {
     public private(set) var refusedPeers: UInt64 = 0
 
     public var socketPath: String? { unix?.path }
-    public var metricsAddress: ListenAddress? { tcp?.address }
+    /// The metrics endpoint's address once it listens.
+    public var metricsAddress: ListenAddress? { metrics?.listener?.address }
+    public var metricsListenerStatus: MetricsListenerStatus? { metrics?.status(now: clock.now()) }
 
-    /// Opens the endpoints. Throws `ControlSocketError` or a `SystemCallError` naming the call.
+    /// Opens the endpoints. Throws `ControlSocketError` or a `SystemCallError` naming the call,
+    /// for the control socket only: a metrics address that cannot be bound is logged and retried.
     public init(socketPath: String?, metrics: ListenAddress?, responder: ControlResponder, clock: MonotonicClock,
                 logger: Logger, limits: Limits = Limits()) throws {
         self.responder = responder
         self.clock = clock
         self.logger = logger
         self.limits = limits
-        let unix = try socketPath.map { try UnixListener(path: $0) }
-        do {
-            tcp = try metrics.map { try TCPListener(address: $0) }
-        } catch {
-            unix?.close()
-            throw error
-        }
-        self.unix = unix
+        unix = try socketPath.map { try UnixListener(path: $0) }
+        self.metrics = metrics.map { MetricsEndpoint(address: $0, now: clock.now(), logger: logger) }
     }
 
     public var pollDescriptors: [pollfd] {
         var fds: [pollfd] = []
-        for listener in [unix?.fileDescriptor, tcp?.fileDescriptor].compactMap({ $0 }) {
+        for listener in [unix?.fileDescriptor, metrics?.listener?.fileDescriptor].compactMap({ $0 }) {
             fds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
         }
         for connection in connections.values where !connection.isClosed {
@@ -67,7 +70,7 @@ public final class ControlServer {
     }
 
     public var nextDeadline: MonotonicInstant? {
-        connections.values.compactMap(\.deadline).min()
+        (connections.values.compactMap(\.deadline) + [metrics?.retryAt].compactMap { $0 }).min()
     }
 
     /// Handles what poll() reported for `pollDescriptors`.
@@ -76,7 +79,7 @@ public final class ControlServer {
         for entry in polled where entry.revents != 0 {
             if entry.fd == unix?.fileDescriptor {
                 acceptControl = true
-            } else if entry.fd == tcp?.fileDescriptor {
+            } else if entry.fd == metrics?.listener?.fileDescriptor {
                 acceptMetrics = true
             } else if let connection = connections[entry.fd], !connection.isClosed {
                 service(connection, events: entry.revents)
@@ -84,7 +87,8 @@ public final class ControlServer {
         }
         expire()
         if acceptControl, let unix { accept(from: unix.fileDescriptor, kind: .control) }
-        if acceptMetrics, let tcp { accept(from: tcp.fileDescriptor, kind: .http) }
+        if acceptMetrics, let listener = metrics?.listener { accept(from: listener.fileDescriptor, kind: .http) }
+        metrics?.retryIfDue(now: clock.now())
     }
 
     /// Drops connections whose deadline passed.
@@ -122,13 +126,14 @@ public final class ControlServer {
         }
         connections.removeAll()
         unix?.close()
-        tcp?.close()
+        metrics?.close()
     }
 
     // MARK: - Connections
 
     private func accept(from listener: Int32, kind: Connection.Kind) {
-        for _ in 0..<limits.maximumClients {
+        let limit = limits.maximum(kind)
+        for _ in 0..<limit {
             // accept4 is hidden behind _GNU_SOURCE in Glibc's module; the agent never execs, so
             // setting O_NONBLOCK and FD_CLOEXEC afterwards is as good.
             let fd = Glibc.accept(listener, nil, nil)
@@ -158,9 +163,9 @@ public final class ControlServer {
                     continue
                 }
             }
-            guard connections.count < limits.maximumClients else {
-                logger.warning("control: refused \(peer): already \(limits.maximumClients) clients")
-                let reply = ControlProtocolError("busy: \(limits.maximumClients) clients connected already; try again")
+            guard connections.values.filter({ $0.kind == kind && !$0.isClosed }).count < limit else {
+                logger.warning("control: refused \(peer): already \(limit) \(kind == .http ? "HTTP clients" : "clients on the control socket")")
+                let reply = ControlProtocolError("busy: \(limit) clients connected already; try again")
                 let bytes = kind == .http
                     ? HTTPExchange.response(status: 503, reason: "Service Unavailable", contentType: "text/plain", body: reply.reply)
                     : Array(reply.reply.utf8)

@@ -49,6 +49,11 @@ public enum MetricsExposition {
             }
         }
 
+        out.family("hnagent_multicast_changes_coalesced_total", "counter",
+                   "Multicast membership changes the VF's allmulti did not follow on their own (at most one change per multicast-settle).")
+        for pair in report.pairs {
+            out.sample("hnagent_multicast_changes_coalesced_total", pair, [:], exactly: pair.multicastChangesCoalesced)
+        }
         out.family("hnagent_reconciles_total", "counter", "Reconcile passes since start.")
         out.line("hnagent_reconciles_total", [:], String(report.agent.reconciles))
         out.family("hnagent_netlink_errors_total", "counter", "Netlink requests the kernel refused or that failed.")
@@ -59,6 +64,12 @@ public enum MetricsExposition {
         out.line("hnagent_resync_failures_total", [:], String(report.agent.resyncFailures))
         out.family("hnagent_resync_pending", "gauge", "1 while a failed resynchronisation waits for its retry (the link table may be stale).")
         out.sample("hnagent_resync_pending", [:], report.agent.resyncPending ? 1 : 0)
+        if let listener = report.agent.metricsListener {
+            out.family("hnagent_metrics_listening", "gauge", "1 while the HTTP metrics endpoint listens; 0 while its bind is retried.")
+            out.sample("hnagent_metrics_listening", [:], listener.listening ? 1 : 0)
+            out.family("hnagent_metrics_listen_failures_total", "counter", "Failed binds of the HTTP metrics endpoint since start.")
+            out.line("hnagent_metrics_listen_failures_total", [:], String(listener.failedAttempts))
+        }
         out.family("hnagent_pairs", "gauge", "Synthetic NICs the agent manages.")
         out.sample("hnagent_pairs", [:], Double(report.pairs.count))
         out.family("hnagent_uptime_seconds", "gauge", "Seconds since the agent started.")

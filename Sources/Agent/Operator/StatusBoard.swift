@@ -11,6 +11,7 @@ public struct AgentFacts: Sendable {
     public var resyncs: UInt64 = 0
     public var controlSocket: String?
     public var metricsListen: String?
+    public var metricsListener: MetricsListenerStatus?
 
     public init(pid: Int32, mode: SteeringMode, settle: Duration, started: MonotonicInstant, startedWall: WallTime) {
         self.pid = pid
@@ -105,7 +106,7 @@ public final class StatusBoard: PairEventSink {
             startedAt: facts.startedWall.iso8601, uptimeSeconds: seconds(now.duration(since: facts.started)),
             reconciles: snapshot.reconciles, netlinkErrors: facts.netlinkErrors, resyncs: facts.resyncs,
             resyncPending: snapshot.resync.pending, resyncFailures: snapshot.resync.failures,
-            controlSocket: facts.controlSocket, metricsListen: facts.metricsListen)
+            controlSocket: facts.controlSocket, metricsListen: facts.metricsListen, metricsListener: facts.metricsListener)
         let pairs = snapshot.pairs.map { pair -> PairStatus in
             let state = Self.state(of: pair, mode: mode)
             let track = tracks[pair.synthetic] ?? Track(state: state, since: now)
@@ -136,7 +137,8 @@ public final class StatusBoard: PairEventSink {
                 traffic: traffic(pair),
                 changes: NICChangeReport.changes(for: pair, snapshot: snapshot),
                 vfAddresses: pair.vf.flatMap { vfAddresses[$0] } ?? [],
-                multicastMemberships: pair.memberships.map(\.description))
+                multicastMemberships: pair.memberships.map(\.description),
+                multicastChangesCoalesced: pair.multicastChangesCoalesced)
         }
         return StatusReport(agent: agent, pairs: pairs)
     }

@@ -20,6 +20,8 @@ public struct AgentStatus: Codable, Equatable, Sendable {
     public var resyncFailures: UInt64
     public var controlSocket: String?
     public var metricsListen: String?
+    /// Whether the HTTP metrics endpoint listens, or why not and when it is tried again.
+    public var metricsListener: MetricsListenerStatus?
 }
 
 public struct NICRef: Codable, Equatable, Sendable {
@@ -106,4 +108,6 @@ public struct PairStatus: Codable, Equatable, Sendable {
     /// IP addresses something put on the VF (should be none; see the hygiene warning).
     public var vfAddresses: [String]
     public var multicastMemberships: [String]
+    /// Membership changes the VF's allmulti did not follow on their own (steering.multicast-settle).
+    public var multicastChangesCoalesced: UInt64
 }

@@ -47,6 +47,10 @@ struct PairRecord {
     /// Peer notification rounds still to send after the last switch, and when the next is due.
     var notificationsLeft = 0
     var notifyAt: MonotonicInstant?
+    /// The VF's allmulti follows memberships through this (Reconciler+Multicast.swift); a held
+    /// change is looked at again at `multicastDueAt`.
+    var multicast = MulticastCoalescer()
+    var multicastDueAt: MonotonicInstant?
 
     init(synthetic: InterfaceIndex, damper: FlapDamper = FlapDamper()) {
         self.synthetic = synthetic

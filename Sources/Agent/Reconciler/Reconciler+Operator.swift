@@ -20,7 +20,8 @@ extension Reconciler {
                 relay: record.totals, recovered: record.recovered,
                 vfTraffic: nonTransparentTraffic ? record.vfTraffic : nil,
                 memberships: memberships[record.synthetic] ?? [],
-                dampedUntil: record.damper.holdUntil(now: clock.now()))
+                dampedUntil: record.damper.holdUntil(now: clock.now()),
+                multicastChangesCoalesced: record.multicast.coalescedTotal)
         }
         for device in originals.devices { labels[device] = label(device) }
         return ReconcilerSnapshot(pairs: pairs, links: links, originals: originals, reconciles: reconcileCount,

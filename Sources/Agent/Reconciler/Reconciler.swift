@@ -145,7 +145,7 @@ public final class Reconciler {
 
     /// The earliest settle, retry, notification or multicast check time.
     var pairDeadline: MonotonicInstant? {
-        (pairs.values.flatMap { [$0.phase.deadline, $0.retryAt, $0.notifyAt].compactMap { $0 } }
+        (pairs.values.flatMap { [$0.phase.deadline, $0.retryAt, $0.notifyAt, $0.multicastDueAt].compactMap { $0 } }
             + [multicastCheckAt].compactMap { $0 }).min()
     }
 
@@ -164,7 +164,7 @@ public final class Reconciler {
         }
         sendDueNotifications(now: now)
         let pairDue = pairs.values.contains { record in
-            [record.phase.deadline, record.retryAt].contains { $0.map { $0 <= now } ?? false }
+            [record.phase.deadline, record.retryAt, record.multicastDueAt].contains { $0.map { $0 <= now } ?? false }
         }
         if !pairDue, let due = multicastCheckAt, now >= due, !refreshMemberships() {
             multicastCheckAt = now.advanced(by: Self.multicastCheckInterval)
@@ -204,6 +204,7 @@ public final class Reconciler {
         advancePairs(now: now)
         fallBackAtOnce()
         refreshMemberships()
+        coalesceMulticast(now: now)
         multicastCheckAt = pairs.values.contains { $0.phase.holdsVF } ? now.advanced(by: Self.multicastCheckInterval) : nil
         for pass in 1...Self.maximumPasses {
             guard let observed = observe() else { return }
@@ -307,7 +308,7 @@ public final class Reconciler {
             guard let hn = links[record.synthetic] else { continue }
             let vf = record.phase.vf.flatMap { links[$0] }
             var intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode,
-                                            multicastMemberships: memberships[hn.index] != nil)
+                                            multicastMemberships: record.multicast.applied)
             if record.retryAt != nil {
                 // Held on the synthetic path after a failure: only removals until the retry time.
                 intent.syntheticEgressRedirect = false

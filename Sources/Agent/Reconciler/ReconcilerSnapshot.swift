@@ -24,6 +24,8 @@ public struct PairSnapshot: Sendable {
     public var memberships: [MACAddress]
     /// Flap damping holds the pair on the synthetic path until then.
     public var dampedUntil: MonotonicInstant? = nil
+    /// Membership changes not applied to the VF's allmulti on their own (coalesced).
+    public var multicastChangesCoalesced: UInt64 = 0
 }
 
 /// The reconciler's view at one moment: pairs, the links they involve, and what the agent

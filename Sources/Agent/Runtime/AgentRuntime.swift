@@ -103,8 +103,13 @@ public final class AgentRuntime {
                     services.noteResync()
                     reconciler.resynchroniseOrRetry() // a failure is retried at reconciler.nextDeadline
                 }
-                // Address events alone only concern the hygiene check.
-                if !batch.messages.isEmpty || batch.needsResync || batch.multicastChanged || batch.addresses.isEmpty {
+                // Address events alone only concern the hygiene check; multicast joins and leaves
+                // alone only the VF's allmulti.
+                if !batch.messages.isEmpty || batch.needsResync {
+                    reconciler.reconcile()
+                } else if batch.multicastChanged {
+                    reconciler.takeMulticastChange()
+                } else if batch.addresses.isEmpty {
                     reconciler.reconcile()
                 }
                 services.afterReconcile(addresses: batch.addresses)

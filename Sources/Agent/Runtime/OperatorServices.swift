@@ -40,16 +40,11 @@ final class OperatorServices: ControlResponder {
         server = try ControlServer(socketPath: options.controlSocketPath, metrics: options.metricsAddress,
                                    responder: self, clock: clock, logger: logger)
         facts.controlSocket = server?.socketPath
-        facts.metricsListen = server?.metricsAddress?.description
         board.timeline.onAppend = { [weak self] entry in
             guard let self, let line = self.jsonLine(entry) else { return }
             self.server?.broadcast(line)
         }
         if let path = server?.socketPath { logger.info("control socket \(path) (hnagent status, events, metrics)") }
-        if let address = server?.metricsAddress {
-            let reach = address.isLoopback ? "" : "; not loopback: reachable from the network (the systemd unit's IPAddressDeny blocks it unless allowed)"
-            logger.notice("metrics on http://\(address)/metrics\(reach)")
-        }
     }
 
     /// After each reconcile: state times, then the hygiene check with this batch's address events.
@@ -101,6 +96,8 @@ final class OperatorServices: ControlResponder {
         refreshCounters()
         var facts = self.facts
         facts.netlinkErrors = kernel.errors
+        facts.metricsListener = server?.metricsListenerStatus
+        facts.metricsListen = facts.metricsListener?.address
         return board.report(reconciler.snapshot(), facts: facts, vfAddresses: hygiene?.allAddresses ?? [:], now: clock.now())
     }
 

@@ -33,6 +33,28 @@ public final class SocketPeerNotifier: PeerNotifier {
         // Neighbour discovery packets must carry hop limit 255 (RFC 4861 7.1.2).
         var hops: Int32 = 255
         _ = setsockopt(icmpSocket, Int32(IPPROTO_IPV6), IPV6_MULTICAST_HOPS, &hops, socklen_t(MemoryLayout<Int32>.size))
+        do {
+            try Self.receiveNothing(icmpSocket)
+        } catch {
+            close(packetSocket)
+            close(icmpSocket)
+            throw error
+        }
+    }
+
+    /// The ICMPv6 socket only sends and is never read: without a filter the kernel would queue a
+    /// copy of every ICMPv6 packet of the namespace on it until its receive buffer is full.
+    private static func receiveNothing(_ fd: Int32) throws {
+        // struct icmp6_filter from netinet/icmp6.h (not in Swift's Glibc module): 256 bits, one
+        // per ICMPv6 type; all set blocks every type (glibc's ICMP6_FILTER_SETBLOCKALL).
+        let icmp6Filter: Int32 = 1 // ICMP6_FILTER
+        var blockAll = [UInt32](repeating: .max, count: 8)
+        _ = try systemCall("setsockopt(ICMP6_FILTER, block all)") {
+            setsockopt(fd, Int32(IPPROTO_ICMPV6), icmp6Filter, &blockAll, socklen_t(blockAll.count * 4))
+        }
+        // What arrived between socket() and the filter.
+        var byte: UInt8 = 0
+        while recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) >= 0 {}
     }
 
     deinit {
