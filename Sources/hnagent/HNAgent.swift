@@ -127,8 +127,10 @@ struct Run: ParsableCommand {
         if let settle, !(settle.isFinite && ResolvedSettings.settleRange.contains(settle)) {
             throw ValidationError("--settle must be between 0 and 3600 seconds, got \(settle)")
         }
-        for pattern in syntheticPatterns + vfPatterns {
-            do { _ = try Glob(pattern) } catch { throw ValidationError("bad interface pattern: \(error)") }
+        for (flag, patterns) in [("--synthetic", syntheticPatterns), ("--vf", vfPatterns)] {
+            for pattern in patterns {
+                do { _ = try Glob(pattern) } catch { throw ValidationError("\(flag): bad interface pattern: \(error)") }
+            }
         }
         for kind in extraVFKinds {
             if let problem = AgentConfig.problem(withVFKind: kind) { throw ValidationError("--allow-vf-kind: \(problem)") }
