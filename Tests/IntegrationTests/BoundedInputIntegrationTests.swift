@@ -1,0 +1,61 @@
+// Issue 11 item 5: hostile name patterns (bounded matching, a length limit).
+
+import Foundation
+import XCTest
+
+final class HostilePatternIntegrationTests: IntegrationTestCase {
+    /// 40 stars and a letter once kept the agent at 100% CPU before "ready", deaf to SIGTERM.
+    func testFortyStarPatternReachesReadyAndStops() throws {
+        let tb = try makeTestbed()
+        // Interface names of 15 characters (the kernel's longest), none ending in "q": a
+        // backtracking matcher tries every way of spreading them over 40 stars.
+        try tb.exec(tb.guest, ["ip", "link", "add", "longnameabcdefg", "type", "veth", "peer", "name", "longnameabcdefh"])
+        let pattern = String(repeating: "*", count: 40) + "q"
+        let a = try startAgent(tb, pairing: ["--synthetic", pattern, "--vf", Testbed.vf])
+        XCTAssertEqual(a.stop(), 0, "SIGTERM answered within the usual deadline")
+    }
+}
+
+/// Exit codes and messages for too-long patterns; no root needed (validation comes first).
+final class PatternLimitCommandTests: XCTestCase {
+    private var directory: URL?
+
+    override func tearDown() {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+        directory = nil
+        super.tearDown()
+    }
+
+    private func hnagent(_ arguments: [String]) throws -> CommandResult {
+        Shell.execute([try AgentProcess.binaryURL().path] + arguments, timeout: 30)
+    }
+
+    func testTooLongFlagPatternIsBadUsage() throws {
+        let long = String(repeating: "a", count: 65)
+        for flag in ["--synthetic", "--vf"] {
+            // A state file of its own: an agent that took the pattern would otherwise run with the defaults.
+            let result = try hnagent(["run", flag, long, "--control-socket", "", "--state-file", "/tmp/hnagent-pattern-limit.state"])
+            XCTAssertEqual(result.status, 64, "EX_USAGE: \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("\(flag): bad interface pattern: pattern of 65 characters is longer than the limit of 64"),
+                          result.stderr)
+        }
+    }
+
+    func testCheckConfigListsTooLongPatternsWithTheirLines() throws {
+        let dir = try makeScratchDirectory("hnagent-patterns")
+        directory = dir
+        let path = dir.appendingPathComponent("long.toml").path
+        try """
+        [pairing]
+        synthetic = ["hn*", "\(String(repeating: "*", count: 65))"]
+        vf = ["\(String(repeating: "v", count: 70))"]
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let check = try hnagent(["check-config", path])
+        XCTAssertEqual(check.status, 65)
+        XCTAssertEqual(check.stderr.split(separator: "\n").map(String.init), [
+            "\(path):2: pairing.synthetic: pattern of 65 characters is longer than the limit of 64",
+            "\(path):3: pairing.vf: pattern of 70 characters is longer than the limit of 64",
+            "\(path): 2 problems; nothing applied",
+        ])
+    }
+}
