@@ -2,6 +2,9 @@
 
 import Foundation
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class HostilePatternIntegrationTests: IntegrationTestCase {
     /// 40 stars and a letter once kept the agent at 100% CPU before "ready", deaf to SIGTERM.
@@ -18,23 +21,13 @@ final class HostilePatternIntegrationTests: IntegrationTestCase {
 
 /// Exit codes and messages for too-long patterns; no root needed (validation comes first).
 final class PatternLimitCommandTests: XCTestCase {
-    private var directory: URL?
-
-    override func tearDown() {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-        directory = nil
-        super.tearDown()
-    }
-
-    private func hnagent(_ arguments: [String]) throws -> CommandResult {
-        Shell.execute([try AgentProcess.binaryURL().path] + arguments, timeout: 30)
-    }
-
     func testTooLongFlagPatternIsBadUsage() throws {
+        let binary = try AgentProcess.binaryURL().path
         let long = String(repeating: "a", count: 65)
         for flag in ["--synthetic", "--vf"] {
             // A state file of its own: an agent that took the pattern would otherwise run with the defaults.
-            let result = try hnagent(["run", flag, long, "--control-socket", "", "--state-file", "/tmp/hnagent-pattern-limit.state"])
+            let result = Shell.execute([binary, "run", flag, long, "--control-socket", "",
+                                        "--state-file", NSTemporaryDirectory() + "/hnagent-pattern-limit.state"], timeout: 30)
             XCTAssertEqual(result.status, 64, "EX_USAGE: \(result.stderr)")
             XCTAssertTrue(result.stderr.contains("\(flag): bad interface pattern: pattern of 65 characters is longer than the limit of 64"),
                           result.stderr)
@@ -42,15 +35,12 @@ final class PatternLimitCommandTests: XCTestCase {
     }
 
     func testCheckConfigListsTooLongPatternsWithTheirLines() throws {
-        let dir = try makeScratchDirectory("hnagent-patterns")
-        directory = dir
-        let path = dir.appendingPathComponent("long.toml").path
-        try """
-        [pairing]
-        synthetic = ["hn*", "\(String(repeating: "*", count: 65))"]
-        vf = ["\(String(repeating: "v", count: 70))"]
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-        let check = try hnagent(["check-config", path])
+        let path = NSTemporaryDirectory() + "/hnagent-patterns-\(getpid()).toml"
+        defer { unlink(path) }
+        let stars = String(repeating: "*", count: 65), vees = String(repeating: "v", count: 70)
+        try "[pairing]\nsynthetic = [\"hn*\", \"\(stars)\"]\nvf = [\"\(vees)\"]\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let check = Shell.execute([try AgentProcess.binaryURL().path, "check-config", path], timeout: 30)
         XCTAssertEqual(check.status, 65)
         XCTAssertEqual(check.stderr.split(separator: "\n").map(String.init), [
             "\(path):2: pairing.synthetic: pattern of 65 characters is longer than the limit of 64",
