@@ -43,12 +43,12 @@ struct Run: ParsableCommand {
     var configPath: String?
 
     @Option(name: .customLong("synthetic"), help: ArgumentHelp(
-        "Interface names (glob) that are synthetic NICs; repeatable. Default: interfaces whose driver is hv_netvsc.",
+        "Interface names (glob, at most 64 characters) that are synthetic NICs; repeatable. Default: interfaces whose driver is hv_netvsc. Stacked or virtual devices (macvlan, vlan, bridge, ...) never are.",
         valueName: "glob"))
     var syntheticPatterns: [String] = []
 
     @Option(name: .customLong("vf"), help: ArgumentHelp(
-        "Interface names (glob) allowed to be VFs; repeatable. Default: any eligible Ethernet interface with the synthetic NIC's MAC.",
+        "Interface names (glob, at most 64 characters) allowed to be VFs; repeatable. Default: any eligible Ethernet interface with the synthetic NIC's MAC.",
         valueName: "glob"))
     var vfPatterns: [String] = []
 
