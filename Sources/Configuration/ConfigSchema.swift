@@ -32,7 +32,7 @@ public enum ConfigSchema {
 
     public static let keys: [ConfigKey] = [
         ConfigKey(table: "pairing", name: "synthetic", type: "array of strings", flag: "--synthetic",
-                  help: ["Interface names (globs: * ? [a-z] [!x]) that are synthetic NICs.",
+                  help: ["Interface names (globs: * ? [a-z] [!x]; at most 64 characters) that are synthetic NICs.",
                          "Empty: every interface whose driver is hv_netvsc."],
                   render: { TOMLWriter.array($0.syntheticPatterns.map(\.pattern)) },
                   read: { value, settings in settings.syntheticPatterns = try value.globs() }),

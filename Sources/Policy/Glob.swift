@@ -1,8 +1,11 @@
 /// A shell-style name pattern (`*`, `?`, `[abc]`, `[a-z]`, `[!x]`) for interface names.
-/// Pure Swift so that Policy needs no libc; interface names are at most 15 bytes, so the
-/// backtracking matcher is cheap.
+/// Pure Swift so that Policy needs no libc. Patterns come from flags and config files, so they
+/// are bounded (`maximumLength`) and matched in O(pattern x name) steps: 40 stars and a letter
+/// once kept a recursive backtracking matcher at 100% CPU before the agent was ready.
 public struct Glob: Hashable, Sendable, CustomStringConvertible {
     public let pattern: String
+    /// Interface names have at most 15 bytes; 64 characters leave room for escapes and sets.
+    public static let maximumLength = 64
     private let tokens: [Token]
 
     private enum Token: Hashable {
@@ -10,6 +13,23 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
         case any
         case star
         case set(negated: Bool, items: [SetItem])
+
+        /// Whether this single-character token takes `c` (a star is handled by the matcher).
+        func accepts(_ c: Character) -> Bool {
+            switch self {
+            case .star: return false
+            case .any: return true
+            case .literal(let l): return l == c
+            case .set(let negated, let items):
+                let hit = items.contains { item in
+                    switch item {
+                    case .single(let s): return s == c
+                    case .range(let lo, let hi): return lo <= c && c <= hi
+                    }
+                }
+                return hit != negated
+            }
+        }
     }
 
     private enum SetItem: Hashable {
@@ -20,9 +40,12 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case empty
         case unterminatedBracket(String)
+        case tooLong(length: Int, limit: Int)
         public var description: String {
             switch self {
             case .empty: return "empty interface name pattern"
+            case .tooLong(let length, let limit):
+                return "pattern of \(length) characters is longer than the limit of \(limit)"
             case .unterminatedBracket(let p): return "pattern '\(p)' has a '[' without a closing ']'"
             }
         }
@@ -30,6 +53,8 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
 
     public init(_ pattern: String) throws {
         guard !pattern.isEmpty else { throw ParseError.empty }
+        let length = pattern.count
+        guard length <= Self.maximumLength else { throw ParseError.tooLong(length: length, limit: Self.maximumLength) }
         self.pattern = pattern
         var tokens: [Token] = []
         let chars = Array(pattern)
@@ -68,37 +93,41 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
     }
 
     public func matches(_ name: String) -> Bool {
-        Self.match(tokens[...], Array(name)[...])
+        matchCountingSteps(name).matches
     }
 
-    private static func match(_ tokens: ArraySlice<Token>, _ name: ArraySlice<Character>) -> Bool {
-        guard let token = tokens.first else { return name.isEmpty }
-        let rest = tokens.dropFirst()
-        switch token {
-        case .star:
-            var tail = name
-            while true {
-                if match(rest, tail) { return true }
-                guard !tail.isEmpty else { return false }
-                tail = tail.dropFirst()
+    var tokenCount: Int { tokens.count }
+
+    /// Iterative matching with one resumption point, the last star: when a later token fails,
+    /// that star takes one more character and matching resumes after it. An earlier star never
+    /// needs to be revisited (the later one can absorb whatever it would), so the work is at
+    /// most (tokens + 1) x (name + 1) steps, without recursion, whatever the pattern.
+    func matchCountingSteps(_ name: String) -> (matches: Bool, steps: Int) {
+        let characters = Array(name)
+        var steps = 0
+        var t = 0, n = 0
+        var resume: (token: Int, name: Int)?
+        while n < characters.count {
+            steps += 1
+            if t < tokens.count, case .star = tokens[t] {
+                resume = (t + 1, n)
+                t += 1
+            } else if t < tokens.count, tokens[t].accepts(characters[n]) {
+                t += 1
+                n += 1
+            } else if let star = resume {
+                resume = (star.token, star.name + 1)
+                t = star.token
+                n = star.name + 1
+            } else {
+                return (false, steps)
             }
-        case .any:
-            guard !name.isEmpty else { return false }
-            return match(rest, name.dropFirst())
-        case .literal(let c):
-            guard name.first == c else { return false }
-            return match(rest, name.dropFirst())
-        case .set(let negated, let items):
-            guard let c = name.first else { return false }
-            let hit = items.contains { item in
-                switch item {
-                case .single(let s): return s == c
-                case .range(let lo, let hi): return lo <= c && c <= hi
-                }
-            }
-            guard hit != negated else { return false }
-            return match(rest, name.dropFirst())
         }
+        while t < tokens.count, case .star = tokens[t] {
+            steps += 1
+            t += 1
+        }
+        return (t == tokens.count, steps)
     }
 
     public var description: String { pattern }

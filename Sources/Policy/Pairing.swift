@@ -32,9 +32,16 @@ public struct IgnoredLink: Hashable, Sendable {
     public var reason: IgnoreReason
 }
 
+/// A link that matches the synthetic NIC patterns (or driver) but is not taken as one.
+public struct IgnoredSynthetic: Hashable, Sendable {
+    public var link: LinkSnapshot
+    public var reason: IgnoreReason
+}
+
 public struct PairingResult: Hashable, Sendable {
     public var pairs: [PairCandidate]
     public var ignored: [IgnoredLink]
+    public var ignoredSynthetics: [IgnoredSynthetic] = []
 }
 
 /// Kinds (IFLA_INFO_KIND) a VF may have. A physical VF has no kind; veth is allowed because
@@ -42,14 +49,31 @@ public struct PairingResult: Hashable, Sendable {
 /// stacked or virtual device that merely copies a MAC.
 public let allowedVFKinds: Set<String> = ["veth"]
 
+/// Kinds a synthetic NIC may have: the same rule (a paravirtual NIC has no kind; veth for test beds).
+public let allowedSyntheticKinds: Set<String> = ["veth"]
+
 public enum Pairing {
     /// Is `link` a synthetic NIC under `config`?
     public static func isSynthetic(_ link: LinkSnapshot, config: AgentConfig) -> Bool {
+        isSyntheticCandidate(link, config: config) && syntheticIneligibility(of: link, config: config) == nil
+    }
+
+    /// Selected by name pattern (or driver), with an Ethernet MAC: a synthetic NIC unless its kind says otherwise.
+    static func isSyntheticCandidate(_ link: LinkSnapshot, config: AgentConfig) -> Bool {
         guard link.hardwareType == hardwareTypeEthernet, let mac = link.mac, !mac.isZero else { return false }
         if config.syntheticPatterns.isEmpty {
             return link.driver == AgentConfig.syntheticDriver
         }
         return config.syntheticPatterns.contains { $0.matches(link.name) }
+    }
+
+    /// Why a link selected as a synthetic NIC is not one: a stacked or virtual device (a macvlan
+    /// on the synthetic NIC copies its MAC and may match its name pattern). The VFs' kind rule
+    /// without `--allow-vf-kind`; nil for links that are not candidates at all.
+    public static func syntheticIneligibility(of link: LinkSnapshot, config: AgentConfig) -> IgnoreReason? {
+        guard isSyntheticCandidate(link, config: config), let kind = link.kind,
+              !allowedSyntheticKinds.contains(kind) else { return nil }
+        return .stackedDevice(kind: kind)
     }
 
     /// Pairs every synthetic NIC with at most one VF of the same MAC.
@@ -59,7 +83,15 @@ public enum Pairing {
     public static func pair(_ links: [LinkSnapshot], config: AgentConfig,
                             current: [InterfaceIndex: InterfaceIndex] = [:]) -> PairingResult {
         let sorted = links.sorted { $0.index < $1.index }
-        let synthetics = sorted.filter { isSynthetic($0, config: config) }
+        var synthetics: [LinkSnapshot] = []
+        var ignoredSynthetics: [IgnoredSynthetic] = []
+        for link in sorted where isSyntheticCandidate(link, config: config) {
+            if let reason = syntheticIneligibility(of: link, config: config) {
+                ignoredSynthetics.append(IgnoredSynthetic(link: link, reason: reason))
+            } else {
+                synthetics.append(link)
+            }
+        }
         let syntheticIndexes = Set(synthetics.map(\.index))
         var pairs: [PairCandidate] = []
         var ignored: [IgnoredLink] = []
@@ -94,7 +126,7 @@ public enum Pairing {
             }
             pairs.append(PairCandidate(synthetic: synthetic, vf: chosen))
         }
-        return PairingResult(pairs: pairs, ignored: ignored)
+        return PairingResult(pairs: pairs, ignored: ignored, ignoredSynthetics: ignoredSynthetics)
     }
 
     /// Nil when `link` may serve as a VF; otherwise why not.

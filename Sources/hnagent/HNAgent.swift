@@ -45,12 +45,12 @@ struct Run: ParsableCommand {
     var configPath: String?
 
     @Option(name: .customLong("synthetic"), help: ArgumentHelp(
-        "Interface names (glob) that are synthetic NICs; repeatable. Default: interfaces whose driver is hv_netvsc.",
+        "Interface names (glob, at most 64 characters) that are synthetic NICs; repeatable. Default: interfaces whose driver is hv_netvsc. Stacked or virtual devices (macvlan, vlan, bridge, ...) never are.",
         valueName: "glob"))
     var syntheticPatterns: [String] = []
 
     @Option(name: .customLong("vf"), help: ArgumentHelp(
-        "Interface names (glob) allowed to be VFs; repeatable. Default: any eligible Ethernet interface with the synthetic NIC's MAC.",
+        "Interface names (glob, at most 64 characters) allowed to be VFs; repeatable. Default: any eligible Ethernet interface with the synthetic NIC's MAC.",
         valueName: "glob"))
     var vfPatterns: [String] = []
 
@@ -137,8 +137,10 @@ struct Run: ParsableCommand {
         if let settle, !(settle.isFinite && ResolvedSettings.settleRange.contains(settle)) {
             throw ValidationError("--settle must be between 0 and 3600 seconds, got \(settle)")
         }
-        for pattern in syntheticPatterns + vfPatterns {
-            do { _ = try Glob(pattern) } catch { throw ValidationError("bad interface pattern: \(error)") }
+        for (flag, patterns) in [("--synthetic", syntheticPatterns), ("--vf", vfPatterns)] {
+            for pattern in patterns {
+                do { _ = try Glob(pattern) } catch { throw ValidationError("\(flag): bad interface pattern: \(error)") }
+            }
         }
         for kind in extraVFKinds {
             if let problem = AgentConfig.problem(withVFKind: kind) { throw ValidationError("--allow-vf-kind: \(problem)") }

@@ -160,19 +160,6 @@ final class CodecGoldenTests: XCTestCase {
         }
     }
 
-    func testDeleteRedirectRequest() throws {
-        // As `tc filter del dev hn0 egress prio 20040 protocol all`.
-        for (hook, parent) in [(Hook.egress, UInt32(0xFFFF_FFF3)), (.ingress, 0xFFFF_FFF2)] {
-            let expected: [UInt8] =
-                u32(36) + u16(45) + u16(0x0005) + u32(30) + u32(0)   // RTM_DELTFILTER, REQUEST|ACK
-                + u8(0) + u8(0) + u16(0) + i32(3)                    // ifindex 3
-                + u32(0)                                             // handle 0: the whole prio
-                + u32(parent)                                        // hook
-                + u32(0x4E48_0300)                                   // prio 20040, protocol all
-            XCTAssertEqual(try TrafficControlCodec.deleteRedirectRequest(device: 3, hook: hook, sequence: 30), expected, "\(hook)")
-        }
-    }
-
     func testDumpFiltersRequest() throws {
         // As `tc filter show dev vf0 ingress`.
         for (hook, parent) in [(Hook.ingress, UInt32(0xFFFF_FFF2)), (.egress, 0xFFFF_FFF3)] {
@@ -182,6 +169,42 @@ final class CodecGoldenTests: XCTestCase {
                 + u32(0) + u32(parent) + u32(0)                      // handle, hook, info 0 (all)
             XCTAssertEqual(try TrafficControlCodec.dumpFiltersRequest(device: 2, hook: hook, sequence: 31), expected, "\(hook)")
         }
+    }
+
+    /// Issue 11 item 4: one filter, named by handle, kind and priority (never the whole priority).
+    /// Byte for byte what iproute2 sends for
+    /// `tc filter del dev hn0 egress prio 20040 protocol all handle 800::800 u32` (hn0 = ifindex 3).
+    func testDeleteOwnFilterRequestMatchesIproute2() throws {
+        let iproute2 = hexBytes(
+            "2c0000002d0005001a51146b00000000000000000300000000080080f3ffffff",
+            "0003484e0800010075333200")
+        let filter = DumpedFilter(device: 3, hook: .egress, priority: 20040, handle: 0x8000_0800, protocolNumber: 0x0300,
+                                  kind: "u32")
+        XCTAssertEqual(try TrafficControlCodec.deleteFilterRequest(filter, sequence: 0x6b14_511a), iproute2)
+        let spelled: [UInt8] =
+            u32(44) + u16(45) + u16(0x0005) + u32(41) + u32(0)    // RTM_DELTFILTER, REQUEST|ACK
+            + u8(0) + u8(0) + u16(0) + i32(2)                     // ifindex 2
+            + u32(0x8000_0801)                                    //   handle 800::801 (as observed)
+            + u32(0xFFFF_FFF2)                                    //   parent: clsact ingress
+            + u32(0x4E48_0300)                                    //   info: prio 20040 << 16 | htons(ETH_P_ALL)
+            + u16(8) + u16(1) + cString("u32")                    // TCA_KIND "u32": the kernel checks it
+        let other = DumpedFilter(device: 2, hook: .ingress, priority: 20040, handle: 0x8000_0801, protocolNumber: 0x0300,
+                                 kind: "u32")
+        XCTAssertEqual(try TrafficControlCodec.deleteFilterRequest(other, sequence: 41), spelled)
+        XCTAssertThrowsError(try TrafficControlCodec.deleteFilterRequest(
+            DumpedFilter(device: 2, hook: nil, priority: 20040, handle: 0x8000_0801, protocolNumber: 0x0300, kind: "u32"),
+            sequence: 1), "a filter on no clsact hook is not the agent's to delete")
+    }
+
+    /// The empty u32 container the kernel leaves at the agent's priority when another u32
+    /// priority shares the hook: handle 0, kind u32, protocol all.
+    func testDeleteEmptyRelayPriorityRequest() throws {
+        let expected: [UInt8] =
+            u32(44) + u16(45) + u16(0x0005) + u32(42) + u32(0)
+            + u8(0) + u8(0) + u16(0) + i32(3)
+            + u32(0) + u32(0xFFFF_FFF3) + u32(0x4E48_0300)
+            + u16(8) + u16(1) + cString("u32")
+        XCTAssertEqual(try TrafficControlCodec.deleteEmptyRelayPriorityRequest(device: 3, hook: .egress, sequence: 42), expected)
     }
 
     func testRelayIdentity() {

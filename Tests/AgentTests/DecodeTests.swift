@@ -150,13 +150,16 @@ final class DecodeTests: XCTestCase {
         XCTAssertEqual(filters[2].cookie, Array("hnagent1".utf8))
         XCTAssertTrue(filters[2].isOurs)
         XCTAssertFalse(filters[2].isOurHashTable)
+        // Chain head, hash table 800:, filter 800::800: the delete names the filter's handle.
+        XCTAssertEqual(filters.map(\.handle), [0, 0x8000_0000, 0x8000_0800])
+        XCTAssertEqual(filters.map(\.protocolNumber), [0x0300, 0x0300, 0x0300])
     }
 
     /// A u32 filter with one mirred action as the kernel reports it, assembled by hand.
     private func filterMessage(device: Int32 = 3, parent: UInt32 = 0xFFFF_FFF3, priority: UInt16 = 20040,
                                kind: String = "u32", actionKind: String = "mirred", eaction: Int32 = 1, target: UInt32 = 2,
                                cookie: [UInt8]? = Array("hnagent1".utf8), stats: [UInt8]? = nil,
-                               parms: [UInt8]? = nil) -> NetlinkMessage {
+                               parms: [UInt8]? = nil, handle: UInt32 = 0x8000_0800) -> NetlinkMessage {
         let mirred = parms ?? (u32(1) + u32(0) + i32(4) + i32(1) + i32(1) + i32(eaction) + u32(target))
         var action = nla(1, cString(actionKind)) + nla(0x8000 | 2, nla(2, mirred))
         if let stats { action += nla(0x8000 | 4, stats) }
@@ -164,7 +167,7 @@ final class DecodeTests: XCTestCase {
         let options = nla(11, u32(0x800_800))                            // TCA_U32_HASH (ignored)
             + nla(5, [1, 0, 1, 0] + zeros(28))                          // TCA_U32_SEL
             + nla(0x8000 | 7, nla(0x8000 | 1, action))                  // TCA_U32_ACT {1: action}
-        let body = tcmsgBytes(ifindex: device, handle: 0x8000_0800, parent: parent,
+        let body = tcmsgBytes(ifindex: device, handle: handle, parent: parent,
                               info: UInt32(priority) << 16 | 0x0300)
             + nla(1, cString(kind)) + nla(11, u32(0)) + nla(0x8000 | 2, options)
         return try! NetlinkMessage.split(nlmsg(type: 44, flags: 2, seq: 1, body))[0]
@@ -174,7 +177,8 @@ final class DecodeTests: XCTestCase {
         let stats = nla(1, u64(123_456_789_012) + u32(4_000_000) + zeros(4))   // TCA_STATS_BASIC {bytes, packets, pad}
             + nla(3, zeros(20))                                                 // TCA_STATS_QUEUE (ignored)
         let filter = try XCTUnwrap(try TrafficControlCodec.decodeFilter(filterMessage(stats: stats)))
-        XCTAssertEqual(filter, DumpedFilter(device: 3, hook: .egress, priority: 20040, kind: "u32",
+        XCTAssertEqual(filter, DumpedFilter(device: 3, hook: .egress, priority: 20040, handle: 0x8000_0800,
+                                            protocolNumber: 0x0300, kind: "u32",
                                             redirect: RelayFilter(kind: .toEgress, target: 2,
                                                                   counters: RelayCounters(packets: 4_000_000, bytes: 123_456_789_012)),
                                             cookie: Array("hnagent1".utf8)))
@@ -192,8 +196,13 @@ final class DecodeTests: XCTestCase {
             ("other cookie", filterMessage(cookie: [1, 2]), .egress, RelayFilter(kind: .toEgress, target: 2), [1, 2], false, false),
             // Marked as ours but not a redirect: NetlinkKernel counts it as foreign, so its clsact stays.
             ("mirror, not redirect", filterMessage(eaction: 2), .egress, nil, Array("hnagent1".utf8), true, false),
-            // Priority 20040 is the agent's: an action-less u32 entry there reads as its hash table.
-            ("not mirred", filterMessage(actionKind: "gact"), .egress, nil, nil, false, true),
+            // Another tool's u32 filter (a key handle) at the agent's priority is foreign, not a hash table.
+            ("not mirred", filterMessage(actionKind: "gact"), .egress, nil, nil, false, false),
+            // The chain head and hash tables at 20040 hold no filter of their own.
+            ("chain head", filterMessage(actionKind: "gact", handle: 0), .egress, nil, nil, false, true),
+            ("hash table", filterMessage(actionKind: "gact", handle: 0x8010_0000), .egress, nil, nil, false, true),
+            ("hash table, other prio", filterMessage(priority: 7, actionKind: "gact", handle: 0x8010_0000), .egress,
+             nil, nil, false, false),
             ("not mirred, other prio", filterMessage(priority: 7, actionKind: "gact"), .egress, nil, nil, false, false),
             ("not u32", filterMessage(kind: "bpf"), .egress, nil, nil, false, false),
             ("other parent", filterMessage(parent: 0x0001_0000), nil, RelayFilter(kind: .toEgress, target: 2),

@@ -16,6 +16,27 @@ final class NetlinkKernelTests: XCTestCase {
         transport.respond = { [unowned self] request in self.answer(request) }
     }
 
+    /// Filter dumps by (ifindex, parent) that replace the default answers below.
+    private var filtersOn: [String: [[UInt8]]] = [:]
+
+    /// A u32 filter at `priority` with one mirred egress redirect (with the agent's cookie, or
+    /// none), as the kernel dumps it.
+    private func redirectFilter(ifindex: Int32, parent: UInt32, handle: UInt32, priority: UInt16 = 20040,
+                                cookie: [UInt8]? = Array("hnagent1".utf8), seq: UInt32) -> [UInt8] {
+        var action = nla(1, cString("mirred")) + nla(0x8000 | 2, nla(2, u32(1) + u32(0) + i32(4) + i32(1) + i32(1) + i32(1) + u32(9)))
+        if let cookie { action += nla(6, cookie) }
+        let body = tcmsgBytes(ifindex: ifindex, handle: handle, parent: parent, info: UInt32(priority) << 16 | 0x0300)
+            + nla(1, cString("u32")) + nla(0x8000 | 2, nla(5, [1, 0, 1, 0] + zeros(28)) + nla(0x8000 | 7, nla(0x8000 | 1, action)))
+        return nlmsg(type: 44, flags: 2, seq: seq, body)
+    }
+
+    /// Another tool's u32 filter without action (`classid 1:1`) at the agent's priority 20040.
+    private func foreignFilterAtOurPriority(ifindex: Int32, parent: UInt32, handle: UInt32, seq: UInt32) -> [UInt8] {
+        let body = tcmsgBytes(ifindex: ifindex, handle: handle, parent: parent, info: 0x4E48_0300)
+            + nla(1, cString("u32")) + nla(0x8000 | 2, nla(1, u32(0x0001_0001)) + nla(5, [1, 0, 1, 0] + zeros(28)))
+        return nlmsg(type: 44, flags: 2, seq: seq, body)
+    }
+
     /// A foreign u32 filter (prio 1, action gact) on hn0 egress.
     private func foreignFilter(seq: UInt32) -> [UInt8] {
         let body = tcmsgBytes(ifindex: 3, handle: 0x8000_0800, parent: 0xFFFF_FFF3, info: 0x0001_0300)
@@ -36,6 +57,9 @@ final class NetlinkKernelTests: XCTestCase {
             return [datagram(Array(Captured.qdiscDump.map { withSequence($0, seq) }.joined()))]
         case 46:                                                                // filter dump
             let ifindex = Int32(bitPattern: readU32(request, 20)), parent = readU32(request, 28)
+            if let scripted = filtersOn["\(ifindex)/\(parent)"] {
+                return [datagram(Array(scripted.map { withSequence($0, seq) }.joined()) + doneMessage(seq: seq))]
+            }
             switch (ifindex, parent) {
             case (2, 0xFFFF_FFF2):
                 return [datagram(Array(Captured.filterDump.map { withSequence($0, seq) }.joined()))]
@@ -74,8 +98,6 @@ final class NetlinkKernelTests: XCTestCase {
         let rows: [(Action, UInt16, Int32, Bool)] = [
             (.addClsact(device: 2), 36, EEXIST, true),
             (.addRedirect(device: 2, hook: .ingress, kind: .toIngress, target: 3), 44, EEXIST, true),
-            (.deleteRedirect(device: 3, hook: .egress), 45, ENOENT, true),
-            (.deleteRedirect(device: 3, hook: .egress), 45, EINVAL, true),
             (.deleteClsact(device: 3), 37, ENODEV, true),
             (.addClsact(device: 2), 36, ENOMEM, false),
             (.addRedirect(device: 2, hook: .ingress, kind: .toIngress, target: 3), 44, ENODEV, false),
@@ -95,6 +117,74 @@ final class NetlinkKernelTests: XCTestCase {
             }
             XCTAssertEqual(transport.sent.count, before + 1)
             XCTAssertEqual(transport.sent.last.map { readU16($0, 4) }, type, "\(action)")
+        }
+    }
+
+    /// Issue 11 item 4: a delete names the handle, kind and priority of each filter of the agent's
+    /// (cookie "hnagent1") found on the hook just before; others' filters at 20040 stay.
+    func testDeleteRedirectNamesOnlyTheAgentsFilters() throws {
+        func tcmsg(_ request: [UInt8]) -> (type: UInt16, ifindex: Int32, handle: UInt32, parent: UInt32, info: UInt32, kind: String) {
+            (readU16(request, 4), Int32(bitPattern: readU32(request, 20)), readU32(request, 24), readU32(request, 28),
+             readU32(request, 32), request.count >= 43 ? String(decoding: request[40..<43], as: UTF8.self) : "")
+        }
+        // vf0 (2) ingress, as captured: chain head, hash table 800:, the agent's 800::800.
+        var before = transport.sent.count
+        try kernel.perform(.deleteRedirect(device: 2, hook: .ingress))
+        var sent = transport.sent[before...].map(tcmsg)
+        XCTAssertEqual(sent.map(\.type), [46, 45], "dump, delete 800::800 (the kernel frees the emptied priority)")
+        XCTAssertEqual(sent[1].handle, 0x8000_0800)
+        XCTAssertEqual(sent[1].info, 0x4E48_0300)
+        XCTAssertEqual(sent[1].parent, 0xFFFF_FFF2)
+        XCTAssertEqual(sent[1].kind, "u32")
+
+        // The same beside another tool's u32 filter at prio 1: the kernel keeps the emptied u32
+        // container at 20040, so it is deleted too (handle 0, kind u32).
+        filtersOn["2/\(0xFFFF_FFF2 as UInt32)"] = Captured.filterDump.dropLast() + [foreignFilter(seq: 0)]
+        before = transport.sent.count
+        try kernel.perform(.deleteRedirect(device: 2, hook: .ingress))
+        sent = transport.sent[before...].map(tcmsg)
+        XCTAssertEqual(sent.map(\.type), [46, 45, 45], "dump, delete 800::800, delete the emptied priority")
+        XCTAssertEqual(sent[1].handle, 0x8000_0800)
+        XCTAssertEqual(sent[2].handle, 0)
+        XCTAssertEqual(sent[2].info, 0x4E48_0300)
+        XCTAssertEqual(sent[2].kind, "u32")
+        filtersOn = [:]
+
+        // hn0 (3) egress: another tool's filter 800::800 at 20040, the agent's 800::801, a foreign redirect at 20040
+        // without the cookie, and a foreign filter at prio 1.
+        filtersOn["3/\(0xFFFF_FFF3 as UInt32)"] = [
+            foreignFilterAtOurPriority(ifindex: 3, parent: 0xFFFF_FFF3, handle: 0x8000_0800, seq: 0),
+            redirectFilter(ifindex: 3, parent: 0xFFFF_FFF3, handle: 0x8000_0801, seq: 0),
+            redirectFilter(ifindex: 3, parent: 0xFFFF_FFF3, handle: 0x8000_0802, cookie: nil, seq: 0),
+            foreignFilter(seq: 0),
+        ]
+        before = transport.sent.count
+        try kernel.perform(.deleteRedirect(device: 3, hook: .egress))
+        sent = transport.sent[before...].map(tcmsg)
+        XCTAssertEqual(sent.map(\.type), [46, 45], "only the agent's filter; the priority keeps the others'")
+        XCTAssertEqual(sent[1].handle, 0x8000_0801)
+        XCTAssertEqual(sent[1].ifindex, 3)
+        XCTAssertEqual(sent[1].kind, "u32")
+        let observed = try kernel.observeRelay(on: [3])
+        XCTAssertEqual(observed[3]?.egress?.target, 9)
+        XCTAssertEqual(observed[3]?.foreignFilters, 3, "foreign at 20040, the redirect without cookie, prio 1")
+
+        // Nothing of the agent's on the hook: nothing is deleted.
+        before = transport.sent.count
+        try kernel.perform(.deleteRedirect(device: 5, hook: .egress))
+        XCTAssertEqual(transport.sent[before...].map { readU16($0, 4) }, [46])
+
+        // Already gone when the delete arrives (ENOENT, EINVAL): done; any other error is reported.
+        for (code, succeeds) in [(ENOENT, true), (EINVAL, true), (EPERM, false)] {
+            errnoFor = [45: code]
+            if succeeds {
+                XCTAssertNoThrow(try kernel.perform(.deleteRedirect(device: 2, hook: .ingress)), "errno \(code)")
+            } else {
+                XCTAssertThrowsError(try kernel.perform(.deleteRedirect(device: 2, hook: .ingress))) { error in
+                    XCTAssertEqual((error as? KernelError)?.errno, code)
+                    XCTAssertTrue((error as? KernelError)?.operation.contains("handle 800::800") ?? false, "\(error)")
+                }
+            }
         }
     }
 

@@ -82,3 +82,39 @@ final class GlobTests: XCTestCase {
         XCTAssertTrue(glob.matches("aaaaaaaaaaaaaab"))
     }
 }
+
+/// Hostile patterns (issue 11 item 5): matching does work bounded by pattern x name, counted in
+/// steps rather than timed, and patterns have a length limit.
+final class GlobBoundsTests: XCTestCase {
+    func testMatchingDoesBoundedWork() throws {
+        let name15 = String(repeating: "a", count: 15)
+        // (pattern, name, matches)
+        let table: [(String, String, Bool)] = [
+            (String(repeating: "*", count: 10) + "q", name15, false),
+            (String(repeating: "*", count: 40) + "q", name15, false),
+            (String(repeating: "*", count: 40) + "q", "hnq", true),
+            (String(repeating: "*a", count: 20) + "b", name15, false),
+            (String(repeating: "a*", count: 20), name15, false),
+            (String(repeating: "?*", count: 15), name15, true),
+            ("*a*a*a*a*b", name15, false),
+        ]
+        for (pattern, name, expected) in table {
+            let glob = try Glob(pattern)
+            let (matches, steps) = glob.matchCountingSteps(name)
+            XCTAssertEqual(matches, expected, "'\(pattern)' vs '\(name)'")
+            let bound = (glob.tokenCount + 1) * (name.count + 1)
+            XCTAssertLessThanOrEqual(steps, bound, "'\(pattern)' vs '\(name)': \(steps) steps")
+        }
+    }
+
+    func testLengthLimit() throws {
+        XCTAssertEqual(Glob.maximumLength, 64)
+        XCTAssertNoThrow(try Glob(String(repeating: "*", count: 64)))
+        XCTAssertNoThrow(try Glob(String(repeating: "*", count: 40) + "q"))
+        let long = String(repeating: "x", count: 65)
+        XCTAssertThrowsError(try Glob(long)) { error in
+            XCTAssertEqual(error as? Glob.ParseError, .tooLong(length: 65, limit: 64))
+            XCTAssertEqual("\(error)", "pattern of 65 characters is longer than the limit of 64")
+        }
+    }
+}

@@ -35,6 +35,10 @@ public struct DumpedFilter: Equatable, Sendable {
     public var device: InterfaceIndex
     public var hook: Hook?
     public var priority: UInt16
+    /// tcm_handle: for u32 "htid:hash:node" packed as 12:8:12 bits (800::800 = 0x80000800).
+    public var handle: UInt32 = 0
+    /// The low 16 bits of tcm_info: the protocol in network byte order (0x0300 = ETH_P_ALL).
+    public var protocolNumber: UInt16 = 0
     public var kind: String?
     /// Present when the filter carries a mirred action.
     public var redirect: RelayFilter?
@@ -42,8 +46,30 @@ public struct DumpedFilter: Equatable, Sendable {
 
     /// The agent's own relay filter (priority and cookie both match).
     public var isOurs: Bool { priority == RelayIdentity.priority && cookie == RelayIdentity.cookie }
-    /// A u32 filter's hash-table entry carries no action; the one at our priority is ours too.
-    public var isOurHashTable: Bool { priority == RelayIdentity.priority && kind == "u32" && redirect == nil && cookie == nil }
+    /// A u32 chain head (handle 0) or hash table (node bits 0) classifies nothing by itself; at
+    /// our priority it is the container of the agent's filter (another tool's filter there is a
+    /// node with a handle of its own and counts as foreign).
+    public var isOurHashTable: Bool { priority == RelayIdentity.priority && isU32Container }
+    var isU32Container: Bool { kind == "u32" && handle & 0xFFF == 0 }
+    /// The agent's relay filters that are deleted, each by its handle (see `ownFilterDeletion`).
+    var isOurRedirect: Bool { isOurs && redirect != nil && !isU32Container }
+}
+
+/// What deleting the agent's redirect on one hook takes, decided from a dump of that hook.
+struct OwnFilterDeletion: Equatable {
+    /// The agent's filters, each deleted by handle, kind and priority.
+    var filters: [DumpedFilter]
+    /// Nothing else was at the agent's priority, but another u32 priority shares the hook: the
+    /// kernel then keeps the emptied u32 container at 20040 (u32 frees it with its last filter
+    /// only when no other u32 priority shares the hook's block), so the agent deletes it too.
+    var emptiesPriority: Bool
+
+    init(hook present: [DumpedFilter]) {
+        filters = present.filter(\.isOurRedirect)
+        let others = present.filter { $0.priority == RelayIdentity.priority && !$0.isOurRedirect && !$0.isU32Container }
+        let otherU32Priority = present.contains { $0.kind == "u32" && $0.priority != RelayIdentity.priority }
+        emptiesPriority = !filters.isEmpty && others.isEmpty && otherU32Priority
+    }
 }
 
 /// One qdisc from a qdisc dump.
@@ -127,10 +153,26 @@ public enum TrafficControlCodec {
         return try builder.bytes()
     }
 
-    /// Deletes the whole filter chain at the agent's priority on one hook (handle 0).
-    public static func deleteRedirectRequest(device: InterfaceIndex, hook: Hook, sequence: UInt32) throws -> [UInt8] {
+    /// `tc filter del dev D HOOK prio P protocol PROTO handle H u32`: exactly one filter, as a dump
+    /// reported it. The kernel refuses (EINVAL) if the priority holds another classifier kind.
+    public static func deleteFilterRequest(_ filter: DumpedFilter, sequence: UInt32) throws -> [UInt8] {
+        guard let hook = filter.hook, let kind = filter.kind, filter.handle != 0 else {
+            throw MalformedMessage("filter on ifindex \(filter.device) has no clsact hook, kind or handle: not deleted")
+        }
+        let builder = MessageBuilder(type: RT.delFilter, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(TrafficControlHeader(ifindex: filter.device.rawValue, handle: filter.handle,
+                                                     parent: hookParent(hook),
+                                                     info: UInt32(filter.priority) << 16 | UInt32(filter.protocolNumber)))
+        builder.put(TCA.kind, string: kind)
+        return try builder.bytes()
+    }
+
+    /// Deletes the agent's priority on one hook once it holds no filter: handle 0, kind u32 and
+    /// protocol all, so a priority that holds another kind or protocol is refused (EINVAL).
+    public static func deleteEmptyRelayPriorityRequest(device: InterfaceIndex, hook: Hook, sequence: UInt32) throws -> [UInt8] {
         let builder = MessageBuilder(type: RT.delFilter, flags: NLM.request | NLM.ack, sequence: sequence)
         builder.putFamilyHeader(TrafficControlHeader(ifindex: device.rawValue, parent: hookParent(hook), info: relayInfo))
+        builder.put(TCA.kind, string: "u32")
         return try builder.bytes()
     }
 
@@ -155,7 +197,8 @@ public enum TrafficControlCodec {
             throw MalformedMessage("filter message shorter than tcmsg")
         }
         let hook: Hook? = parent == TCHandle.ingressHook ? .ingress : parent == TCHandle.egressHook ? .egress : nil
-        var filter = DumpedFilter(device: InterfaceIndex(ifindex), hook: hook, priority: UInt16(info >> 16))
+        var filter = DumpedFilter(device: InterfaceIndex(ifindex), hook: hook, priority: UInt16(info >> 16),
+                                  handle: reader.u32(at: 8) ?? 0, protocolNumber: UInt16(truncatingIfNeeded: info))
         let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
         filter.kind = attributes.first(TCA.kind)?.string
         guard filter.kind == "u32", let options = try attributes.first(TCA.options)?.nested(),

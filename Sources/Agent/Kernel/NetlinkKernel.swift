@@ -3,9 +3,9 @@ import Policy
 
 /// `KernelPort` over a netlink request channel.
 public final class NetlinkKernel: KernelPort {
-    private let channel: RequestChannel
+    let channel: RequestChannel
     private let ethtool: EthtoolNetlink?
-    private let describe: (InterfaceIndex) -> String
+    let describe: (InterfaceIndex) -> String
 
     /// `describe` turns an ifindex into "name(index)" for error messages. Without `ethtool`
     /// (a kernel without ethtool netlink) offloads are neither read nor changed.
@@ -82,7 +82,7 @@ public final class NetlinkKernel: KernelPort {
         return result
     }
 
-    private func dumpFilters(device: InterfaceIndex, hook: Hook) throws -> [DumpedFilter] {
+    func dumpFilters(device: InterfaceIndex, hook: Hook) throws -> [DumpedFilter] {
         let sequence = channel.nextSequence()
         let replies = try channel.dump(
             TrafficControlCodec.dumpFiltersRequest(device: device, hook: hook, sequence: sequence),
@@ -111,9 +111,8 @@ public final class NetlinkKernel: KernelPort {
             operation = "RTM_NEWTFILTER \(hook.rawValue) \(kind.rawValue) on \(describe(device)) to \(describe(target))"
             alreadyDone = [EEXIST]
         case .deleteRedirect(let device, let hook):
-            request = try TrafficControlCodec.deleteRedirectRequest(device: device, hook: hook, sequence: sequence)
-            operation = "RTM_DELTFILTER \(hook) redirect on \(describe(device))"
-            alreadyDone = [ENOENT, EINVAL, ENODEV]
+            try deleteOwnRedirects(device: device, hook: hook)
+            return
         case .setAdminState(let device, let up):
             request = try LinkCodec.setAdminStateRequest(index: device, up: up, sequence: sequence)
             operation = "RTM_NEWLINK set \(describe(device)) \(up ? "up" : "down")"

@@ -116,8 +116,13 @@ extension Reconciler {
         report(event, synthetic: hn.index, previous: record.phase, now: now)
     }
 
-    func announceIgnored(_ ignored: [IgnoredLink]) {
-        for entry in ignored {
+    func announceIgnored(_ result: PairingResult) {
+        for entry in result.ignoredSynthetics {
+            let key = "\(entry.link.index)/\(entry.link.name)/synthetic/\(entry.reason)"
+            guard announcedIgnored.insert(key).inserted else { continue }
+            logger.info("ignored \(entry.link.label) as synthetic NIC: \(entry.reason)")
+        }
+        for entry in result.ignored {
             let key = "\(entry.link.index)/\(entry.link.name)/\(entry.reason)"
             guard announcedIgnored.insert(key).inserted else { continue }
             logger.info("ignored \(entry.link.label) mac=\(entry.link.mac?.description ?? "-") for synthetic=\(label(entry.synthetic)) reason=\"\(entry.reason)\"")

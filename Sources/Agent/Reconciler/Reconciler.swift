@@ -233,7 +233,7 @@ public final class Reconciler {
     func advancePairs(now: MonotonicInstant) {
         let current = pairs.compactMapValues { $0.phase.vf }
         let result = Pairing.pair(Array(links.values), config: config, current: current)
-        announceIgnored(result.ignored)
+        announceIgnored(result)
 
         let present = Set(result.pairs.map(\.synthetic.index))
         for (index, record) in pairs where !present.contains(index) {

@@ -1,0 +1,30 @@
+// Issue 11 item 6: a stacked device (macvlan on the synthetic NIC, same MAC) whose name
+// matches --synthetic is not taken as a synthetic NIC.
+
+import Foundation
+import XCTest
+
+final class StackedSyntheticIntegrationTests: IntegrationTestCase {
+    /// A macvlan on hn0 with hn0's MAC, named to match --synthetic: not a synthetic NIC, said
+    /// once; hn0 and vf0 still steer.
+    func testMacvlanMatchingTheSyntheticPatternIsIgnored() throws {
+        let tb = try makeTestbed()
+        try tb.exec(tb.guest, ["ip", "link", "add", "hnmv", "link", Testbed.hn, "address", Testbed.hnMAC,
+                               "type", "macvlan", "mode", "bridge"])
+        let index = try tb.ifindex(tb.guest, "hnmv")
+        let a = try startAgent(tb, pairing: ["--synthetic", "hn*", "--vf", Testbed.vf])
+        try tb.waitUntil(timeout: steerTimeout, "hn0/vf0 steering") { try tb.steeringInstalled() }
+        // More reconciles (VF down and up) must not repeat the line.
+        let mark = a.logMark()
+        try tb.vfDown()
+        try a.waitForLog("fallback synthetic=hn0", timeout: steerTimeout, since: mark)
+        try tb.vfUp()
+        try tb.waitUntil(timeout: steerTimeout, "steering again") { try tb.steeringInstalled() }
+        let expected = "ignored hnmv(\(index)) as synthetic NIC: stacked or virtual device (kind macvlan)"
+        XCTAssertEqual(a.logLines(containing: expected).count, 1, a.log)
+        XCTAssertEqual(a.logLines(containing: "discovered synthetic NIC hnmv").count, 0)
+        XCTAssertEqual(a.logLines(containing: "discovered synthetic NIC").count, 1, "hn0 only")
+        XCTAssertEqual(try tb.agentFilters(tb.guest, "hnmv", .egress).count, 0)
+        XCTAssertEqual(a.stop(), 0)
+    }
+}
