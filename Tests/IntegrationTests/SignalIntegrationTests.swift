@@ -108,6 +108,43 @@ final class SignalIntegrationTests: IntegrationTestCase {
         XCTAssertTrue(try tb.hnEgressRedirectGone())
     }
 
+    /// The log level and keep-on-exit change live: a reload before `systemctl restart` can keep
+    /// traffic on the VF across an upgrade.
+    func testSighupChangesTheLogLevelAndKeepOnExitLive() throws {
+        let dir = try makeScratchDirectory("hnagent-hup")
+        scratch = dir
+        let config = dir.appendingPathComponent("hnagent.toml").path
+        try writeConfig(config, """
+        [logging]
+        level = "notice"
+        """)
+        let tb = try makeTestbed()
+        // No --log-level flag: the file decides.
+        let a = try AgentProcess(testbed: tb, settle: 0.2, logLevel: nil, extraArguments: ["--config", config])
+        agent = a
+        try a.waitForLog("ready:", timeout: startTimeout)
+        try tb.waitUntil(timeout: steerTimeout, "steering") { try tb.steeringInstalled() }
+        XCTAssertTrue(try statusAnswers(a.controlSocket))
+        XCTAssertTrue(a.logLines(containing: "debug ").isEmpty && a.logLines(containing: "info ").isEmpty, a.log)
+
+        try writeConfig(config, """
+        [logging]
+        level = "debug"
+        [steering]
+        keep-on-exit = true
+        """)
+        var mark = a.logMark()
+        kill(a.pid, SIGHUP)
+        try a.waitForLog("reload: logging.level notice -> debug", timeout: 5, since: mark)
+        try a.waitForLog("reload: steering.keep-on-exit false -> true", timeout: 5, since: mark)
+        mark = a.logMark()
+        XCTAssertTrue(try statusAnswers(a.controlSocket))
+        try a.waitForLog("debug control: pid", timeout: 5, since: mark)
+
+        XCTAssertEqual(a.stop(), 0)
+        XCTAssertTrue(try tb.steeringInstalled(), "keep-on-exit from the reload left the relay")
+    }
+
     /// SIGPIPE is ignored in the client commands too; a follower whose reader went away
     /// (`| head`) must still end, at its next event.
     func testEventsFollowEndsWhenItsReaderGoesAway() throws {
