@@ -35,13 +35,19 @@ final class SignalIntegrationTests: IntegrationTestCase {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    // MARK: - SIGHUP
-
-    func testSighupReloadsTheConfigFileAppliesLiveKeysNamesRestartKeysAndSurvivesAnInvalidFile() throws {
+    /// A new config file with `text` in a scratch directory, for `--config`.
+    private func makeConfig(_ text: String) throws -> String {
         let dir = try makeScratchDirectory("hnagent-hup")
         scratch = dir
         let config = dir.appendingPathComponent("hnagent.toml").path
-        try writeConfig(config, """
+        try writeConfig(config, text)
+        return config
+    }
+
+    // MARK: - SIGHUP
+
+    func testSighupReloadsTheConfigFileAppliesLiveKeysNamesRestartKeysAndSurvivesAnInvalidFile() throws {
+        let config = try makeConfig("""
         [pairing]
         synthetic = ["hn0"]
         vf = ["vf0"]
@@ -111,10 +117,7 @@ final class SignalIntegrationTests: IntegrationTestCase {
     /// The log level and keep-on-exit change live: a reload before `systemctl restart` can keep
     /// traffic on the VF across an upgrade.
     func testSighupChangesTheLogLevelAndKeepOnExitLive() throws {
-        let dir = try makeScratchDirectory("hnagent-hup")
-        scratch = dir
-        let config = dir.appendingPathComponent("hnagent.toml").path
-        try writeConfig(config, """
+        let config = try makeConfig("""
         [logging]
         level = "notice"
         """)
