@@ -114,6 +114,29 @@ final class SignalIntegrationTests: IntegrationTestCase {
         XCTAssertTrue(try tb.hnEgressRedirectGone())
     }
 
+    /// The config path replaced by a FIFO nobody writes: the reload must not hang the loop
+    /// (open and read would wait for a writer forever).
+    func testSighupWithAFIFOAtTheConfigPathKeepsTheLoopTurning() throws {
+        let config = try makeConfig("""
+        [pairing]
+        synthetic = ["hn0"]
+        vf = ["vf0"]
+        """)
+        let tb = try makeTestbed()
+        let a = try startAgent(tb, settle: 0.2, pairing: [], extraArguments: ["--config", config])
+        try tb.waitUntil(timeout: steerTimeout, "steering") { try tb.steeringInstalled() }
+        unlink(config)
+        XCTAssertEqual(mkfifo(config, 0o600), 0)
+        let mark = a.logMark()
+        kill(a.pid, SIGHUP)
+        let refused = try a.waitForLog("reload: \(config)", timeout: 5, since: mark)
+        XCTAssertTrue(refused.contains("not a regular file"), refused)
+        try a.waitForLog("keeping the current settings", timeout: 5, since: mark)
+        XCTAssertTrue(try statusAnswers(a.controlSocket), "the loop still turns")
+        try tb.deleteVF()
+        try tb.waitUntil(timeout: fallbackTimeout, "fallback after the VF left") { try tb.hnEgressRedirectGone() }
+    }
+
     /// The log level and keep-on-exit change live: a reload before `systemctl restart` can keep
     /// traffic on the VF across an upgrade.
     func testSighupChangesTheLogLevelAndKeepOnExitLive() throws {
