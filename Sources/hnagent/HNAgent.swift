@@ -153,6 +153,11 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        // SIGHUP waits (blocked) for the event loop's signalfd instead of killing a starting agent.
+        var hangup = sigset_t()
+        sigemptyset(&hangup)
+        sigaddset(&hangup, SIGHUP)
+        sigprocmask(SIG_BLOCK, &hangup, nil)
         let (settings, source) = try resolvedSettings()
         let level = SharedLogLevel(settings.logLevel.loggerLevel)
         let format = settings.logFormat
