@@ -211,6 +211,20 @@ final class SignalIntegrationTests: IntegrationTestCase {
         XCTAssertEqual(p.stop(), 0)
     }
 
+    /// SIGTERM with the log still stalled: everything is restored, and the bounded flush at
+    /// exit does not wait for the reader.
+    func testAStalledLogReaderDoesNotHoldUpTheRestoreOrTheExit() throws {
+        let tb = try makeTestbed()
+        let p = try PipedAgent(testbed: tb, capacity: 4096, prefilled: true)
+        piped = p
+        try tb.waitUntil(timeout: startTimeout, "steering although stderr is full") { try tb.steeringInstalled() }
+        let start = Date()
+        XCTAssertEqual(p.stop(timeout: 5), 0, "exit 0 after restoring")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3, "the flush at exit gives up after a second")
+        XCTAssertTrue(try tb.agentFilters(tb.guest, Testbed.hn, .egress).isEmpty)
+        XCTAssertTrue(try tb.agentFilters(tb.guest, Testbed.vf, .ingress).isEmpty)
+    }
+
     func testADeadLogReaderKillsNothingAndSignalsStillWork() throws {
         let tb = try makeTestbed()
         let p = try PipedAgent(testbed: tb)
