@@ -146,11 +146,10 @@ final class AgentProcess {
     /// (128 + n for death by signal n). Safe to call more than once.
     @discardableResult
     func stop(timeout: TimeInterval = 10) -> Int32? {
-        if let stoppedStatus { return stoppedStatus }
-        let status = process.terminate(timeout: timeout)
-        stoppedStatus = status
+        if stoppedStatus == nil { stoppedStatus = process.terminate(timeout: timeout) }
+        // Also after crash(): its control directory and state file are left otherwise.
         if let controlDirectory { try? FileManager.default.removeItem(at: controlDirectory) }
         if let ownStateFile { unlink(ownStateFile) }
-        return status
+        return stoppedStatus
     }
 }
