@@ -7,8 +7,12 @@ public struct WatchdogPacer: Equatable, Sendable {
     public let interval: Duration
     public private(set) var lastPing: MonotonicInstant?
 
+    /// The shortest interval: a shorter one would keep the loop spinning instead of sleeping
+    /// (and a timeout that short cannot be met anyway).
+    public static let minimumInterval: Duration = .milliseconds(10)
+
     public init(interval: Duration) {
-        self.interval = interval
+        self.interval = max(interval, Self.minimumInterval)
     }
 
     /// nil when no watchdog is asked for, or it is meant for another process (WATCHDOG_PID),

@@ -103,11 +103,11 @@ final class ServiceWatchdogTests: XCTestCase {
 
     func testAFailingSocketIsNotFatal() {
         var attempts = 0
-        let watchdog = ServiceWatchdog(pacer: WatchdogPacer(interval: .zero)) { _ in
+        let watchdog = ServiceWatchdog(pacer: WatchdogPacer(interval: .milliseconds(10))) { _ in
             attempts += 1
             throw SystemCallError(call: "sendto(NOTIFY_SOCKET)", errno: ECONNREFUSED)
         }
-        for step in 0..<3 { watchdog.loopTurned(now: MonotonicInstant(nanoseconds: UInt64(step)), logger: logger) }
+        for step in 0..<3 { watchdog.loopTurned(now: MonotonicInstant(nanoseconds: UInt64(step) * 10_000_000), logger: logger) }
         XCTAssertEqual(attempts, 3, "tried every time: systemd may come back")
     }
 

@@ -16,7 +16,7 @@ final class WatchdogPacerTests: XCTestCase {
             ("20000000", "42", .seconds(10)),   // meant for this process
             ("20000000", "43", nil),            // meant for another process
             ("20000000", "x", nil),
-            ("1", nil, .zero),                  // odd but valid: ping every turn
+            ("1", nil, .milliseconds(10)),      // odd: the loop still sleeps between pings
         ]
         for (usec, pid, interval) in cases {
             XCTAssertEqual(WatchdogPacer(watchdogUsec: usec, watchdogPID: pid, ownPID: 42)?.interval, interval,
