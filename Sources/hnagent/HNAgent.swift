@@ -160,22 +160,10 @@ struct Run: ParsableCommand {
         sigprocmask(SIG_BLOCK, &hangup, nil)
         let (settings, source) = try resolvedSettings()
         let level = SharedLogLevel(settings.logLevel.loggerLevel)
-        let format = settings.logFormat
-        let underSystemd = getenv("JOURNAL_STREAM") != nil
-        // Log lines go through a queue and a writer thread: a stalled or dead stderr reader
-        // never blocks or stops the event loop.
-        let text = TextLogHandler(level: level, withTimestamp: !underSystemd, output: nil)
-        let json = JSONLogHandler(level: level, output: nil)
-        let writer = LogWriter { count in
-            format == .json ? json.formatted(.warning, LogOutput.droppedMessage(count)) : text.formatted(.warning, LogOutput.droppedMessage(count))
-        }
-        defer { writer.flush(timeoutSeconds: 1) }
-        LoggingSystem.bootstrap { _ in
-            switch format {
-            case .text: return TextLogHandler(level: level, withTimestamp: !underSystemd, output: writer)
-            case .json: return JSONLogHandler(level: level, output: writer)
-            }
-        }
+        // Under systemd (JOURNAL_STREAM set) the journal adds its own timestamps.
+        let writer = AgentLogging.bootstrap(format: settings.logFormat, level: level,
+                                            withTimestamp: getenv("JOURNAL_STREAM") == nil)
+        defer { writer.flush(timeoutSeconds: 1) } // bounded: a stalled reader must not hold the exit
         let logger = Logger(label: "hnagent")
         logger.info("config: \(source)")
         let config = settings.agentConfig

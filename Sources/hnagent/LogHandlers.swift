@@ -1,4 +1,5 @@
 import Agent
+import Configuration
 import Glibc
 import Logging
 
@@ -76,6 +77,26 @@ final class SharedLogLevel: @unchecked Sendable {
     var value: Logger.Level {
         get { pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }; return level }
         set { pthread_mutex_lock(lock); level = newValue; pthread_mutex_unlock(lock) }
+    }
+}
+
+/// The log of `hnagent run`: every line through one LogWriter (a stalled or dead stderr reader
+/// never blocks or stops the event loop), all handlers at one level a reload can change.
+enum AgentLogging {
+    static func bootstrap(format: LogFormatName, level: SharedLogLevel, withTimestamp: Bool) -> LogWriter {
+        let text = TextLogHandler(level: level, withTimestamp: withTimestamp, output: nil)
+        let json = JSONLogHandler(level: level, output: nil)
+        let writer = LogWriter { count in
+            let message = LogOutput.droppedMessage(count)
+            return format == .json ? json.formatted(.warning, message) : text.formatted(.warning, message)
+        }
+        LoggingSystem.bootstrap { _ in
+            switch format {
+            case .text: return TextLogHandler(level: level, withTimestamp: withTimestamp, output: writer)
+            case .json: return JSONLogHandler(level: level, output: writer)
+            }
+        }
+        return writer
     }
 }
 
