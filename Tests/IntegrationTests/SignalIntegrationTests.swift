@@ -46,7 +46,8 @@ final class SignalIntegrationTests: IntegrationTestCase {
 
     // MARK: - SIGHUP
 
-    func testSighupReloadsTheConfigFileAppliesLiveKeysNamesRestartKeysAndSurvivesAnInvalidFile() throws {
+    /// An agent whose pairing patterns come from a config file only, steering.
+    private func startSteeredByConfigFile() throws -> (Testbed, AgentProcess, String) {
         let config = try makeConfig("""
         [pairing]
         synthetic = ["hn0"]
@@ -55,6 +56,11 @@ final class SignalIntegrationTests: IntegrationTestCase {
         let tb = try makeTestbed()
         let a = try startAgent(tb, settle: 0.2, pairing: [], extraArguments: ["--config", config])
         try tb.waitUntil(timeout: steerTimeout, "steering with the file's patterns") { try tb.steeringInstalled() }
+        return (tb, a, config)
+    }
+
+    func testSighupReloadsTheConfigFileAppliesLiveKeysNamesRestartKeysAndSurvivesAnInvalidFile() throws {
+        let (tb, a, config) = try startSteeredByConfigFile()
         let egress = try XCTUnwrap(try tb.agentActionIdentity(tb.guest, Testbed.hn, .egress))
 
         // Nothing changed: the agent lives on and leaves the relay alone.
@@ -117,14 +123,7 @@ final class SignalIntegrationTests: IntegrationTestCase {
     /// The config path replaced by a FIFO nobody writes: the reload must not hang the loop
     /// (open and read would wait for a writer forever).
     func testSighupWithAFIFOAtTheConfigPathKeepsTheLoopTurning() throws {
-        let config = try makeConfig("""
-        [pairing]
-        synthetic = ["hn0"]
-        vf = ["vf0"]
-        """)
-        let tb = try makeTestbed()
-        let a = try startAgent(tb, settle: 0.2, pairing: [], extraArguments: ["--config", config])
-        try tb.waitUntil(timeout: steerTimeout, "steering") { try tb.steeringInstalled() }
+        let (tb, a, config) = try startSteeredByConfigFile()
         unlink(config)
         XCTAssertEqual(mkfifo(config, 0o600), 0)
         let mark = a.logMark()
