@@ -61,13 +61,22 @@ enum ConfigFile {
         if path == standardInputPath {
             fd = STDIN_FILENO
         } else {
-            fd = open(path, O_RDONLY | O_CLOEXEC)
+            // O_NONBLOCK: a FIFO at the path must not block the open (at a reload, that would
+            // stop the event loop); it is refused below like any other non-regular file.
+            fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             guard fd >= 0 else {
                 let code = errno
                 throw code == ENOENT ? .missing(path: path) : .unreadable(path: path, reason: errnoText(code))
             }
         }
         defer { if fd != STDIN_FILENO { close(fd) } }
+        if fd != STDIN_FILENO {
+            var status = stat()
+            guard fstat(fd, &status) == 0 else { throw .unreadable(path: path, reason: errnoText(errno)) }
+            guard status.st_mode & S_IFMT == S_IFREG else {
+                throw .unreadable(path: path, reason: "not a regular file; give the path of the TOML file itself")
+            }
+        }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while bytes.count <= ConfigLoader.maximumBytes {

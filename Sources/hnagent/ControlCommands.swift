@@ -97,6 +97,9 @@ struct Events: ParsableCommand {
             } else {
                 Swift.print(EventLine.render(try ControlJSON.decode(TimelineEntry.self, line)))
             }
+            // SIGPIPE is ignored (HNAgent.main): a reader that went away (`| head`) shows as
+            // a failed write, and the command ends as quietly as SIGPIPE would have ended it.
+            if ferror(stdout) != 0 { Glibc.exit(0) }
         }
         try socket.withClient { client in
             if follow {

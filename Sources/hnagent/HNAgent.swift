@@ -21,21 +21,32 @@ struct HNAgent: ParsableCommand {
         subcommands: [Run.self, Status.self, Events.self, Metrics.self, CheckConfig.self, PrintDefaultConfig.self],
         defaultSubcommand: nil
     )
+
+    /// SIGPIPE is ignored in every command: a reader that goes away (`| head`, a dead `tee`)
+    /// makes a write fail with EPIPE instead of killing the process, above all the agent in
+    /// the middle of a fallback.
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }
 
 extension SteeringMode: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run in the foreground, in the current network namespace, until SIGINT or SIGTERM.",
+        abstract: "Run in the foreground, in the current network namespace, until SIGINT or SIGTERM; SIGHUP reloads the config file.",
         discussion: """
         On SIGINT/SIGTERM hnagent removes the tc filters and clsact qdiscs it created, restores \
         what it changed on the VF, and leaves both NICs working on the synthetic path. Every \
         restore is attempted; if one fails it is logged and the exit code is 71.
         Settings come from the config file (see check-config, print-default-config); flags win.
-        Exit codes: 0 stopped by signal with everything restored, 71 stopped but a restore failed, 64 bad usage, 65 invalid config file, 66 config file \
-        missing or unreadable, 69 kernel feature missing, 73 unsafe state file or state directory, \
-        77 missing CAP_NET_ADMIN, 70 internal error.
+        SIGHUP re-reads the config file (flags still win) and applies what can change live; the \
+        log names each change, and each key that needs a restart.
+        Exit codes: 0 stopped by signal with everything restored, 71 stopped but a restore failed, 64 bad usage, \
+        65 invalid config file, 66 config file missing or unreadable, 69 kernel feature missing, \
+        73 unsafe state file or state directory, 75 another hnagent already runs in this network \
+        namespace, 77 missing CAP_NET_ADMIN, 70 internal error.
         """
     )
 
@@ -154,16 +165,17 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        // SIGHUP waits (blocked) for the event loop's signalfd instead of killing a starting agent.
+        var hangup = sigset_t()
+        sigemptyset(&hangup)
+        sigaddset(&hangup, SIGHUP)
+        sigprocmask(SIG_BLOCK, &hangup, nil)
         let (settings, source) = try resolvedSettings()
-        let level = settings.logLevel.loggerLevel
-        let format = settings.logFormat
-        let underSystemd = getenv("JOURNAL_STREAM") != nil
-        LoggingSystem.bootstrap { _ in
-            switch format {
-            case .text: return TextLogHandler(logLevel: level, withTimestamp: !underSystemd)
-            case .json: return JSONLogHandler(logLevel: level)
-            }
-        }
+        let level = SharedLogLevel(settings.logLevel.loggerLevel)
+        // Under systemd (JOURNAL_STREAM set) the journal adds its own timestamps.
+        let writer = AgentLogging.bootstrap(format: settings.logFormat, level: level,
+                                            withTimestamp: getenv("JOURNAL_STREAM") == nil)
+        defer { writer.flush(timeoutSeconds: 1) } // bounded: a stalled reader must not hold the exit
         let logger = Logger(label: "hnagent")
         logger.info("config: \(source)")
         let config = settings.agentConfig
@@ -171,7 +183,14 @@ struct Run: ParsableCommand {
             var options = RuntimeOptions(keepSteeringOnExit: settings.keepSteeringOnExit, stateFile: settings.stateFile)
             options.controlSocketPath = settings.controlSocketPath
             options.metricsAddress = settings.metricsAddress
+            let reloader = SettingsReloader(path: configPath ?? ConfigLoader.defaultPath, required: configPath != nil,
+                                            flags: try flagSettings(), current: settings, logLevel: level, logger: logger)
+            options.reload = reloader.reload
             try AgentRuntime(config: config, options: options, logger: logger).run()
+        } catch let error as InstanceLock.Problem {
+            logger.critical("\(error)")
+            if case .alreadyRunning = error { throw ExitCode(75) }
+            throw ExitCode(70)
         } catch let error as PreflightError {
             logger.critical("\(error)")
             switch error {

@@ -1,6 +1,7 @@
 @testable import Agent
 import Glibc
 import Logging
+import Policy
 import XCTest
 
 /// sd_notify against a real AF_UNIX datagram socket, as systemd's would be.
@@ -82,5 +83,40 @@ final class ServiceNotifierTests: XCTestCase {
             XCTAssertEqual((error as? SystemCallError)?.errno, ENOENT)
         }
         notifier.notify(.ready, logger: logger)   // logged, not thrown
+    }
+}
+
+/// The watchdog as the loop drives it, with a fake socket (a closure that records datagrams).
+final class ServiceWatchdogTests: XCTestCase {
+    private let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    func testOnePingPerHalfIntervalHoweverOftenTheLoopTurns() {
+        var sent: [String] = []
+        let watchdog = ServiceWatchdog(pacer: WatchdogPacer(interval: .milliseconds(500))) { sent.append($0) }
+        // The loop turns every 100 ms for 2 s (the first turn at 0).
+        for step in 0...20 {
+            watchdog.loopTurned(now: MonotonicInstant(nanoseconds: UInt64(step) * 100_000_000), logger: logger)
+        }
+        XCTAssertEqual(sent, Array(repeating: "WATCHDOG=1", count: 5), "at 0, 0.5, 1.0, 1.5, 2.0 s")
+        XCTAssertEqual(watchdog.nextPing, MonotonicInstant(nanoseconds: 2_500_000_000))
+    }
+
+    func testAFailingSocketIsNotFatal() {
+        var attempts = 0
+        let watchdog = ServiceWatchdog(pacer: WatchdogPacer(interval: .milliseconds(10))) { _ in
+            attempts += 1
+            throw SystemCallError(call: "sendto(NOTIFY_SOCKET)", errno: ECONNREFUSED)
+        }
+        for step in 0..<3 { watchdog.loopTurned(now: MonotonicInstant(nanoseconds: UInt64(step) * 10_000_000), logger: logger) }
+        XCTAssertEqual(attempts, 3, "tried every time: systemd may come back")
+    }
+
+    func testEnvironment() throws {
+        let notifier = ServiceNotifier(address: "/run/systemd/notify")
+        let env = ["WATCHDOG_USEC": "20000000", "WATCHDOG_PID": String(getpid())]
+        XCTAssertEqual(ServiceWatchdog.fromEnvironment(notifier: notifier) { env[$0] }?.interval, .seconds(10))
+        XCTAssertNil(ServiceWatchdog.fromEnvironment(notifier: nil) { env[$0] }, "no notify socket, no watchdog")
+        XCTAssertNil(ServiceWatchdog.fromEnvironment(notifier: notifier) { $0 == "WATCHDOG_USEC" ? "20000000" : "1" },
+                     "WATCHDOG_PID of another process")
     }
 }

@@ -56,7 +56,7 @@ final class AgentProcess {
     /// Starts `ip netns exec GUEST hnagent run --synthetic hn0 --vf vf0 --settle S ...`
     /// (`pairing` replaces the --synthetic/--vf options).
     /// Set HNAGENT_TEST_ECHO=1 to see the agent's log live (prefixed) while tests run.
-    convenience init(testbed: Testbed, settle: Double = 0.5, logLevel: String = "debug",
+    convenience init(testbed: Testbed, settle: Double = 0.5, logLevel: String? = "debug",
                      pairing: [String] = AgentProcess.testbedPairing, extraArguments: [String] = []) throws {
         try self.init(namespace: testbed.guest, settle: settle, logLevel: logLevel, pairing: pairing,
                       stateFile: testbed.stateFile, extraArguments: extraArguments)
@@ -65,7 +65,7 @@ final class AgentProcess {
     /// Starts `ip netns exec NAMESPACE hnagent run PAIRING --settle S ...`. Saved originals go to
     /// `stateFile` (default: a file named after the namespace in the temporary directory), never
     /// to a real agent's /run/hnagent.
-    init(namespace: String, settle: Double, logLevel: String = "debug", pairing: [String],
+    init(namespace: String, settle: Double, logLevel: String? = "debug", pairing: [String],
          stateFile: String? = nil, extraArguments: [String] = []) throws {
         let binary = try AgentProcess.binaryURL()
         var socketArguments: [String] = []
@@ -88,7 +88,7 @@ final class AgentProcess {
             state = directory + "/state"
         }
         arguments = [binary.path, "run"] + pairing
-            + ["--settle", String(settle), "--log-level", logLevel] + socketArguments
+            + ["--settle", String(settle)] + (logLevel.map { ["--log-level", $0] } ?? []) + socketArguments
             + (extraArguments.contains("--state-file") ? [] : ["--state-file", state]) + extraArguments
         let echo = ProcessInfo.processInfo.environment["HNAGENT_TEST_ECHO"] == "1" ? "[hnagent] " : nil
         process = try BackgroundProcess(["ip", "netns", "exec", namespace] + arguments,
@@ -152,11 +152,10 @@ final class AgentProcess {
     /// (128 + n for death by signal n). Safe to call more than once.
     @discardableResult
     func stop(timeout: TimeInterval = 10) -> Int32? {
-        if let stoppedStatus { return stoppedStatus }
-        let status = process.terminate(timeout: timeout)
-        stoppedStatus = status
+        if stoppedStatus == nil { stoppedStatus = process.terminate(timeout: timeout) }
+        // Also after crash(): its control directory and state file are left otherwise.
         if let controlDirectory { try? FileManager.default.removeItem(at: controlDirectory) }
         if let ownStateDirectory { try? FileManager.default.removeItem(atPath: ownStateDirectory) }
-        return status
+        return stoppedStatus
     }
 }

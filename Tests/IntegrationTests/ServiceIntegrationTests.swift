@@ -59,7 +59,9 @@ final class ServiceIntegrationTests: XCTestCase {
         XCTAssertEqual(a.stop(), 0)
     }
 
-    func testNotifiesReadyAfterTheFirstReconcileAndStoppingOnExit() throws {
+    /// A testbed and an agent started with NOTIFY_SOCKET (plus `environment`) pointing at a
+    /// datagram socket this test reads, as systemd's would be.
+    private func startNotifyingAgent(environment: [String: String] = [:]) throws -> (Testbed, AgentProcess, DatagramListener) {
         let dir = try makeScratchDirectory("hnagent-service")
         scratch = dir
         // A path socket, not an abstract one: abstract names are per network namespace and the
@@ -67,12 +69,16 @@ final class ServiceIntegrationTests: XCTestCase {
         let listener = try DatagramListener(path: dir.appendingPathComponent("notify").path)
         let tb = try Testbed(withVF: true)
         testbed = tb
-        setenv("NOTIFY_SOCKET", listener.path, 1)
-        defer { unsetenv("NOTIFY_SOCKET") }
+        let variables = environment.merging(["NOTIFY_SOCKET": listener.path]) { $1 }
+        for (name, value) in variables { setenv(name, value, 1) }
+        defer { for name in variables.keys { unsetenv(name) } }
         let a = try AgentProcess(testbed: tb, settle: 0.3)
-        unsetenv("NOTIFY_SOCKET")
         agent = a
+        return (tb, a, listener)
+    }
 
+    func testNotifiesReadyAfterTheFirstReconcileAndStoppingOnExit() throws {
+        let (tb, a, listener) = try startNotifyingAgent()
         XCTAssertEqual(listener.receive(timeout: 10), "READY=1")
         // The agent logs "ready:" (after the first full reconcile) before it notifies; its stderr
         // reaches this process through a pipe a moment later, so wait for the line.
@@ -80,6 +86,52 @@ final class ServiceIntegrationTests: XCTestCase {
         try tb.waitUntil(timeout: 10, "steering installed") { try tb.steeringInstalled() }
         XCTAssertEqual(a.stop(), 0)
         XCTAssertEqual(listener.receive(timeout: 5), "STOPPING=1")
+    }
+
+    /// The unit restarts the agent whatever ended it (SIGHUP and SIGPIPE deaths included),
+    /// but not when another agent holds the namespace (75); the watchdog and reload are wired.
+    func testUnitRestartsAlwaysHasAWatchdogAndReloadsWithSighup() throws {
+        let unit = try String(contentsOfFile: Repository.path("config/hnagent.service"), encoding: .utf8)
+        var keys: [String: String] = [:]
+        for line in unit.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { keys[String(parts[0])] = String(parts[1]) }
+        }
+        XCTAssertEqual(keys["Restart"], "always")
+        XCTAssertEqual(keys["WatchdogSec"], "20s")
+        XCTAssertEqual(keys["ExecReload"], "/bin/kill -HUP $MAINPID")
+        XCTAssertEqual(keys["RestartPreventExitStatus"]?.split(separator: " "), ["64", "65", "66", "69", "75", "77"])
+        XCTAssertEqual(keys["NotifyAccess"], "main", "WATCHDOG=1 comes from the agent itself")
+    }
+
+    /// WatchdogSec=: the loop itself pings at half of WATCHDOG_USEC, also while idle; a reload
+    /// is framed by RELOADING=1 and READY=1.
+    func testWatchdogPingsComeFromTheTurningLoopAndAReloadIsAnnounced() throws {
+        let (tb, a, listener) = try startNotifyingAgent(environment: ["WATCHDOG_USEC": "1000000"])
+
+        // READY=1 first (a ping may come before it while the first reconcile runs).
+        var first: String?
+        repeat { first = listener.receive(timeout: 10) } while first == "WATCHDOG=1"
+        XCTAssertEqual(first, "READY=1")
+        try tb.waitUntil(timeout: 10, "steering installed") { try tb.steeringInstalled() }
+        // Idle now: the pings keep coming (every 0.5 s), each within the 1 s watchdog timeout.
+        var start = Date()
+        for _ in 0..<5 {
+            XCTAssertEqual(listener.receive(timeout: 1.0), "WATCHDOG=1")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5.0)
+
+        kill(a.pid, SIGHUP)
+        var seen: [String] = []
+        start = Date()
+        while Date().timeIntervalSince(start) < 5, let message = listener.receive(timeout: 1) {
+            if message != "WATCHDOG=1" { seen.append(message) }
+            if message == "READY=1" { break }
+        }
+        XCTAssertEqual(seen.count, 2, "\(seen)")
+        XCTAssertTrue(seen.first?.hasPrefix("RELOADING=1") ?? false, "\(seen)")
+        XCTAssertEqual(seen.last, "READY=1")
+        XCTAssertEqual(a.stop(), 0)
     }
 }
 

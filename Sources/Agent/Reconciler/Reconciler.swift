@@ -5,7 +5,7 @@ import Policy
 /// apply the difference, re-observe. Events only say "look again"; missing one or getting one
 /// twice cannot break it (controller-runtime style).
 public final class Reconciler {
-    let config: AgentConfig
+    var config: AgentConfig
     let kernel: KernelPort
     let drivers: DriverLookup
     let clock: MonotonicClock
@@ -66,7 +66,7 @@ public final class Reconciler {
     var deviceRoles: [InterfaceIndex: DeviceRole] = [:]
 
     /// Gratuitous ARP / unsolicited NA after each switch (nil: none).
-    let notifier: PeerNotifier?
+    var notifier: PeerNotifier?
 
     public init(config: AgentConfig, kernel: KernelPort, drivers: DriverLookup, clock: MonotonicClock, logger: Logger,
                 store: OriginalsStore? = nil, notifier: PeerNotifier? = nil) {

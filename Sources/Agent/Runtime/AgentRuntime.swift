@@ -13,6 +13,9 @@ public struct RuntimeOptions {
     public var controlSocketPath: String?
     /// The Prometheus HTTP endpoint; nil (the default) serves none.
     public var metricsAddress: ListenAddress?
+    /// Re-reads the settings on SIGHUP (see AgentRuntime+Reload.swift); nil when there is
+    /// nothing to apply (no changes, or an invalid file: the reloader logged why).
+    public var reload: (() -> ReloadedSettings?)?
 
     public init(keepSteeringOnExit: Bool = false, stateFile: String? = RuntimeOptions.defaultStateFile) {
         self.keepSteeringOnExit = keepSteeringOnExit
@@ -23,22 +26,28 @@ public struct RuntimeOptions {
 /// The event loop: one thread, ppoll() on the link event socket and a signalfd, with the
 /// reconciler's next deadline as the timeout. No polling of kernel state.
 public final class AgentRuntime {
-    private let config: AgentConfig
-    private let options: RuntimeOptions
-    private let logger: Logger
+    /// Changed by a reload (SIGHUP), like `keepSteeringOnExit`.
+    var config: AgentConfig
+    let options: RuntimeOptions
+    var keepSteeringOnExit: Bool
+    let logger: Logger
 
     public init(config: AgentConfig, options: RuntimeOptions, logger: Logger) {
         self.config = config
         self.options = options
         self.logger = logger
+        keepSteeringOnExit = options.keepSteeringOnExit
     }
 
     public func run() throws {
         for note in try Preflight.run() { logger.info("\(note)") }
+        // Before any NIC is looked at: a second agent in this network namespace stops here (exit 75).
+        let instanceLock = try InstanceLock()
         // Before any NIC is touched: a state file others could tamper with stops the start (exit 73).
         let stateFile = options.stateFile.map(StateFile.init(path:))
         try stateFile?.checkSafety()
-        let signals = try SignalDescriptor(signals: [SIGINT, SIGTERM])
+        // SIGHUP reloads the settings; SIGPIPE is ignored (HNAgent.main).
+        let signals = try SignalDescriptor(signals: [SIGINT, SIGTERM, SIGHUP])
 
         // Subscribe before dumping, or events between the dump and the subscription are lost.
         let eventSocket = try NetlinkSocket(role: .linkEvents(socketBufferBytes: 4 << 20))
@@ -74,12 +83,17 @@ public final class AgentRuntime {
         let serviceManager = ServiceNotifier.fromEnvironment()
         serviceManager?.notify(.ready, logger: logger)
         defer { serviceManager?.notify(.stopping, logger: logger) }
+        let watchdog = ServiceWatchdog.fromEnvironment(notifier: serviceManager)
+        if let watchdog { logger.info("service manager watchdog: WATCHDOG=1 at least every \(watchdog.interval.secondsValue)s while the loop turns") }
 
         while true {
+            // Only a loop that really turns tells systemd it is alive (WatchdogSec=).
+            watchdog?.loopTurned(now: clock.now(), logger: logger)
+            instanceLock.dismissQueuedPeers()
             // Control clients come after the two fixed descriptors.
             var fds = [pollfd(fd: eventSocket.fileDescriptor, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)] + services.pollDescriptors
-            let deadline = [reconciler.nextDeadline, services.nextDeadline].compactMap { $0 }.min()
+            let deadline = [reconciler.nextDeadline, services.nextDeadline, watchdog?.nextPing].compactMap { $0 }.min()
             if var timeout = deadline.map({ Self.timespec(until: $0, now: clock.now()) }) {
                 _ = try systemCall("ppoll") { hn_ppoll(&fds, nfds_t(fds.count), &timeout) }
             } else {
@@ -87,9 +101,12 @@ public final class AgentRuntime {
             }
             services.beginWake()
 
-            if fds[1].revents != 0, let signal = signals.read() {
+            let signal = fds[1].revents != 0 ? signals.read() : nil
+            if signal == SIGHUP {
+                reload(reconciler: reconciler, services: services, serviceManager: serviceManager)
+            } else if let signal {
                 logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); restoring")
-                let outcome = reconciler.shutdown(keepSteering: options.keepSteeringOnExit)
+                let outcome = reconciler.shutdown(keepSteering: keepSteeringOnExit)
                 if !outcome.failedRestores.isEmpty {
                     throw RestoresFailedError(failures: outcome.failedRestores, stateFile: options.stateFile)
                 }
@@ -128,7 +145,7 @@ public final class AgentRuntime {
     }
 
     /// Raw sockets for peer notification; without CAP_NET_RAW the agent runs without them.
-    private func openPeerNotifier() -> PeerNotifier? {
+    func openPeerNotifier() -> PeerNotifier? {
         guard config.peerNotifyCount > 0 else { return nil }
         do { return try SocketPeerNotifier() } catch {
             logger.warning("peer notification disabled (\(error)); it needs CAP_NET_RAW")
@@ -149,7 +166,7 @@ public final class AgentRuntime {
     }
 }
 
-/// SIGINT/SIGTERM as a readable descriptor, so signals join the poll loop instead of
+/// SIGINT/SIGTERM/SIGHUP as a readable descriptor, so signals join the poll loop instead of
 /// interrupting it from a handler.
 final class SignalDescriptor {
     let fileDescriptor: Int32

@@ -64,6 +64,8 @@ final class OperatorServices: ControlResponder {
     }
 
     func noteResync() { facts.resyncs += 1 }
+    /// A reload (SIGHUP) changed what status reports of the settings.
+    func noteReload(_ config: AgentConfig) { facts.settle = config.settle }
 
     var pollDescriptors: [pollfd] { server?.pollDescriptors ?? [] }
     var nextDeadline: MonotonicInstant? { server?.nextDeadline }

@@ -4,11 +4,15 @@ import Logging
 
 /// sd_notify(3) without libsystemd: under a `Type=notify` unit, one datagram to the socket
 /// named by $NOTIFY_SOCKET tells systemd the agent is ready (after the first full reconcile,
-/// so `systemctl start` returns once VFs are steered) or stopping.
+/// so `systemctl start` returns once VFs are steered), reloading (SIGHUP), alive (the
+/// watchdog, see ServiceWatchdog) or stopping.
 public struct ServiceNotifier {
     public enum State: String {
         case ready = "READY=1"
         case stopping = "STOPPING=1"
+        case watchdog = "WATCHDOG=1"
+        /// systemd 253+ wants the reload's start time with it; older ones ignore it.
+        case reloading = "RELOADING=1"
     }
 
     public enum AddressError: Error, Equatable, CustomStringConvertible {
@@ -41,7 +45,13 @@ public struct ServiceNotifier {
     /// knowing, and systemd reports a readiness timeout itself.
     public func notify(_ state: State, logger: Logger) {
         do {
-            try send(state.rawValue)
+            if state == .reloading {
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                try send("\(state.rawValue)\nMONOTONIC_USEC=\(Int(now.tv_sec) * 1_000_000 + Int(now.tv_nsec) / 1000)")
+            } else {
+                try send(state.rawValue)
+            }
             logger.debug("told the service manager \(state.rawValue)")
         } catch {
             logger.warning("cannot tell the service manager \(state.rawValue): \(error)")

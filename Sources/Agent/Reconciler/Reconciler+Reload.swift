@@ -1,0 +1,21 @@
+import Policy
+
+extension Reconciler {
+    /// Settings changed by a reload (SIGHUP); `reconcile()` then applies them. Patterns and
+    /// kinds take effect through pairing (a VF that no longer matches is released and
+    /// restored), settle with the next settle, peer notification with the next switch; flap
+    /// damping keeps each pair's detach history under the new limits.
+    public func applyReloaded(_ new: AgentConfig) {
+        config = new
+        // Without synthetic patterns, synthetic NICs are found by driver; links stored under
+        // patterns were never asked theirs.
+        if config.syntheticPatterns.isEmpty {
+            for (index, link) in links where link.driver == nil { links[index]?.driver = drivers.driver(of: link.name) }
+        }
+        for index in pairs.keys {
+            pairs[index]?.damper.threshold = config.flapThreshold
+            pairs[index]?.damper.window = config.flapWindow
+            pairs[index]?.damper.hold = config.flapHold
+        }
+    }
+}
