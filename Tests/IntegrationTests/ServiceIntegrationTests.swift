@@ -100,7 +100,7 @@ final class ServiceIntegrationTests: XCTestCase {
         XCTAssertEqual(keys["Restart"], "always")
         XCTAssertEqual(keys["WatchdogSec"], "20s")
         XCTAssertEqual(keys["ExecReload"], "/bin/kill -HUP $MAINPID")
-        XCTAssertEqual(keys["RestartPreventExitStatus"]?.split(separator: " "), ["64", "65", "66", "69", "75", "77"])
+        XCTAssertEqual(keys["RestartPreventExitStatus"]?.split(separator: " "), ["64", "65", "66", "69", "73", "75", "77"])
         XCTAssertEqual(keys["NotifyAccess"], "main", "WATCHDOG=1 comes from the agent itself")
     }
 
