@@ -377,8 +377,8 @@ public final class Reconciler {
                     return
                 }
                 record.failures += 1
-                let delay = Self.retryDelay * (1 << min(record.failures - 1, 5))
-                let wait = delay < Self.maximumRetryDelay ? delay : Self.maximumRetryDelay
+                let wait = RetryBackoff(initial: Self.retryDelay, maximum: Self.maximumRetryDelay)
+                    .delay(afterFailures: record.failures)
                 record.retryAt = now.advanced(by: wait)
                 pairs[hn] = record
                 var text = "\(error)"
