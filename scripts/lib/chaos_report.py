@@ -107,6 +107,10 @@ def main(argv):
 
     streams, longest = {}, None
     gap_per_event = {}  # event index -> longest gap (ms) sent in its window
+    # event index -> how long loss went on after the fault's command returned (ms; negative:
+    # it ended before): the agent's share, the removal's own duration left out
+    overhang_per_event = {}
+    gap_ns = float(meta["gap_ms"]) * 1e6
     for name, label in DIRECTIONS.items():
         header, gaps = read_stream(f"{work}/{name}.txt")
         if header is None:
@@ -124,6 +128,11 @@ def main(argv):
             ev = event_at(events, t_first)
             if ev:
                 gap_per_event[ev["index"]] = max(gap_per_event.get(ev["index"], 0), ms)
+            window = next((x for x in excuses if x["from"] <= t_first <= x["to"]), None)
+            if window:
+                over = (t_last + period_ns - (window["to"] - gap_ns)) / 1e6
+                i = window["index"]
+                overhang_per_event[i] = max(overhang_per_event.get(i, over), over)
             where = f"event #{ev['index']} {ev['kind']}" if ev else "before the first event"
             gap = {"direction": name, "ms": round(ms, 3), "packets": n, "at_s": round((t_first - t0) / 1e9, 3),
                    "event": ev["index"] if ev else None, "event_kind": ev["kind"] if ev else None,
@@ -144,12 +153,17 @@ def main(argv):
                          "gaps": len(gaps), "max_send_lateness_ms": round(int(header["late_ns"]) / 1e6, 3)}
 
     # Longest gap per event kind, over all events of that kind (0 when an event lost nothing).
-    gaps_by_kind = {}
+    gaps_by_kind, overhang_by_kind = {}, {}
     for e in events:
         gaps_by_kind.setdefault(e["kind"], []).append(gap_per_event.get(e["index"], 0.0))
-    gap_stats = {k: {"events": len(v), "events_with_loss": sum(1 for x in v if x > 0),
-                     "max_ms": round(max(v), 3), "median_ms": round(statistics.median(v), 3)}
-                 for k, v in sorted(gaps_by_kind.items())}
+        if e["index"] in overhang_per_event:
+            overhang_by_kind.setdefault(e["kind"], []).append(overhang_per_event[e["index"]])
+    gap_stats = {}
+    for k, v in sorted(gaps_by_kind.items()):
+        gap_stats[k] = {"events": len(v), "events_with_loss": sum(1 for x in v if x > 0),
+                        "max_ms": round(max(v), 3), "median_ms": round(statistics.median(v), 3)}
+        if k in overhang_by_kind:
+            gap_stats[k]["max_loss_after_fault_ms"] = round(max(overhang_by_kind[k]), 3)
 
     violations.sort(key=lambda v: (v["at_s"] is None, v["at_s"] or 0))
     summary = {
@@ -176,8 +190,10 @@ def main(argv):
         print(f"  longest gap {longest['ms']} ms ({longest['packets']} packets, {longest['direction']}) "
               f"at {longest['at_s']} s in event #{longest['event']} {longest['event_kind']}")
     for k, s in gap_stats.items():
+        after = (f", loss ended at most {s['max_loss_after_fault_ms']} ms after the fault's command returned"
+                 if "max_loss_after_fault_ms" in s else "")
         print(f"  gap per {k}: max {s['max_ms']} ms, median {s['median_ms']} ms, "
-              f"{s['events_with_loss']}/{s['events']} events lost packets")
+              f"{s['events_with_loss']}/{s['events']} events lost packets{after}")
     if violations:
         print(f"chaos: FAILED, {len(violations)} violation(s) (replay: scripts/chaos --seed {summary['seed']} ...):")
         for v in violations:
