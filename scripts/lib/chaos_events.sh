@@ -120,17 +120,34 @@ agent_start_or_violate() { # IDX KIND
     fi
     return 1
 }
+# Adding or deleting a clsact qdisc on a running device makes the kernel swap its TX queues to
+# noop for an RCU grace period (qdisc_graft -> dev_deactivate), dropping what is sent just then:
+# measured without any agent, 40 add+del cycles on hn0 under a 500 packets/s stream lost 3
+# packets. The agent does that when it stops (its clsact on hn0 removed, to restore hn0 as it
+# was) and when it first attaches; both are excused like a removal. A restart after SIGKILL
+# adopts the relay without touching qdiscs and is not excused.
+#
 # agent_term IDX KIND: SIGTERM, wait for the exit, check the exit status.
 agent_term() {
     agent_alive || return 0
+    local a
+    a=$(now_ns)
     kill -TERM "$AGENT_PID"
     if ! wait_for --quiet --timeout 15 -- agent_gone; then
         violation "$1" "$2" exit-code "still running 15 s after SIGTERM; SIGKILL: $(log_tail)"
         kill -KILL "$AGENT_PID" 2>/dev/null
     fi
     agent_reap
+    excuse "$1" "$2" $((a - $(ms_ns $INFLIGHT_MS))) $(($(now_ns) + $(ms_ns "$gap_ms")))
     [[ $AGENT_RC == 0 ]] ||
         violation "$1" "$2" exit-code "exit status $AGENT_RC after SIGTERM (expected 0): $(log_tail)"
+}
+# agent_restart IDX KIND WHAT: a fresh start that creates its qdiscs (see above), until steering.
+agent_restart() {
+    local a
+    a=$(now_ns)
+    agent_start_or_violate "$1" "$2" && expect_steering "$1" "$2" "$3"
+    excuse "$1" "$2" $((a - $(ms_ns $INFLIGHT_MS))) $(($(now_ns) + $(ms_ns "$gap_ms")))
 }
 agent_kill() { # SIGKILL, as a crash would
     agent_alive || return 0
@@ -367,7 +384,7 @@ ev_foreign_filter_20040() { ff_add "$1" "$2" hn-egress-20040; }   # hn0 egress, 
 ev_sigterm() {
     agent_term "$1" "$2"
     snapshot_check "$1" "$2" "after SIGTERM"
-    agent_start_or_violate "$1" "$2" && expect_steering "$1" "$2" "a restart"
+    agent_restart "$1" "$2" "a restart"
 }
 ev_sigkill() { # crash, restart (recovery from the state file), then SIGTERM must restore all
     agent_kill
@@ -375,7 +392,7 @@ ev_sigkill() { # crash, restart (recovery from the state file), then SIGTERM mus
     expect_steering "$1" "$2" "a restart after SIGKILL"
     agent_term "$1" "$2"
     snapshot_check "$1" "$2" "after SIGKILL + restart + SIGTERM"
-    agent_start_or_violate "$1" "$2" && expect_steering "$1" "$2" "a restart"
+    agent_restart "$1" "$2" "a restart"
 }
 # A status answer after the signal: the loop turned with the signal pending (a default-action
 # SIGHUP has killed the process before that).
@@ -400,9 +417,7 @@ check_after_event() {
         agent_reap
         violation "$1" "$2" agent-alive "the agent died (exit status $AGENT_RC; 128+N is signal N) without being killed by the test: $(log_tail 3)"
     fi
-    if [[ -z $AGENT_PID ]]; then
-        agent_start_or_violate "$1" "$2" && expect_steering "$1" "$2" "a restart"
-    fi
+    [[ -n $AGENT_PID ]] || agent_restart "$1" "$2" "a restart"
     ff_check_all "$1" "$2"
 }
 # final_stop IDX: the last SIGTERM and restore check, recorded as an event of its own.
