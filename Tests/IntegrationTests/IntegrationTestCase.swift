@@ -47,7 +47,7 @@ class IntegrationTestCase: XCTestCase {
                     extraArguments: [String] = []) throws -> AgentProcess {
         let a = try AgentProcess(testbed: tb, settle: settle, pairing: pairing, extraArguments: extraArguments)
         agent = a
-        try a.waitForLog("ready", timeout: startTimeout)
+        try a.waitForLog("ready: mode=", timeout: startTimeout)
         return a
     }
 

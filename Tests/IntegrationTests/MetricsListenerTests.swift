@@ -21,7 +21,7 @@ final class MetricsListenerTests: IntegrationTestCase {
         try tb.waitUntil(timeout: 10, "uid 65534 holds 127.0.0.1:\(port)") { holder.stdout.text.contains("held") }
 
         let a = try startAgent(tb, extraArguments: ["--metrics-listen", String(port)])
-        try a.waitForLog("notice ready: mode=", timeout: startTimeout) // startAgent's "ready" also matches "already in use"
+        try a.waitForLog("ready: mode=", timeout: startTimeout)
         try tb.waitUntil(timeout: steerTimeout, "steering despite the metrics port") { try tb.steeringInstalled() }
         let error = try a.waitForLog("metrics: cannot listen on 127.0.0.1:\(port)", timeout: 2)
         XCTAssertTrue(error.contains(" error metrics: cannot listen") && error.contains("EADDRINUSE") && error.contains("retrying in 1.0s"), error)

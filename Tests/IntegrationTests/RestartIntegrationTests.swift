@@ -16,7 +16,7 @@ final class RestartIntegrationTests: IntegrationTestCase {
         let second = try AgentProcess(testbed: tb, settle: 2) // the default settle: no adoption would mean a gap
         agent = second
         try second.waitForLog("adopted relay synthetic=hn0", timeout: startTimeout)
-        try second.waitForLog("ready", timeout: startTimeout)
+        try second.waitForLog("ready: mode=", timeout: startTimeout)
         XCTAssertTrue(second.logLines(containing: "apply: delete").isEmpty, "nothing removed: \(second.logLines(containing: "apply:"))")
         XCTAssertTrue(second.logLines(containing: "apply: add").isEmpty, "nothing re-added")
 

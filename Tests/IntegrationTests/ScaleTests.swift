@@ -45,7 +45,7 @@ final class ScaleTests: IntegrationTestCase {
         let a = try AgentProcess(namespace: sb.guest, settle: 0, pairing: ["--synthetic", "hn*", "--vf", "vf*"],
                                  extraArguments: ["--allow-vf-kind", "macvlan"])
         agent = a
-        try a.waitForLog("ready", timeout: startTimeout)
+        try a.waitForLog("ready: mode=", timeout: startTimeout)
         let all = Array(1...count)
         var relay: Relay = [:]
         try Testbed.waitUntil(timeout: 30, "all \(count) pairs steering") {

@@ -44,7 +44,7 @@ final class SingleInstanceTests: IntegrationTestCase {
         first.crash()
         let third = try AgentProcess(testbed: tb, settle: 0.2)
         agent = third
-        try third.waitForLog("ready", timeout: startTimeout)
+        try third.waitForLog("ready: mode=", timeout: startTimeout)
         try tb.waitUntil(timeout: steerTimeout, "the new agent steers") { try tb.steeringInstalled() }
         XCTAssertEqual(third.stop(), 0)
     }

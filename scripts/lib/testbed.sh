@@ -240,10 +240,16 @@ tb_agent_filter() {
         }
         END { exit !found }' <<<"$out"
 }
+# The output is read whole before it is searched: `tc ... | grep -q` under pipefail reads a
+# match as a miss when grep exits first and tc dies of SIGPIPE.
 tb_has_pref_filter() { # NS DEV DIR: any pref 20040 filter at all
-    ip netns exec "$1" tc filter show dev "$2" "$3" 2>/dev/null | grep -q "pref $TB_AGENT_PREF "
+    local out; out=$(ip netns exec "$1" tc filter show dev "$2" "$3" 2>/dev/null)
+    [[ $out == *"pref $TB_AGENT_PREF "* ]]
 }
-tb_has_clsact() { ip netns exec "$1" tc qdisc show dev "$2" 2>/dev/null | grep -q '^qdisc clsact'; }
+tb_has_clsact() {
+    local out; out=$(ip netns exec "$1" tc qdisc show dev "$2" 2>/dev/null)
+    [[ $'\n'$out == *$'\n'"qdisc clsact"* ]]
+}
 
 # The steering state as the agent should install it, read back from the kernel.
 tb_steering_on() {
