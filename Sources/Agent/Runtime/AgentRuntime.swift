@@ -130,7 +130,12 @@ public final class AgentRuntime {
                     reconciler.reconcile()
                 }
                 services.afterReconcile(addresses: batch.addresses)
-            } else if let due = reconciler.nextDeadline, clock.now() >= due {
+            }
+            // A deadline that passed is handled in this wake, events or not: anyone who can flap a
+            // link could otherwise postpone peer notification rounds, a resync retry or the
+            // multicast check for as long as the events keep coming. onTimer reconciles only for
+            // what the reconcile above did not already cover.
+            if let due = reconciler.nextDeadline, clock.now() >= due {
                 reconciler.onTimer()
                 services.afterTimer()
             }

@@ -1,0 +1,86 @@
+@testable import Agent
+import Logging
+import Policy
+import XCTest
+
+/// `onTimer` runs whenever a deadline passed, also right after the reconcile of a wake with
+/// events (see AgentRuntime.run): each due deadline gets its own work, and no reconcile that the
+/// one before it already did.
+final class TimerWorkTests: XCTestCase {
+    private var kernel: FakeKernel!
+    private var clock: FakeClock!
+    private var logs: LogRecorder!
+    private let notifier = RecordingNotifier()
+    private let hn: InterfaceIndex = 2
+    private let vf: InterfaceIndex = 3
+    private let interval: Duration = .milliseconds(200)
+
+    override func setUp() {
+        let mac = MACAddress("00:15:5d:aa:bb:cc")!
+        kernel = FakeKernel()
+        kernel.add(LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
+                                operState: .up, addrGenMode: .eui64))
+        kernel.add(LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.broadcast, .multicast], addrGenMode: .eui64))
+        kernel.carrierOnUp = [vf]
+        kernel.addresses = [hn: [InterfaceAddress(device: hn, family: .ipv4, bytes: [198, 18, 0, 1], unusable: false)]]
+        clock = FakeClock(seconds: 100)
+        logs = LogRecorder()
+    }
+
+    /// Steering, with the first of three notification rounds sent.
+    private func steer() throws -> Reconciler {
+        var config = AgentConfig(syntheticPatterns: [try Glob("hn0")], settle: .seconds(2))
+        config.peerNotifyCount = 3
+        config.peerNotifyInterval = interval
+        let r = Reconciler(config: config, kernel: kernel, drivers: FakeDrivers(byName: [:]), clock: clock,
+                           logger: logs.logger, notifier: notifier)
+        try r.resynchronise()
+        r.reconcile()
+        clock.advance(by: config.settle)
+        r.reconcile()
+        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { r.take(.present(link)) }
+        r.reconcile()
+        XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering")
+        XCTAssertEqual(notifier.rounds.count, 1, "round 1 right after steering on")
+        return r
+    }
+
+    func testANotificationRoundAloneCostsNoReconcile() throws {
+        let r = try steer()
+        clock.advance(by: interval)
+        let reconciles = r.reconcileCount
+        r.onTimer()
+        XCTAssertEqual(notifier.rounds.count, 2, "round 2 at its time")
+        XCTAssertEqual(r.reconcileCount, reconciles, "sending a round changes nothing to reconcile")
+        XCTAssertEqual(r.nextDeadline, clock.now().advanced(by: interval), "round 3 next")
+    }
+
+    /// A wake with an event on an unrelated link when round 2 is due: the event's reconcile, then
+    /// the round, and one reconcile in all.
+    func testAfterAnEventsReconcileOnlyTheDueRoundIsSent() throws {
+        let r = try steer()
+        clock.advance(by: interval)
+        let reconciles = r.reconcileCount
+        r.take(.present(LinkSnapshot(index: 9, name: "ev0", mac: MACAddress("02:00:00:00:00:09")!, flags: [.up])))
+        r.reconcile()
+        XCTAssertEqual(notifier.rounds.count, 1, "a reconcile sends no due round")
+        let due = try XCTUnwrap(r.nextDeadline)
+        XCTAssertLessThanOrEqual(due, clock.now(), "so the loop calls onTimer in the same wake")
+        r.onTimer()
+        XCTAssertEqual(notifier.rounds.count, 2)
+        XCTAssertEqual(r.reconcileCount, reconciles + 1, "no second reconcile")
+        XCTAssertGreaterThan(try XCTUnwrap(r.nextDeadline), clock.now())
+    }
+
+    /// A synthetic NIC removed with a round due (its pair ends at the next reconcile): the round
+    /// is dropped, not left as a past deadline that would spin the loop.
+    func testARoundDueOnAGoneSyntheticNICIsDropped() throws {
+        let r = try steer()
+        clock.advance(by: interval)
+        kernel.remove(hn)
+        r.take(.removed(index: hn, name: "hn0", movedToNamespace: false))
+        r.onTimer()
+        XCTAssertEqual(notifier.rounds.count, 1, "nothing sent on a device that is gone")
+        if let next = r.nextDeadline { XCTAssertGreaterThan(next, clock.now(), "no deadline left in the past") }
+    }
+}
