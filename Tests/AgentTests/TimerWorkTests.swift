@@ -32,14 +32,7 @@ final class TimerWorkTests: XCTestCase {
         var config = AgentConfig(syntheticPatterns: [try Glob("hn0")], settle: .seconds(2))
         config.peerNotifyCount = 3
         config.peerNotifyInterval = interval
-        let r = Reconciler(config: config, kernel: kernel, drivers: FakeDrivers(byName: [:]), clock: clock,
-                           logger: logs.logger, notifier: notifier)
-        try r.resynchronise()
-        r.reconcile()
-        clock.advance(by: config.settle)
-        r.reconcile()
-        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { r.take(.present(link)) }
-        r.reconcile()
+        let r = try Reconciler.steering(config: config, kernel: kernel, clock: clock, logger: logs.logger, notifier: notifier)
         XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering")
         XCTAssertEqual(notifier.rounds.count, 1, "round 1 right after steering on")
         return r
