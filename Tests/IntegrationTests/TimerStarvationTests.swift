@@ -13,7 +13,7 @@ final class TimerStarvationTests: IntegrationTestCase {
     /// added again: every round of gratuitous ARP reaches the peer, after the fallback and after
     /// steering resumes.
     func testPeerNotificationRoundsGoOutWhileLinkEventsKeepComing() throws {
-        try Testbed.requireRootAndTools(["tcpdump", "timeout"])
+        try Testbed.requireRootAndTools(["tcpdump", "timeout", "yes"])
         let tb = try makeTestbed()
         let a = try startAgent(tb, settle: 0.2, extraArguments: ["--peer-notify-count", "\(rounds)",
                                                                  "--peer-notify-interval", "0.2"])
@@ -56,8 +56,10 @@ final class TimerStarvationTests: IntegrationTestCase {
         print("flood: \(arpLines(capture).count) gratuitous ARPs at the peer while ev0 flapped")
     }
 
-    /// ev0/ev1 in GUEST, ev0 set up and down in a loop for `seconds` (then `timeout` ends it; the
-    /// test kills it by PID before that, and the testbed's namespace goes with its veths).
+    /// ev0/ev1 in GUEST, ev0 set up and down by one `ip -batch` as fast as it goes, for `seconds`
+    /// (then `timeout` ends it; the test kills it by PID before that, and the testbed's namespace
+    /// goes with its veths). It overruns the agent's event socket every few hundred ms, so every
+    /// wake has events (a loop forking `ip` per change is too slow for that here).
     private func startLinkFlood(_ tb: Testbed, seconds: Int) throws -> BackgroundProcess {
         try tb.exec(tb.guest, ["ip", "link", "add", "ev0", "type", "veth", "peer", "name", "ev1"])
         let flood = try tb.spawn(tb.guest, ["timeout", "\(seconds)", "sh", "-c",
