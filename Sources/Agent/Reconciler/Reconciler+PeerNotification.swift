@@ -7,8 +7,15 @@ extension Reconciler {
     /// Sends the notification rounds that are due (the first goes right after the switch).
     func sendDueNotifications(now: MonotonicInstant) {
         for (index, var record) in pairs {
-            guard let due = record.notifyAt, due <= now, let hn = links[index] else { continue }
-            notifyPeers(&record, hn: hn, now: now)
+            guard let due = record.notifyAt, due <= now else { continue }
+            if let hn = links[index] {
+                notifyPeers(&record, hn: hn, now: now)
+            } else {
+                // The synthetic NIC is gone (its pair ends at the next reconcile): nothing to send
+                // on, and a deadline left in the past would wake the loop at once, again and again.
+                record.notificationsLeft = 0
+                record.notifyAt = nil
+            }
             pairs[index] = record
         }
     }

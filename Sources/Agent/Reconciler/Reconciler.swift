@@ -149,28 +149,29 @@ public final class Reconciler {
             + [multicastCheckAt].compactMap { $0 }).min()
     }
 
-    /// Called when `nextDeadline` passed without an event: a settle or retry time is a full
-    /// reconcile; the multicast check reads one file and reconciles only if memberships changed;
-    /// a due resynchronisation retry dumps the links and, if that works, reconciles.
+    /// Called when `nextDeadline` passed, in a wake with or without events. Each due deadline gets
+    /// its own work and no more, so a call right after an event's reconcile repeats none of it: a
+    /// notification round is sent without a reconcile; a settle, retry or multicast-coalescing time
+    /// is a full reconcile; the multicast check reads one file and reconciles only if memberships
+    /// changed; a due resynchronisation retry dumps the links and, if that works, reconciles.
+    /// At most one reconcile, however many deadlines are due.
     public func onTimer() {
         let now = clock.now()
-        if let due = resync.retryAt, now >= due {
-            if resynchroniseOrRetry() {
-                sendDueNotifications(now: now)
-                reconcile()
-                return
-            }
-            guard let other = pairDeadline, other <= now else { return }
-        }
+        var reconcileNeeded = false
+        if let due = resync.retryAt, now >= due, resynchroniseOrRetry() { reconcileNeeded = true }
         sendDueNotifications(now: now)
         let pairDue = pairs.values.contains { record in
             [record.phase.deadline, record.retryAt, record.multicastDueAt].contains { $0.map { $0 <= now } ?? false }
         }
-        if !pairDue, let due = multicastCheckAt, now >= due, !refreshMemberships() {
-            multicastCheckAt = now.advanced(by: Self.multicastCheckInterval)
-            return
+        if pairDue { reconcileNeeded = true }
+        if !reconcileNeeded, let due = multicastCheckAt, now >= due {
+            if refreshMemberships() {
+                reconcileNeeded = true
+            } else {
+                multicastCheckAt = now.advanced(by: Self.multicastCheckInterval)
+            }
         }
-        reconcile()
+        if reconcileNeeded { reconcile() }
     }
 
     /// Re-reads the multicast groups of synthetic NICs that hold a VF. True if any changed.

@@ -113,27 +113,10 @@ public final class AgentRuntime {
                 logger.notice("stopped")
                 return
             }
-            if fds[0].revents != 0 {
-                let batch = events.drain()
-                for message in batch.messages { reconciler.take(message) }
-                if batch.needsResync {
-                    services.noteResync()
-                    reconciler.resynchroniseOrRetry() // a failure is retried at reconciler.nextDeadline
-                }
-                // Address events alone only concern the hygiene check; multicast joins and leaves
-                // alone only the VF's allmulti.
-                if !batch.messages.isEmpty || batch.needsResync {
-                    reconciler.reconcile()
-                } else if batch.multicastChanged {
-                    reconciler.takeMulticastChange()
-                } else if batch.addresses.isEmpty {
-                    reconciler.reconcile()
-                }
-                services.afterReconcile(addresses: batch.addresses)
-            } else if let due = reconciler.nextDeadline, clock.now() >= due {
-                reconciler.onTimer()
-                services.afterTimer()
-            }
+            let wake = reconciler.handleWake(events: fds[0].revents != 0 ? events.drain() : nil)
+            if wake.resynchronised { services.noteResync() }
+            if wake.eventsHandled { services.afterReconcile(addresses: wake.addresses) }
+            if wake.timerRan { services.afterTimer() }
             services.handle(Array(fds[2...]))
         }
     }
