@@ -1,4 +1,5 @@
 @testable import Agent
+import Policy
 import Glibc
 import XCTest
 
@@ -17,5 +18,50 @@ final class InstanceLockTests: XCTestCase {
         first?.dismissQueuedPeers()
         first = nil
         XCTAssertNoThrow(try InstanceLock(name: lockName), "closed: the kernel freed the name")
+    }
+}
+
+/// A holder that cannot be an agent (LockHolder.verdict) leaves the lock "squatted" instead of
+/// stopping this agent; /proc is replaced so the holder (this process, root) looks like one.
+final class InstanceLockSquatTests: XCTestCase {
+    private let lockName = "hnagent-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
+    func testAHolderWithoutNetAdminIsASquatterNamedByPIDAndUID() throws {
+        let first = try InstanceLock(name: lockName)
+        var asked: PeerCredentials?
+        let second = try InstanceLock(name: lockName) { holder in
+            asked = holder
+            return LockHolder.Evidence(pid: holder.pid, uid: holder.uid, status: "CapEff:\t0000000000000000\n")
+        }
+        XCTAssertEqual(asked?.pid, getpid(), "SO_PEERCRED names the holder")
+        XCTAssertEqual(second.hold, .squatted(pid: getpid(), uid: getuid(), reason: .lacksNetAdmin))
+        XCTAssertEqual("\(second.hold)", "squatted by pid \(getpid()) uid \(getuid())")
+        let warning = try XCTUnwrap(second.squatWarning)
+        XCTAssertTrue(warning.contains("squatted by pid \(getpid()) uid \(getuid())"), warning)
+        XCTAssertTrue(warning.contains("would not be detected"), warning)
+        XCTAssertTrue(warning.contains("kill \(getpid())"), warning)
+        second.dismissQueuedPeers() // no descriptor: nothing to do, nothing closed by mistake
+        XCTAssertEqual(first.hold, .held)
+        XCTAssertNil(first.squatWarning)
+    }
+
+    func testAHolderThatCannotBeIdentifiedStillStopsTheAgent() throws {
+        let first = try InstanceLock(name: lockName)
+        XCTAssertThrowsError(try InstanceLock(name: lockName) { _ in LockHolder.Evidence() }) { error in
+            guard case .alreadyRunning(_, let pid)? = error as? InstanceLock.Problem else { return XCTFail("\(error)") }
+            XCTAssertEqual(pid, getpid())
+        }
+        first.dismissQueuedPeers()
+    }
+
+    /// The real /proc reading: this test process (root, CAP_NET_ADMIN, this user namespace) is
+    /// what an agent looks like.
+    func testProcOfARootProcessInThisUserNamespaceReadsAsAPossibleAgent() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root (CAP_NET_ADMIN)") }
+        let evidence = LockHolderProbe.evidence(of: PeerCredentials(pid: getpid(), uid: getuid(), gid: getgid()))
+        XCTAssertNotNil(evidence.status)
+        XCTAssertEqual(evidence.userNamespace, evidence.ownUserNamespace)
+        XCTAssertTrue(evidence.userNamespace?.hasPrefix("user:[") ?? false, "\(evidence)")
+        XCTAssertEqual(LockHolder.verdict(evidence), .possibleAgent)
     }
 }

@@ -1,11 +1,29 @@
 import Glibc
+import Policy
 
 /// One agent per network namespace: the lock is an abstract Unix socket name ("\0hnagent").
 /// The kernel scopes abstract names to the network namespace and frees them when the holder
 /// dies, SIGKILL included, so there is no stale lock to clean up. A second agent finds the
 /// name taken, connects, and learns the holder's PID with SO_PEERCRED.
+/// Abstract names have no permissions, so any local user can take the name first: a holder
+/// that cannot be an agent (LockHolder.verdict) is a squatter, and the agent runs without the
+/// lock rather than let an unprivileged user stop steering.
 public final class InstanceLock {
     public static let defaultName = "hnagent"
+
+    public enum Hold: Equatable, Sendable, CustomStringConvertible {
+        case held
+        /// The name belongs to a process that cannot be an agent; this agent runs without the lock.
+        case squatted(pid: Int32, uid: UInt32, reason: LockHolder.SquatterReason)
+
+        /// As `status` shows it (agent.instance_lock).
+        public var description: String {
+            switch self {
+            case .held: return "held"
+            case .squatted(let pid, let uid, _): return "squatted by pid \(pid) uid \(uid)"
+            }
+        }
+    }
 
     public enum Problem: Error, CustomStringConvertible {
         case alreadyRunning(name: String, pid: Int32?)
@@ -23,10 +41,20 @@ public final class InstanceLock {
         }
     }
 
+    public let name: String
+    public let hold: Hold
+    /// -1 while squatted.
     private let fileDescriptor: Int32
 
-    /// Takes the lock or throws `.alreadyRunning` with the holder's PID.
-    public init(name: String = InstanceLock.defaultName) throws(Problem) {
+    /// Takes the lock, or finds it squatted (`hold`), or throws `.alreadyRunning` with the
+    /// holder's PID.
+    public convenience init(name: String = InstanceLock.defaultName) throws(Problem) {
+        try self.init(name: name, inspect: LockHolderProbe.evidence(of:))
+    }
+
+    /// `inspect` reads /proc about the holder (replaced in tests).
+    init(name: String, inspect: (PeerCredentials) -> LockHolder.Evidence) throws(Problem) {
+        self.name = name
         var (address, length) = Self.address(name)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .system(SystemCallError(call: "socket(AF_UNIX)", errno: errno)) }
@@ -37,7 +65,13 @@ public final class InstanceLock {
             let code = errno
             close(fd)
             guard code == EADDRINUSE else { throw .system(SystemCallError(call: "bind(@\(name))", errno: code)) }
-            throw .alreadyRunning(name: name, pid: Self.holder(of: name))
+            let holder = Self.holder(of: name)
+            guard let holder, case .squatter(let reason) = LockHolder.verdict(inspect(holder)) else {
+                throw .alreadyRunning(name: name, pid: holder?.pid)
+            }
+            hold = .squatted(pid: holder.pid, uid: holder.uid, reason: reason)
+            fileDescriptor = -1
+            return
         }
         // Listening lets a second agent connect and read this one's PID.
         guard listen(fd, 8) == 0 else {
@@ -45,14 +79,25 @@ public final class InstanceLock {
             close(fd)
             throw .system(SystemCallError(call: "listen(@\(name))", errno: code))
         }
+        hold = .held
         fileDescriptor = fd
     }
 
-    deinit { close(fileDescriptor) }
+    deinit { if fileDescriptor >= 0 { close(fileDescriptor) } }
+
+    /// For the log when squatted: who, why it is no agent, what that costs, what to do.
+    public var squatWarning: String? {
+        guard case .squatted(let pid, let uid, let reason) = hold else { return nil }
+        return "the single-instance lock @\(name) is squatted by pid \(pid) uid \(uid), which cannot be an hnagent "
+            + "(\(reason)); the namespace lock is unavailable, so a second hnagent in this network namespace would not be "
+            + "detected. Steering goes on. Find and stop that process (ps -o pid,user,args -p \(pid); kill \(pid)), "
+            + "then restart hnagent to take the lock"
+    }
 
     /// Closes the connections of agents that asked who holds the lock (they only read
     /// SO_PEERCRED), so the backlog never fills. Cheap: one accept per loop turn.
     public func dismissQueuedPeers() {
+        guard fileDescriptor >= 0 else { return }
         while true {
             let peer = accept(fileDescriptor, nil, nil) // non-blocking listener: -1 (EAGAIN) when none wait
             if peer < 0 { return }
@@ -60,8 +105,9 @@ public final class InstanceLock {
         }
     }
 
-    /// The PID of the process that listens on `name`, or nil if it cannot be learnt.
-    static func holder(of name: String) -> Int32? {
+    /// The credentials of the process that listens on `name` (as it called listen()), or nil
+    /// if they cannot be learnt.
+    static func holder(of name: String) -> PeerCredentials? {
         var (address, length) = address(name)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return nil }
@@ -71,7 +117,7 @@ public final class InstanceLock {
         }
         guard connected == 0 else { return nil }
         guard let credentials = try? PeerCredentials(socket: fd), credentials.pid > 0 else { return nil }
-        return credentials.pid
+        return credentials
     }
 
     /// sockaddr_un of an abstract name: a leading NUL, no terminator, length covering the name only.
