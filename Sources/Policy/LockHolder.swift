@@ -7,6 +7,10 @@ public enum LockHolder {
     public struct Evidence: Equatable, Sendable {
         public var pid: Int32?
         public var uid: UInt32?
+        /// No process has that PID any more (kill(pid, 0): ESRCH), yet the name is held: the
+        /// socket lives on in a process it was handed to (after a fresh attempt to take the name,
+        /// so an agent that just exited is not mistaken for this).
+        public var exited: Bool
         /// /proc/PID/status (its CapEff line).
         public var status: String?
         /// readlink of /proc/PID/ns/user and /proc/self/ns/user ("user:[4026531837]"); the
@@ -19,11 +23,12 @@ public enum LockHolder {
         public var uidMap: String?
         public var ownUidMap: String?
 
-        public init(pid: Int32? = nil, uid: UInt32? = nil, status: String? = nil,
+        public init(pid: Int32? = nil, uid: UInt32? = nil, exited: Bool = false, status: String? = nil,
                     userNamespace: String? = nil, ownUserNamespace: String? = nil,
                     uidMap: String? = nil, ownUidMap: String? = nil) {
             self.pid = pid
             self.uid = uid
+            self.exited = exited
             self.status = status
             self.userNamespace = userNamespace
             self.ownUserNamespace = ownUserNamespace
@@ -35,11 +40,13 @@ public enum LockHolder {
     public enum SquatterReason: Equatable, Sendable, CustomStringConvertible {
         case lacksNetAdmin
         case otherUserNamespace
+        case listenerGone
 
         public var description: String {
             switch self {
             case .lacksNetAdmin: return "it has no CAP_NET_ADMIN, which every hnagent has"
             case .otherUserNamespace: return "it runs in another user namespace, where its capabilities do not reach this network namespace"
+            case .listenerGone: return "that process is gone and handed the socket on, which no hnagent does"
             }
         }
     }
@@ -52,7 +59,9 @@ public enum LockHolder {
     }
 
     public static func verdict(_ evidence: Evidence) -> Verdict {
-        guard evidence.pid != nil, let status = evidence.status,
+        guard evidence.pid != nil else { return .possibleAgent }
+        if evidence.exited { return .squatter(.listenerGone) }
+        guard let status = evidence.status,
               let capabilities = ProcessCapabilities.effective(statusText: status) else { return .possibleAgent }
         if capabilities & ProcessCapabilities.netAdmin == 0 { return .squatter(.lacksNetAdmin) }
         if let theirs = evidence.userNamespace, let ours = evidence.ownUserNamespace {

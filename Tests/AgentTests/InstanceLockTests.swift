@@ -39,7 +39,7 @@ final class InstanceLockSquatTests: XCTestCase {
         let warning = try XCTUnwrap(second.squatWarning)
         XCTAssertTrue(warning.contains("squatted by pid \(getpid()) uid \(getuid())"), warning)
         XCTAssertTrue(warning.contains("would not be detected"), warning)
-        XCTAssertTrue(warning.contains("kill \(getpid())"), warning)
+        XCTAssertTrue(warning.contains("ss -xlp src @\(lockName)"), warning)
         second.dismissQueuedPeers() // no descriptor: nothing to do, nothing closed by mistake
         XCTAssertEqual(first.hold, .held)
         XCTAssertNil(first.squatWarning)
@@ -52,6 +52,32 @@ final class InstanceLockSquatTests: XCTestCase {
             XCTAssertEqual(pid, getpid())
         }
         first.dismissQueuedPeers()
+    }
+
+    /// The holder's PID is gone but the name is held: asked twice (it may have been an agent
+    /// that just exited), then a squatter.
+    func testAHolderWhosePIDIsGoneIsASquatterAfterASecondLook() throws {
+        let first = try InstanceLock(name: lockName)
+        var looks = 0
+        let second = try InstanceLock(name: lockName) { holder in
+            looks += 1
+            return LockHolder.Evidence(pid: holder.pid, uid: holder.uid, exited: true)
+        }
+        XCTAssertEqual(looks, 2)
+        XCTAssertEqual(second.hold, .squatted(pid: getpid(), uid: getuid(), reason: .listenerGone))
+        XCTAssertTrue(second.squatWarning?.contains("is gone") ?? false, second.squatWarning ?? "")
+        first.dismissQueuedPeers()
+    }
+
+    /// An agent that exits while this one looks at it frees the name: the second attempt takes it.
+    func testAHolderThatExitsWhileLookedAtLeavesTheLockToTheNextAttempt() throws {
+        var first: InstanceLock? = try InstanceLock(name: lockName)
+        let second = try InstanceLock(name: lockName) { holder in
+            first = nil // the holder exits: the kernel frees the name
+            return LockHolder.Evidence(pid: holder.pid, uid: holder.uid, exited: true)
+        }
+        XCTAssertNil(first)
+        XCTAssertEqual(second.hold, .held)
     }
 
     /// The real /proc reading: this test process (root, CAP_NET_ADMIN, this user namespace) is

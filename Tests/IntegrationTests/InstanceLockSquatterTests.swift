@@ -10,11 +10,15 @@ import Glibc
 
 final class InstanceLockSquatterTests: IntegrationTestCase {
     private var squatter: BackgroundProcess?
+    /// The child that keeps a handed-on lock socket (the third test).
+    private var heir: Int32?
 
     override func tearDown() {
-        // By its PID, before the testbed goes (which would kill it too).
+        // By PID, before the testbed goes (which would kill them too).
         if let squatter, squatter.isRunning { kill(squatter.pid, SIGKILL) }
+        if let heir { kill(heir, SIGKILL) }
         squatter = nil
+        heir = nil
         super.tearDown()
     }
 
@@ -29,7 +33,7 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
         XCTAssertTrue(line.contains("pid \(holder.pid) uid 65534"), line)
         XCTAssertTrue(line.contains("CAP_NET_ADMIN"), "says why it is not an agent: \(line)")
         XCTAssertTrue(line.contains("would not be detected"), line)
-        XCTAssertTrue(line.contains("kill \(holder.pid)"), "says what to do: \(line)")
+        XCTAssertTrue(line.contains("ss -xlp src @hnagent"), "says how to find it: \(line)")
         XCTAssertTrue(holder.isRunning)
 
         let status = try a.statusJSON()
@@ -51,6 +55,49 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
         let line = try a.waitForLog("squatted", timeout: 1)
         XCTAssertTrue(line.contains("pid \(holder.pid) uid 65534"), line)
         XCTAssertTrue(line.contains("another user namespace"), line)
+        XCTAssertEqual(a.stop(), 0)
+    }
+
+    /// The process that bound and listened (the PID SO_PEERCRED reports) forks and exits; its
+    /// child keeps the socket. No /proc entry is left to read, yet no agent ever does that.
+    /// (The listener is a grandchild, reaped by the spawned python, so it is really gone.)
+    func testASquatterThatHandsTheSocketToAChildAndExitsDoesNotStopTheAgent() throws {
+        let tb = try makeTestbed(withVF: true)
+        let script = """
+            import os, socket, time
+            r, w = os.pipe()
+            listener = os.fork()
+            if listener == 0:
+                s = socket.socket(socket.AF_UNIX); s.bind('\\0hnagent'); s.listen()
+                heir = os.fork()
+                if heir: os.write(w, str(heir).encode()); os._exit(0)
+                time.sleep(1e9)
+            os.waitpid(listener, 0)
+            print('listener', listener, 'heir', os.read(r, 32).decode(), flush=True)
+            time.sleep(1e9)
+            """
+        let spawned = try tb.spawn(tb.guest, ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                                              "/usr/bin/python3", "-c", script])
+        squatter = spawned
+        var listener: Int32?
+        try tb.waitUntil(timeout: 10, "the listener handed its socket on and exited") {
+            let words = spawned.stdout.text.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard words.count == 4 else { return false }
+            listener = Int32(words[1])
+            heir = Int32(words[3])
+            return true
+        }
+        let gone = try XCTUnwrap(listener)
+        let child = try XCTUnwrap(heir)
+        XCTAssertEqual(kill(gone, 0), -1, "the listener is gone")
+        XCTAssertEqual(kill(child, 0), 0, "the heir holds the name")
+
+        let a = try startAgent(tb)
+        try tb.waitUntil(timeout: steerTimeout, "steering filters on vf0 ingress and hn0 egress") { try tb.steeringInstalled() }
+        let line = try a.waitForLog("squatted", timeout: 1)
+        XCTAssertTrue(line.contains("pid \(gone) uid 65534"), line)
+        XCTAssertTrue(line.contains("is gone"), line)
+        XCTAssertTrue(line.contains("ss -xlp src @hnagent"), "says how to find the process that holds it now: \(line)")
         XCTAssertEqual(a.stop(), 0)
     }
 

@@ -55,6 +55,26 @@ public final class InstanceLock {
     /// `inspect` reads /proc about the holder (replaced in tests).
     init(name: String, inspect: (PeerCredentials) -> LockHolder.Evidence) throws(Problem) {
         self.name = name
+        var attempt = try Self.take(name, inspect: inspect)
+        // A holder that is gone may be an agent that just exited, freeing the name: try again.
+        if case .squatted(_, .listenerGone) = attempt { attempt = try Self.take(name, inspect: inspect) }
+        switch attempt {
+        case .taken(let fd):
+            hold = .held
+            fileDescriptor = fd
+        case .squatted(let holder, let reason):
+            hold = .squatted(pid: holder.pid, uid: holder.uid, reason: reason)
+            fileDescriptor = -1
+        }
+    }
+
+    private enum Attempt {
+        case taken(Int32)
+        case squatted(PeerCredentials, LockHolder.SquatterReason)
+    }
+
+    /// Binds and listens on the name, or judges the process that holds it.
+    private static func take(_ name: String, inspect: (PeerCredentials) -> LockHolder.Evidence) throws(Problem) -> Attempt {
         var (address, length) = Self.address(name)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .system(SystemCallError(call: "socket(AF_UNIX)", errno: errno)) }
@@ -69,9 +89,7 @@ public final class InstanceLock {
             guard let holder, case .squatter(let reason) = LockHolder.verdict(inspect(holder)) else {
                 throw .alreadyRunning(name: name, pid: holder?.pid)
             }
-            hold = .squatted(pid: holder.pid, uid: holder.uid, reason: reason)
-            fileDescriptor = -1
-            return
+            return .squatted(holder, reason)
         }
         // Listening lets a second agent connect and read this one's PID.
         guard listen(fd, 8) == 0 else {
@@ -79,8 +97,7 @@ public final class InstanceLock {
             close(fd)
             throw .system(SystemCallError(call: "listen(@\(name))", errno: code))
         }
-        hold = .held
-        fileDescriptor = fd
+        return .taken(fd)
     }
 
     deinit { if fileDescriptor >= 0 { close(fileDescriptor) } }
@@ -90,7 +107,7 @@ public final class InstanceLock {
         guard case .squatted(let pid, let uid, let reason) = hold else { return nil }
         return "the single-instance lock @\(name) is squatted by pid \(pid) uid \(uid), which cannot be an hnagent "
             + "(\(reason)); the namespace lock is unavailable, so a second hnagent in this network namespace would not be "
-            + "detected. Steering goes on. Find and stop that process (ps -o pid,user,args -p \(pid); kill \(pid)), "
+            + "detected. Steering goes on. Find and stop the process that holds it (ss -xlp src @\(name) shows it), "
             + "then restart hnagent to take the lock"
     }
 

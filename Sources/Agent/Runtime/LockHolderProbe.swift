@@ -3,13 +3,15 @@ import Policy
 
 /// Reads what /proc tells about the process that holds the single-instance lock, for
 /// `LockHolder.verdict`. Whatever cannot be read stays nil (hidden by hidepid, no ptrace
-/// access, the process gone), which the verdict treats as "could be an agent".
+/// access), which the verdict treats as "could be an agent". A process that is gone is told
+/// by kill(pid, 0), which hidepid does not hide.
 enum LockHolderProbe {
     static func evidence(of holder: PeerCredentials) -> LockHolder.Evidence {
         guard holder.pid > 0 else { return LockHolder.Evidence() }
         let proc = "/proc/\(holder.pid)"
         return LockHolder.Evidence(
-            pid: holder.pid, uid: holder.uid, status: Preflight.readText(proc + "/status"),
+            pid: holder.pid, uid: holder.uid, exited: kill(holder.pid, 0) != 0 && errno == ESRCH,
+            status: Preflight.readText(proc + "/status"),
             userNamespace: link(proc + "/ns/user"), ownUserNamespace: link("/proc/self/ns/user"),
             uidMap: Preflight.readText(proc + "/uid_map"), ownUidMap: Preflight.readText("/proc/self/uid_map"))
     }
