@@ -24,11 +24,9 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
 
     func testAnUnprivilegedSquatterOnTheLockNameDoesNotStopTheAgent() throws {
         let tb = try makeTestbed(withVF: true)
-        let holder = try squat(tb, ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        let holder = try squat(tb, Self.asNobody)
 
-        let a = try startAgent(tb)
-        try tb.waitUntil(timeout: steerTimeout, "steering filters on vf0 ingress and hn0 egress") { try tb.steeringInstalled() }
-        let line = try a.waitForLog("squatted", timeout: 1)
+        let (a, line) = try startBesideSquatter(tb)
         XCTAssertTrue(line.contains("error"), line)
         XCTAssertTrue(line.contains("pid \(holder.pid) uid 65534"), line)
         XCTAssertTrue(line.contains("CAP_NET_ADMIN"), "says why it is not an agent: \(line)")
@@ -41,18 +39,27 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
         XCTAssertEqual(agentStatus["instance_lock"] as? String, "squatted by pid \(holder.pid) uid 65534")
         let text = try a.control(["status"])
         XCTAssertTrue(text.stdout.contains("INSTANCE LOCK: squatted by pid \(holder.pid) uid 65534"), text.stdout)
+        XCTAssertTrue(try a.control(["metrics"]).stdout.contains("\nhnagent_instance_lock_squatted 1\n"))
         XCTAssertEqual(a.stop(), 0)
+
+        // What the warning says to do: stop the squatter, restart hnagent; it takes the lock.
+        XCTAssertEqual(kill(holder.pid, SIGKILL), 0)
+        try tb.waitUntil(timeout: 10, "the squatter is gone") { !holder.isRunning }
+        let restarted = try startAgent(tb)
+        let lock = try XCTUnwrap(restarted.statusJSON()["agent"] as? [String: Any])["instance_lock"] as? String
+        XCTAssertEqual(lock, "held")
+        XCTAssertTrue(try restarted.control(["metrics"]).stdout.contains("\nhnagent_instance_lock_squatted 0\n"))
+        XCTAssertTrue(restarted.logLines(containing: "squatted").isEmpty, restarted.log)
+        XCTAssertEqual(restarted.stop(), 0)
     }
 
     /// `unshare -r` gives an unprivileged user every capability, but only in a user namespace of
     /// its own, where CAP_NET_ADMIN does not reach this network namespace.
     func testASquatterWithCapabilitiesInItsOwnUserNamespaceDoesNotStopTheAgent() throws {
         let tb = try makeTestbed(withVF: true)
-        let holder = try squat(tb, ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "--user", "--map-root-user"])
+        let holder = try squat(tb, Self.asNobody + ["unshare", "--user", "--map-root-user"])
 
-        let a = try startAgent(tb)
-        try tb.waitUntil(timeout: steerTimeout, "steering filters on vf0 ingress and hn0 egress") { try tb.steeringInstalled() }
-        let line = try a.waitForLog("squatted", timeout: 1)
+        let (a, line) = try startBesideSquatter(tb)
         XCTAssertTrue(line.contains("pid \(holder.pid) uid 65534"), line)
         XCTAssertTrue(line.contains("another user namespace"), line)
         XCTAssertEqual(a.stop(), 0)
@@ -76,8 +83,7 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
             print('listener', listener, 'heir', os.read(r, 32).decode(), flush=True)
             time.sleep(1e9)
             """
-        let spawned = try tb.spawn(tb.guest, ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                                              "/usr/bin/python3", "-c", script])
+        let spawned = try tb.spawn(tb.guest, Self.asNobody + ["/usr/bin/python3", "-c", script])
         squatter = spawned
         var listener: Int32?
         try tb.waitUntil(timeout: 10, "the listener handed its socket on and exited") {
@@ -92,14 +98,21 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
         XCTAssertEqual(kill(gone, 0), -1, "the listener is gone")
         XCTAssertEqual(kill(child, 0), 0, "the heir holds the name")
 
-        let a = try startAgent(tb)
-        try tb.waitUntil(timeout: steerTimeout, "steering filters on vf0 ingress and hn0 egress") { try tb.steeringInstalled() }
-        let line = try a.waitForLog("squatted", timeout: 1)
+        let (a, line) = try startBesideSquatter(tb)
         XCTAssertTrue(line.contains("pid \(gone) uid 65534"), line)
         XCTAssertTrue(line.contains("is gone"), line)
         XCTAssertTrue(line.contains("ss -xlp src @hnagent"), "says how to find the process that holds it now: \(line)")
         XCTAssertEqual(a.stop(), 0)
     }
+
+    /// Starts the agent, checks that it steers (kernel state), and returns its squatter warning.
+    private func startBesideSquatter(_ tb: Testbed) throws -> (AgentProcess, String) {
+        let a = try startAgent(tb)
+        try tb.waitUntil(timeout: steerTimeout, "steering filters on vf0 ingress and hn0 egress") { try tb.steeringInstalled() }
+        return (a, try a.waitForLog("squatted", timeout: 1))
+    }
+
+    private static let asNobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
 
     /// A process in the guest namespace that listens on "\0hnagent" (started through `prefix`,
     /// which execs, so its PID is the one SO_PEERCRED reports); returns once it listens.
