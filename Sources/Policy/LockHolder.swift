@@ -11,6 +11,9 @@ public enum LockHolder {
         /// socket lives on in a process it was handed to (after a fresh attempt to take the name,
         /// so an agent that just exited is not mistaken for this).
         public var exited: Bool
+        /// Without a pid: the name stayed bound but refused connections (does not listen) for
+        /// longer than an agent takes from bind() to listen().
+        public var refusesConnections: Bool
         /// /proc/PID/status (its CapEff line).
         public var status: String?
         /// readlink of /proc/PID/ns/user and /proc/self/ns/user ("user:[4026531837]"); the
@@ -23,12 +26,13 @@ public enum LockHolder {
         public var uidMap: String?
         public var ownUidMap: String?
 
-        public init(pid: Int32? = nil, uid: UInt32? = nil, exited: Bool = false, status: String? = nil,
+        public init(pid: Int32? = nil, uid: UInt32? = nil, exited: Bool = false, refusesConnections: Bool = false, status: String? = nil,
                     userNamespace: String? = nil, ownUserNamespace: String? = nil,
                     uidMap: String? = nil, ownUidMap: String? = nil) {
             self.pid = pid
             self.uid = uid
             self.exited = exited
+            self.refusesConnections = refusesConnections
             self.status = status
             self.userNamespace = userNamespace
             self.ownUserNamespace = ownUserNamespace
@@ -41,12 +45,14 @@ public enum LockHolder {
         case lacksNetAdmin
         case otherUserNamespace
         case listenerGone
+        case notListening
 
         public var description: String {
             switch self {
             case .lacksNetAdmin: return "it has no CAP_NET_ADMIN, which every hnagent has"
             case .otherUserNamespace: return "it runs in another user namespace, where its capabilities do not reach this network namespace"
             case .listenerGone: return "that process is gone and handed the socket on, which no hnagent does"
+            case .notListening: return "an hnagent listens right after it binds the name"
             }
         }
     }
@@ -59,7 +65,7 @@ public enum LockHolder {
     }
 
     public static func verdict(_ evidence: Evidence) -> Verdict {
-        guard evidence.pid != nil else { return .possibleAgent }
+        guard evidence.pid != nil else { return evidence.refusesConnections ? .squatter(.notListening) : .possibleAgent }
         if evidence.exited { return .squatter(.listenerGone) }
         guard let status = evidence.status,
               let capabilities = ProcessCapabilities.effective(statusText: status) else { return .possibleAgent }

@@ -31,7 +31,7 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
         XCTAssertTrue(line.contains("pid \(holder.pid) uid 65534"), line)
         XCTAssertTrue(line.contains("CAP_NET_ADMIN"), "says why it is not an agent: \(line)")
         XCTAssertTrue(line.contains("would not be detected"), line)
-        XCTAssertTrue(line.contains("ss -xlp src @hnagent"), "says how to find it: \(line)")
+        XCTAssertTrue(line.contains("ss -xap src @hnagent"), "says how to find it: \(line)")
         XCTAssertTrue(holder.isRunning)
 
         let status = try a.statusJSON()
@@ -101,7 +101,21 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
         let (a, line) = try startBesideSquatter(tb)
         XCTAssertTrue(line.contains("pid \(gone) uid 65534"), line)
         XCTAssertTrue(line.contains("is gone"), line)
-        XCTAssertTrue(line.contains("ss -xlp src @hnagent"), "says how to find the process that holds it now: \(line)")
+        XCTAssertTrue(line.contains("ss -xap src @hnagent"), "says how to find the process that holds it now: \(line)")
+        XCTAssertEqual(a.stop(), 0)
+    }
+
+    /// Bound but not listening: nobody can connect to learn who it is, but an agent listens
+    /// right after it binds, so a name that refuses connections for a while is no agent's.
+    func testASquatterThatBindsWithoutListeningDoesNotStopTheAgent() throws {
+        let tb = try makeTestbed(withVF: true)
+        _ = try squat(tb, Self.asNobody, listening: false)
+
+        let (a, line) = try startBesideSquatter(tb)
+        XCTAssertTrue(line.contains("does not listen"), line)
+        XCTAssertTrue(line.contains("ss -xap src @hnagent"), line)
+        let agentStatus = try XCTUnwrap(a.statusJSON()["agent"] as? [String: Any])
+        XCTAssertEqual(agentStatus["instance_lock"] as? String, "squatted by a socket that does not listen")
         XCTAssertEqual(a.stop(), 0)
     }
 
@@ -114,11 +128,12 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
 
     private static let asNobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
 
-    /// A process in the guest namespace that listens on "\0hnagent" (started through `prefix`,
-    /// which execs, so its PID is the one SO_PEERCRED reports); returns once it listens.
-    private func squat(_ tb: Testbed, _ prefix: [String]) throws -> BackgroundProcess {
-        let script = "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind('\\0hnagent'); s.listen(); "
-            + "print('listening', flush=True); time.sleep(1e9)"
+    /// A process in the guest namespace that binds (and, unless told otherwise, listens on)
+    /// "\0hnagent", started through `prefix`, which execs, so its PID is the one SO_PEERCRED
+    /// reports; returns once it holds the name.
+    private func squat(_ tb: Testbed, _ prefix: [String], listening: Bool = true) throws -> BackgroundProcess {
+        let script = "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind('\\0hnagent'); "
+            + (listening ? "s.listen(); " : "") + "print('listening', flush=True); time.sleep(1e9)"
         let holder = try tb.spawn(tb.guest, prefix + ["/usr/bin/python3", "-c", script])
         squatter = holder
         try tb.waitUntil(timeout: 10, "the squatter listens on @hnagent") {

@@ -7,23 +7,9 @@ import Policy
 /// name taken, connects, and learns the holder's PID with SO_PEERCRED.
 /// Abstract names have no permissions, so any local user can take the name first: a holder
 /// that cannot be an agent (LockHolder.verdict) is a squatter, and the agent runs without the
-/// lock rather than let an unprivileged user stop steering.
+/// lock rather than let an unprivileged user stop steering (InstanceLock+Squat.swift).
 public final class InstanceLock {
     public static let defaultName = "hnagent"
-
-    public enum Hold: Equatable, Sendable, CustomStringConvertible {
-        case held
-        /// The name belongs to a process that cannot be an agent; this agent runs without the lock.
-        case squatted(pid: Int32, uid: UInt32, reason: LockHolder.SquatterReason)
-
-        /// As `status` shows it (agent.instance_lock).
-        public var description: String {
-            switch self {
-            case .held: return "held"
-            case .squatted(let pid, let uid, _): return "squatted by pid \(pid) uid \(uid)"
-            }
-        }
-    }
 
     public enum Problem: Error, CustomStringConvertible {
         case alreadyRunning(name: String, pid: Int32?)
@@ -41,6 +27,15 @@ public final class InstanceLock {
         }
     }
 
+    /// How long a holder that looks like no agent is watched before it counts as a squatter:
+    /// an agent that just exited frees the name, one that just bound it listens at once.
+    struct Patience {
+        var looks: Int
+        var intervalMicroseconds: UInt32
+        /// 1 s in all: far longer than an agent takes from bind() to listen(), even on a loaded machine.
+        static let standard = Patience(looks: 11, intervalMicroseconds: 100_000)
+    }
+
     public let name: String
     public let hold: Hold
     /// -1 while squatted.
@@ -49,32 +44,42 @@ public final class InstanceLock {
     /// Takes the lock, or finds it squatted (`hold`), or throws `.alreadyRunning` with the
     /// holder's PID.
     public convenience init(name: String = InstanceLock.defaultName) throws(Problem) {
-        try self.init(name: name, inspect: LockHolderProbe.evidence(of:))
+        try self.init(name: name, patience: .standard, inspect: LockHolderProbe.evidence(of:))
     }
 
     /// `inspect` reads /proc about the holder (replaced in tests).
-    init(name: String, inspect: (PeerCredentials) -> LockHolder.Evidence) throws(Problem) {
+    init(name: String, patience: Patience, inspect: (PeerCredentials) -> LockHolder.Evidence) throws(Problem) {
         self.name = name
-        var attempt = try Self.take(name, inspect: inspect)
-        // A holder that is gone may be an agent that just exited, freeing the name: try again.
-        if case .squatted(_, .listenerGone) = attempt { attempt = try Self.take(name, inspect: inspect) }
+        var attempt = try Self.take(name, lastLook: patience.looks <= 1, inspect: inspect)
+        var looks = 1
+        while case .again = attempt {
+            // Before the event loop runs: a short blocking wait costs nothing here.
+            usleep(patience.intervalMicroseconds)
+            looks += 1
+            attempt = try Self.take(name, lastLook: looks >= patience.looks, inspect: inspect)
+        }
         switch attempt {
         case .taken(let fd):
             hold = .held
             fileDescriptor = fd
         case .squatted(let holder, let reason):
-            hold = .squatted(pid: holder.pid, uid: holder.uid, reason: reason)
+            hold = .squatted(pid: holder?.pid, uid: holder?.uid, reason: reason)
             fileDescriptor = -1
+        case .again:
+            preconditionFailure("the loop above ends only with another outcome")
         }
     }
 
     private enum Attempt {
         case taken(Int32)
-        case squatted(PeerCredentials, LockHolder.SquatterReason)
+        case squatted(PeerCredentials?, LockHolder.SquatterReason)
+        /// Looks like a squatter, but an agent may be just exiting or just starting: look again.
+        case again
     }
 
-    /// Binds and listens on the name, or judges the process that holds it.
-    private static func take(_ name: String, inspect: (PeerCredentials) -> LockHolder.Evidence) throws(Problem) -> Attempt {
+    /// Binds and listens on the name, or judges what holds it.
+    private static func take(_ name: String, lastLook: Bool,
+                             inspect: (PeerCredentials) -> LockHolder.Evidence) throws(Problem) -> Attempt {
         var (address, length) = Self.address(name)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .system(SystemCallError(call: "socket(AF_UNIX)", errno: errno)) }
@@ -85,11 +90,15 @@ public final class InstanceLock {
             let code = errno
             close(fd)
             guard code == EADDRINUSE else { throw .system(SystemCallError(call: "bind(@\(name))", errno: code)) }
-            let holder = Self.holder(of: name)
-            guard let holder, case .squatter(let reason) = LockHolder.verdict(inspect(holder)) else {
-                throw .alreadyRunning(name: name, pid: holder?.pid)
+            let answer = Self.holder(of: name)
+            var evidence = LockHolder.Evidence(refusesConnections: answer == .refused && lastLook)
+            if case .credentials(let credentials) = answer { evidence = inspect(credentials) }
+            switch LockHolder.verdict(evidence) {
+            case .squatter(.listenerGone) where !lastLook: return .again
+            case .squatter(let reason): return .squatted(answer.credentials, reason)
+            case .possibleAgent where answer == .refused && !lastLook: return .again
+            case .possibleAgent: throw .alreadyRunning(name: name, pid: answer.credentials?.pid)
             }
-            return .squatted(holder, reason)
         }
         // Listening lets a second agent connect and read this one's PID.
         guard listen(fd, 8) == 0 else {
@@ -102,15 +111,6 @@ public final class InstanceLock {
 
     deinit { if fileDescriptor >= 0 { close(fileDescriptor) } }
 
-    /// For the log when squatted: who, why it is no agent, what that costs, what to do.
-    public var squatWarning: String? {
-        guard case .squatted(let pid, let uid, let reason) = hold else { return nil }
-        return "the single-instance lock @\(name) is squatted by pid \(pid) uid \(uid), which cannot be an hnagent "
-            + "(\(reason)); the namespace lock is unavailable, so a second hnagent in this network namespace would not be "
-            + "detected. Steering goes on. Find and stop the process that holds it (ss -xlp src @\(name) shows it), "
-            + "then restart hnagent to take the lock"
-    }
-
     /// Closes the connections of agents that asked who holds the lock (they only read
     /// SO_PEERCRED), so the backlog never fills. Cheap: one accept per loop turn.
     public func dismissQueuedPeers() {
@@ -122,23 +122,36 @@ public final class InstanceLock {
         }
     }
 
-    /// The credentials of the process that listens on `name` (as it called listen()), or nil
-    /// if they cannot be learnt.
-    static func holder(of name: String) -> PeerCredentials? {
+    /// What connecting to the name tells about its holder.
+    enum Answer: Equatable {
+        /// SO_PEERCRED: the process as it called listen().
+        case credentials(PeerCredentials)
+        /// Bound but not listening (ECONNREFUSED).
+        case refused
+        /// Anything else (a full backlog, no PID in this PID namespace, ...).
+        case unknown
+
+        var credentials: PeerCredentials? {
+            if case .credentials(let credentials) = self { return credentials }
+            return nil
+        }
+    }
+
+    static func holder(of name: String) -> Answer {
         var (address, length) = address(name)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return .unknown }
         defer { close(fd) }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
         }
-        guard connected == 0 else { return nil }
-        guard let credentials = try? PeerCredentials(socket: fd), credentials.pid > 0 else { return nil }
-        return credentials
+        guard connected == 0 else { return errno == ECONNREFUSED ? .refused : .unknown }
+        guard let credentials = try? PeerCredentials(socket: fd), credentials.pid > 0 else { return .unknown }
+        return .credentials(credentials)
     }
 
     /// sockaddr_un of an abstract name: a leading NUL, no terminator, length covering the name only.
-    private static func address(_ name: String) -> (sockaddr_un, socklen_t) {
+    static func address(_ name: String) -> (sockaddr_un, socklen_t) {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = [0] + Array(name.utf8.prefix(MemoryLayout.size(ofValue: address.sun_path) - 1))
