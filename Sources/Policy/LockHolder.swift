@@ -14,6 +14,9 @@ public enum LockHolder {
         /// Without a pid: the name stayed bound but refused connections (does not listen) for
         /// longer than an agent takes from bind() to listen().
         public var refusesConnections: Bool
+        /// Without a pid: the name's connection queue stayed full as long (an agent accepts, and
+        /// its queue holds thousands).
+        public var queueStaysFull: Bool
         /// /proc/PID/status (its CapEff line).
         public var status: String?
         /// readlink of /proc/PID/ns/user and /proc/self/ns/user ("user:[4026531837]"); the
@@ -26,13 +29,15 @@ public enum LockHolder {
         public var uidMap: String?
         public var ownUidMap: String?
 
-        public init(pid: Int32? = nil, uid: UInt32? = nil, exited: Bool = false, refusesConnections: Bool = false, status: String? = nil,
+        public init(pid: Int32? = nil, uid: UInt32? = nil, exited: Bool = false, refusesConnections: Bool = false,
+                    queueStaysFull: Bool = false, status: String? = nil,
                     userNamespace: String? = nil, ownUserNamespace: String? = nil,
                     uidMap: String? = nil, ownUidMap: String? = nil) {
             self.pid = pid
             self.uid = uid
             self.exited = exited
             self.refusesConnections = refusesConnections
+            self.queueStaysFull = queueStaysFull
             self.status = status
             self.userNamespace = userNamespace
             self.ownUserNamespace = ownUserNamespace
@@ -46,6 +51,7 @@ public enum LockHolder {
         case otherUserNamespace
         case listenerGone
         case notListening
+        case acceptsNothing
 
         public var description: String {
             switch self {
@@ -53,6 +59,7 @@ public enum LockHolder {
             case .otherUserNamespace: return "it runs in another user namespace, where its capabilities do not reach this network namespace"
             case .listenerGone: return "that process is gone and handed the socket on, which no hnagent does"
             case .notListening: return "an hnagent listens right after it binds the name"
+            case .acceptsNothing: return "an hnagent accepts, and its queue holds thousands"
             }
         }
     }
@@ -65,7 +72,10 @@ public enum LockHolder {
     }
 
     public static func verdict(_ evidence: Evidence) -> Verdict {
-        guard evidence.pid != nil else { return evidence.refusesConnections ? .squatter(.notListening) : .possibleAgent }
+        guard evidence.pid != nil else {
+            if evidence.refusesConnections { return .squatter(.notListening) }
+            return evidence.queueStaysFull ? .squatter(.acceptsNothing) : .possibleAgent
+        }
         if evidence.exited { return .squatter(.listenerGone) }
         guard let status = evidence.status,
               let capabilities = ProcessCapabilities.effective(statusText: status) else { return .possibleAgent }

@@ -94,6 +94,25 @@ final class InstanceLockSquatTests: XCTestCase {
         XCTAssertTrue(lock.squatWarning?.contains("listens right after it binds") ?? false, lock.squatWarning ?? "")
     }
 
+    /// Listening with a queue it filled itself and never accepting: no connection, no credentials.
+    func testANameWhoseQueueStaysFullIsSquatted() throws {
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let client = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(listener); close(client) }
+        var (address, length) = InstanceLock.address(lockName)
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { name in
+                XCTAssertEqual(bind(listener, name, length), 0)
+                XCTAssertEqual(listen(listener, 0), 0)
+                XCTAssertEqual(connect(client, name, length), 0, "the one place in the queue")
+            }
+        }
+        XCTAssertEqual(InstanceLock.holder(of: lockName), .queueFull)
+        let lock = try InstanceLock(name: lockName, patience: quick) { _ in XCTFail("no credentials to inspect"); return LockHolder.Evidence() }
+        XCTAssertEqual(lock.hold, .squatted(pid: nil, uid: nil, reason: .acceptsNothing))
+        XCTAssertEqual("\(lock.hold)", "squatted by a socket that accepts no connections")
+    }
+
     /// The real /proc reading: this test process (root, CAP_NET_ADMIN, this user namespace) is
     /// what an agent looks like.
     func testProcOfARootProcessInThisUserNamespaceReadsAsAPossibleAgent() throws {

@@ -109,13 +109,26 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
     /// right after it binds, so a name that refuses connections for a while is no agent's.
     func testASquatterThatBindsWithoutListeningDoesNotStopTheAgent() throws {
         let tb = try makeTestbed(withVF: true)
-        _ = try squat(tb, Self.asNobody, listening: false)
+        _ = try squat(tb, Self.asNobody, then: "")
 
         let (a, line) = try startBesideSquatter(tb)
         XCTAssertTrue(line.contains("does not listen"), line)
         XCTAssertTrue(line.contains("ss -xap src @hnagent"), line)
         let agentStatus = try XCTUnwrap(a.statusJSON()["agent"] as? [String: Any])
         XCTAssertEqual(agentStatus["instance_lock"] as? String, "squatted by a socket that does not listen")
+        XCTAssertEqual(a.stop(), 0)
+    }
+
+    /// Listening with a queue of one that it fills itself and never accepts: no connection, no
+    /// SO_PEERCRED. An agent accepts and its queue holds thousands, so a queue that stays full
+    /// is no agent's.
+    func testASquatterWhoseQueueStaysFullDoesNotStopTheAgent() throws {
+        let tb = try makeTestbed(withVF: true)
+        _ = try squat(tb, Self.asNobody, then: "s.listen(0); c=socket.socket(socket.AF_UNIX); c.connect('\\0hnagent'); ")
+
+        let (a, line) = try startBesideSquatter(tb)
+        XCTAssertTrue(line.contains("accepts no connections"), line)
+        XCTAssertTrue(line.contains("ss -xap src @hnagent"), line)
         XCTAssertEqual(a.stop(), 0)
     }
 
@@ -128,12 +141,12 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
 
     private static let asNobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
 
-    /// A process in the guest namespace that binds (and, unless told otherwise, listens on)
-    /// "\0hnagent", started through `prefix`, which execs, so its PID is the one SO_PEERCRED
+    /// A process in the guest namespace that binds "\0hnagent" and then runs `then` (listen,
+    /// by default), started through `prefix`, which execs, so its PID is the one SO_PEERCRED
     /// reports; returns once it holds the name.
-    private func squat(_ tb: Testbed, _ prefix: [String], listening: Bool = true) throws -> BackgroundProcess {
+    private func squat(_ tb: Testbed, _ prefix: [String], then: String = "s.listen(); ") throws -> BackgroundProcess {
         let script = "import socket,time; s=socket.socket(socket.AF_UNIX); s.bind('\\0hnagent'); "
-            + (listening ? "s.listen(); " : "") + "print('listening', flush=True); time.sleep(1e9)"
+            + then + "print('listening', flush=True); time.sleep(1e9)"
         let holder = try tb.spawn(tb.guest, prefix + ["/usr/bin/python3", "-c", script])
         squatter = holder
         try tb.waitUntil(timeout: 10, "the squatter listens on @hnagent") {

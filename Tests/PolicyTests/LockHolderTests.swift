@@ -18,6 +18,7 @@ final class LockHolderTests: XCTestCase {
         let table: [(String, E, LockHolder.Verdict)] = [
             ("no SO_PEERCRED", E(), .possibleAgent),
             ("no SO_PEERCRED: bound, never listening", E(refusesConnections: true), .squatter(.notListening)),
+            ("no SO_PEERCRED: the queue stays full", E(queueStaysFull: true), .squatter(.acceptsNothing)),
             ("pid but /proc/PID/status unreadable", E(pid: 7, uid: 65534), .possibleAgent),
             ("status without CapEff", E(pid: 7, uid: 0, status: "Name:\tx\n"), .possibleAgent),
             ("CapEff not hexadecimal", E(pid: 7, uid: 0, status: "CapEff:\tzz\n"), .possibleAgent),

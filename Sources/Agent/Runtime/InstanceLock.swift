@@ -91,17 +91,19 @@ public final class InstanceLock {
             close(fd)
             guard code == EADDRINUSE else { throw .system(SystemCallError(call: "bind(@\(name))", errno: code)) }
             let answer = Self.holder(of: name)
-            var evidence = LockHolder.Evidence(refusesConnections: answer == .refused && lastLook)
+            var evidence = LockHolder.Evidence(refusesConnections: answer == .refused && lastLook,
+                                               queueStaysFull: answer == .queueFull && lastLook)
             if case .credentials(let credentials) = answer { evidence = inspect(credentials) }
             switch LockHolder.verdict(evidence) {
             case .squatter(.listenerGone) where !lastLook: return .again
             case .squatter(let reason): return .squatted(answer.credentials, reason)
-            case .possibleAgent where answer == .refused && !lastLook: return .again
+            case .possibleAgent where (answer == .refused || answer == .queueFull) && !lastLook: return .again
             case .possibleAgent: throw .alreadyRunning(name: name, pid: answer.credentials?.pid)
             }
         }
-        // Listening lets a second agent connect and read this one's PID.
-        guard listen(fd, 8) == 0 else {
+        // Listening lets a second agent connect and read this one's PID. A queue of thousands
+        // (emptied every loop turn) is never full, so a full one is no agent's.
+        guard listen(fd, SOMAXCONN) == 0 else {
             let code = errno
             close(fd)
             throw .system(SystemCallError(call: "listen(@\(name))", errno: code))
@@ -128,7 +130,9 @@ public final class InstanceLock {
         case credentials(PeerCredentials)
         /// Bound but not listening (ECONNREFUSED).
         case refused
-        /// Anything else (a full backlog, no PID in this PID namespace, ...).
+        /// Listening, but its connection queue is full (EAGAIN).
+        case queueFull
+        /// Anything else (no PID in this PID namespace, ...).
         case unknown
 
         var credentials: PeerCredentials? {
@@ -145,7 +149,13 @@ public final class InstanceLock {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
         }
-        guard connected == 0 else { return errno == ECONNREFUSED ? .refused : .unknown }
+        guard connected == 0 else {
+            switch errno {
+            case ECONNREFUSED: return .refused
+            case EAGAIN: return .queueFull
+            default: return .unknown
+            }
+        }
         guard let credentials = try? PeerCredentials(socket: fd), credentials.pid > 0 else { return .unknown }
         return .credentials(credentials)
     }
