@@ -12,6 +12,7 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
     private var squatter: BackgroundProcess?
     /// The child that keeps a handed-on lock socket (the third test).
     private var heir: Int32?
+    private var scratch: URL?
 
     override func tearDown() {
         // By PID, before the testbed goes (which would kill them too).
@@ -20,6 +21,8 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
         squatter = nil
         heir = nil
         super.tearDown()
+        if let scratch { try? FileManager.default.removeItem(at: scratch) }
+        scratch = nil
     }
 
     func testAnUnprivilegedSquatterOnTheLockNameDoesNotStopTheAgent() throws {
@@ -130,6 +133,31 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
         XCTAssertTrue(line.contains("accepts no connections"), line)
         XCTAssertTrue(line.contains("ss -xap src @hnagent"), line)
         XCTAssertEqual(a.stop(), 0)
+    }
+
+    /// With the unit's privileges (CAP_NET_ADMIN and CAP_NET_RAW only, /proc mounted
+    /// hidepid=invisible as ProtectProc=invisible does) the agent cannot read the squatter's
+    /// /proc/PID/ns/user (that needs CAP_SYS_PTRACE); its uid_map still tells it apart.
+    func testWithTheUnitsPrivilegesASquatterInItsOwnUserNamespaceIsStillRecognised() throws {
+        let tb = try makeTestbed(withVF: true)
+        let holder = try squat(tb, Self.asNobody + ["unshare", "--user", "--map-root-user"])
+        let dir = try makeScratchDirectory("hnagent-squat")
+        scratch = dir
+        let confined = "mount -t proc -o hidepid=invisible proc /proc && "
+            + "exec setpriv --bounding-set -all,+net_admin,+net_raw --inh-caps -all \"$0\" \"$@\""
+        // `exec` all the way down: the spawned PID is hnagent's own.
+        let a = try tb.spawn(tb.guest, ["unshare", "--mount", "--propagation", "private", "sh", "-c", confined,
+                                        try AgentProcess.binaryURL().path, "run"] + AgentProcess.testbedPairing
+                                        + ["--settle", "0.5", "--state-file", tb.stateFile,
+                                           "--control-socket", dir.appendingPathComponent("hnagent.sock").path])
+        try tb.waitUntil(timeout: startTimeout, "ready: mode= \(a.stderr.text)") {
+            if !a.isRunning { throw TestbedError("the agent exited: \(a.stderr.text)") }
+            return a.stderr.text.contains("ready: mode=")
+        }
+        try tb.waitUntil(timeout: steerTimeout, "steering filters on vf0 ingress and hn0 egress") { try tb.steeringInstalled() }
+        let log = a.stderr.text
+        XCTAssertTrue(log.contains("squatted by pid \(holder.pid) uid 65534 (it runs in another user namespace"), log)
+        XCTAssertEqual(a.terminate(timeout: 10), 0, log)
     }
 
     /// Starts the agent, checks that it steers (kernel state), and returns its squatter warning.
