@@ -46,7 +46,8 @@ struct Run: ParsableCommand {
         Exit codes: 0 stopped by signal with everything restored, 71 stopped but a restore failed, 64 bad usage, \
         65 invalid config file, 66 config file missing or unreadable, 69 kernel feature missing, \
         73 unsafe state file or state directory, 75 another hnagent already runs in this network \
-        namespace, 77 missing CAP_NET_ADMIN, 70 internal error.
+        namespace (a holder of its lock name that cannot be an agent is logged as a squatter and \
+        ignored), 77 missing CAP_NET_ADMIN, 70 internal error.
         """
     )
 

@@ -12,6 +12,9 @@ enum StatusTable {
             out += " (\(agent.resyncFailures) failed, retried)"
         }
         out += "\n"
+        if let lock = agent.instanceLock, lock != "held" {
+            out += "INSTANCE LOCK: \(lock); a second hnagent in this network namespace would not be detected; stop that process and restart hnagent\n"
+        }
         if let metrics = agent.metricsListener {
             out += metrics.listening
                 ? "metrics http://\(metrics.address)/metrics listening\n"

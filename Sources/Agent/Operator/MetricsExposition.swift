@@ -64,6 +64,11 @@ public enum MetricsExposition {
         out.line("hnagent_resync_failures_total", [:], String(report.agent.resyncFailures))
         out.family("hnagent_resync_pending", "gauge", "1 while a failed resynchronisation waits for its retry (the link table may be stale).")
         out.sample("hnagent_resync_pending", [:], report.agent.resyncPending ? 1 : 0)
+        if let lock = report.agent.instanceLock {
+            out.family("hnagent_instance_lock_squatted", "gauge",
+                       "1 while a process that cannot be an agent holds the single-instance lock name (a second agent would not be detected).")
+            out.sample("hnagent_instance_lock_squatted", [:], lock == InstanceLock.Hold.held.description ? 0 : 1)
+        }
         if let listener = report.agent.metricsListener {
             out.family("hnagent_metrics_listening", "gauge", "1 while the HTTP metrics endpoint listens; 0 while its bind is retried.")
             out.sample("hnagent_metrics_listening", [:], listener.listening ? 1 : 0)

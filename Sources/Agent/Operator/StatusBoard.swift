@@ -12,6 +12,8 @@ public struct AgentFacts: Sendable {
     public var controlSocket: String?
     public var metricsListen: String?
     public var metricsListener: MetricsListenerStatus?
+    /// "held", or "squatted by pid N uid U" (InstanceLock.Hold).
+    public var instanceLock: String?
 
     public init(pid: Int32, mode: SteeringMode, settle: Duration, started: MonotonicInstant, startedWall: WallTime) {
         self.pid = pid
@@ -106,7 +108,8 @@ public final class StatusBoard: PairEventSink {
             startedAt: facts.startedWall.iso8601, uptimeSeconds: seconds(now.duration(since: facts.started)),
             reconciles: snapshot.reconciles, netlinkErrors: facts.netlinkErrors, resyncs: facts.resyncs,
             resyncPending: snapshot.resync.pending, resyncFailures: snapshot.resync.failures,
-            controlSocket: facts.controlSocket, metricsListen: facts.metricsListen, metricsListener: facts.metricsListener)
+            controlSocket: facts.controlSocket, metricsListen: facts.metricsListen, metricsListener: facts.metricsListener,
+            instanceLock: facts.instanceLock)
         let pairs = snapshot.pairs.map { pair -> PairStatus in
             let state = Self.state(of: pair, mode: mode)
             let track = tracks[pair.synthetic] ?? Track(state: state, since: now)

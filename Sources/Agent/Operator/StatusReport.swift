@@ -22,6 +22,9 @@ public struct AgentStatus: Codable, Equatable, Sendable {
     public var metricsListen: String?
     /// Whether the HTTP metrics endpoint listens, or why not and when it is tried again.
     public var metricsListener: MetricsListenerStatus?
+    /// The single-instance lock: "held", or "squatted by pid N uid U" when a process that
+    /// cannot be an agent holds its name (a second agent would then not be detected).
+    public var instanceLock: String?
 }
 
 public struct NICRef: Codable, Equatable, Sendable {

@@ -42,7 +42,9 @@ public final class AgentRuntime {
     public func run() throws {
         for note in try Preflight.run() { logger.info("\(note)") }
         // Before any NIC is looked at: a second agent in this network namespace stops here (exit 75).
+        // A holder that cannot be an agent is only reported: steering must not depend on it.
         let instanceLock = try InstanceLock()
+        if let warning = instanceLock.squatWarning { logger.error("\(warning)") }
         // Before any NIC is touched: a state file others could tamper with stops the start (exit 73).
         let stateFile = options.stateFile.map(StateFile.init(path:))
         try stateFile?.checkSafety()
@@ -72,6 +74,7 @@ public final class AgentRuntime {
         let services = try OperatorServices(config: config, options: options, reconciler: reconciler, kernel: kernel,
                                             addresses: AddressReader(channel: channel), clock: clock, logger: logger)
         defer { services.shutdown() }
+        services.noteInstanceLock(instanceLock.hold)
 
         try reconciler.resynchronise()
         reconciler.loadSavedOriginals()

@@ -1,4 +1,5 @@
 import Glibc
+import Policy
 
 /// Checks made before anything is changed, each failing with a message that says what to do.
 public enum PreflightError: Error, CustomStringConvertible {
@@ -18,12 +19,8 @@ public enum PreflightError: Error, CustomStringConvertible {
 public enum Preflight {
     /// CAP_NET_ADMIN is bit 12 of the effective capability set.
     public static func hasNetAdmin(statusText: String) -> Bool {
-        for line in statusText.split(separator: "\n") where line.hasPrefix("CapEff:") {
-            let hex = line.dropFirst("CapEff:".count).trimmingCharacters(in: " \t")
-            guard let mask = UInt64(hex, radix: 16) else { return false }
-            return mask & (1 << 12) != 0
-        }
-        return false
+        guard let mask = ProcessCapabilities.effective(statusText: statusText) else { return false }
+        return mask & ProcessCapabilities.netAdmin != 0
     }
 
     /// Kernel options the relay needs, with the module that provides each.
