@@ -39,9 +39,11 @@ status_is() { echo "hnagent status --json | tr -d ' \n' | grep -q '\"state\":\"$
 vf_counter() { vm "cat /sys/class/net/$vm_vf/statistics/$1" 2>/dev/null || echo 0; }
 peer_ping() { ip netns exec "$vm_peerns" ping -q -c "$1" -i 0.2 -w 15 "${VM_GUEST_ADDR%/*}" >/dev/null; }
 diagnose() {
-    echo "---- guest: hnagent journal (last 25 lines)"; vm "journalctl -u hnagent -n 25 --no-pager -o cat"
-    echo "---- guest: tc filters"; vm "tc filter show dev $vm_syn egress; tc filter show dev $vm_vf ingress 2>&1"
-} 2>&1 | sed 's/^/     /'
+    {
+        echo "---- guest: hnagent journal (last 25 lines)"; vm "journalctl -u hnagent -n 25 --no-pager -o cat"
+        echo "---- guest: tc filters"; vm "tc filter show dev $vm_syn egress; tc filter show dev $vm_vf ingress 2>&1"
+    } 2>&1 | sed 's/^/     /'
+}
 
 # (a) hnagent under its real unit pairs the virtio NIC with the e1000e NIC and steers.
 test_steer() {
