@@ -51,7 +51,7 @@ image_ensure() {
     image_configure "$tmp/rootfs" || return 1
     cp "$tmp"/rootfs/boot/vmlinuz-* "$tmp/vmlinuz" && cp "$tmp"/rootfs/boot/initrd.img-* "$tmp/initrd" || {
         echo "vmtest: image: no kernel or initrd in $tmp/rootfs/boot (linux-image-amd64 not installed?)" >&2; return 1; }
-    mkfs.ext4 -q -F -L vmroot -d "$tmp/rootfs" "$tmp/root.img" "$VMTEST_IMAGE_SIZE" || return 1
+    mkfs.ext4 -q -F -L vmroot -d "$tmp/rootfs" "$tmp/root.img" "$VMTEST_IMAGE_SIZE" >&2 || return 1
     image_remove "$tmp/rootfs"
     image_remove "$dir" && mv "$tmp" "$dir" && touch "$dir/ready" || return 1
     echo "vmtest: image: built $dir in $((SECONDS - started)) s" >&2

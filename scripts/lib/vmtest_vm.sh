@@ -118,9 +118,10 @@ vm_boot() {
     exec 7<>"$vm_run/ctl.in" 8<>"$vm_run/ctl.out"
     socat "UNIX-CONNECT:$vm_run/ctl.sock" - <"$vm_run/ctl.in" >"$vm_run/ctl.out" 2>"$vm_run/socat.log" &
     vm_socat_pid=$!
-    # The guest drops what arrives before its agent opened the port: ask again every second.
+    # The guest's agent says hello when it has opened its end of the port.
+    local line=""
     deadline=$((SECONDS + ${VMTEST_BOOT_TIMEOUT:-240}))
-    until [[ $(VM_TIMEOUT=1 vm echo ready 2>/dev/null) == ready ]]; do
+    until [[ $line == hello ]]; do
         if ! kill -0 "$vm_pid" 2>/dev/null; then
             echo "vmtest: QEMU exited during boot; console: $(tail -5 "$vm_run/console.log")" >&2; return 1
         fi
@@ -128,7 +129,9 @@ vm_boot() {
             echo "vmtest: the guest's control channel did not answer within ${VMTEST_BOOT_TIMEOUT:-240} s; console: $(tail -5 "$vm_run/console.log")" >&2
             return 1
         fi
+        IFS= read -r -t 1 line <&8 || line=""
     done
+    [[ $(vm echo ready) == ready ]] || { echo "vmtest: the guest's control channel said hello but does not answer" >&2; return 1; }
     VM_BOOT_SECONDS=$((SECONDS - started))
 }
 
