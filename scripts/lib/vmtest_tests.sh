@@ -51,8 +51,9 @@ test_steer() {
     if ! vm "ip addr add $VM_GUEST_ADDR dev $vm_syn && ip link set $vm_syn up && systemctl enable --now hnagent" >/dev/null; then
         fail "steer: systemctl enable --now hnagent failed: $(vm 'systemctl status hnagent --no-pager -n 10' | tail -10 | tr '\n' ' ')"; diagnose; return
     fi
-    local active; active=$(vm systemctl is-active hnagent)
+    local active type; active=$(vm systemctl is-active hnagent) type=$(vm systemctl show -P Type hnagent)
     [[ $active == active ]] || { fail "steer: systemctl is-active hnagent says '$active'"; diagnose; return; }
+    [[ $type == notify ]] || { fail "steer: hnagent.service has Type=$type, not notify (is the installed unit config/hnagent.service?)"; return; }
     if ! vm_wait 60 "$(status_is steering)"; then
         fail "steer: hnagent status --json never showed state steering within 60 s"; diagnose; return
     fi
