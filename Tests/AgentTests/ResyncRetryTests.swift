@@ -14,12 +14,7 @@ final class ResyncRetryTests: XCTestCase {
     private let config = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .seconds(2))
 
     override func setUp() {
-        let mac = MACAddress("00:15:5d:aa:bb:cc")!
-        kernel = FakeKernel()
-        kernel.add(LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                operState: .up, addrGenMode: .eui64))
-        kernel.add(LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.broadcast, .multicast], addrGenMode: .eui64))
-        kernel.carrierOnUp = [vf]
+        kernel = FakeKernel.withPair(hn: hn, vf: vf)
         clock = FakeClock(seconds: 100)
         logs = LogRecorder()
     }

@@ -18,3 +18,17 @@ extension Reconciler {
         return r
     }
 }
+
+extension FakeKernel {
+    /// hn0 (ifindex 2, up with carrier) and vf0 (ifindex 3, down; carrier once set up) with one
+    /// MAC: the pair most reconciler tests start from.
+    static func withPair(hn: InterfaceIndex = 2, vf: InterfaceIndex = 3) -> FakeKernel {
+        let mac = MACAddress("00:15:5d:aa:bb:cc")!
+        let kernel = FakeKernel()
+        kernel.add(LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
+                                operState: .up, addrGenMode: .eui64))
+        kernel.add(LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.broadcast, .multicast], addrGenMode: .eui64))
+        kernel.carrierOnUp = [vf]
+        return kernel
+    }
+}

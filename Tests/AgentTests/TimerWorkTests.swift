@@ -16,12 +16,7 @@ final class TimerWorkTests: XCTestCase {
     private let interval: Duration = .milliseconds(200)
 
     override func setUp() {
-        let mac = MACAddress("00:15:5d:aa:bb:cc")!
-        kernel = FakeKernel()
-        kernel.add(LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                operState: .up, addrGenMode: .eui64))
-        kernel.add(LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.broadcast, .multicast], addrGenMode: .eui64))
-        kernel.carrierOnUp = [vf]
+        kernel = FakeKernel.withPair(hn: hn, vf: vf)
         kernel.addresses = [hn: [InterfaceAddress(device: hn, family: .ipv4, bytes: [198, 18, 0, 1], unusable: false)]]
         clock = FakeClock(seconds: 100)
         logs = LogRecorder()
