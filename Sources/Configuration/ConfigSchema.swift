@@ -32,10 +32,12 @@ public enum ConfigSchema {
 
     public static let keys: [ConfigKey] = [
         ConfigKey(table: "pairing", name: "synthetic", type: "array of strings", flag: "--synthetic",
-                  help: ["Interface names (globs: * ? [a-z] [!x]; at most 64 characters) that are synthetic NICs.",
+                  help: ["Interface names (globs: * ? [a-z] [!x]; at most 64 characters) that are synthetic NICs,",
+                         "or \"driver:NAME\" entries: interfaces whose driver (as ethtool -i reports it; NAME may",
+                         "be a glob) is NAME, e.g. \"driver:virtio_net\". Entries are OR'ed.",
                          "Empty: every interface whose driver is hv_netvsc."],
                   render: { TOMLWriter.array($0.syntheticPatterns.map(\.pattern)) },
-                  read: { value, settings in settings.syntheticPatterns = try value.globs() }),
+                  read: { value, settings in settings.syntheticPatterns = try value.syntheticSelectors() }),
         ConfigKey(table: "pairing", name: "vf", type: "array of strings", flag: "--vf",
                   help: ["Interface names (globs) allowed to be VFs.",
                          "Empty: any eligible Ethernet interface with the synthetic NIC's MAC."],

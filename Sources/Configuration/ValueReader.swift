@@ -22,6 +22,14 @@ public struct ValueReader {
         }
     }
 
+    /// An array of synthetic NIC selectors: name globs and `driver:NAME`; every bad element is reported.
+    func syntheticSelectors() throws -> [Glob] {
+        try strings(example: "\"hn*\", \"driver:virtio_net\"") { entry in
+            if let problem = SyntheticSelection.problem(with: entry) { return .failure(problem) }
+            do { return .success(try Glob(entry)) } catch { return .failure("\(error)") }
+        }
+    }
+
     /// An array of link kinds accepted as VFs; every bad element is reported.
     func vfKinds() throws -> [String] {
         try strings(example: "\"macvlan\"") { kind in

@@ -6,7 +6,8 @@ public enum SteeringMode: String, CaseIterable, Sendable {
 
 /// The validated settings the policy decides with. Built by the CLI; pure data.
 public struct AgentConfig: Sendable {
-    /// Names of synthetic NICs. Empty: every interface whose driver is `syntheticDriver`.
+    /// Selectors of synthetic NICs: name globs and `driver:NAME` entries (SyntheticSelection).
+    /// Empty: every interface whose driver is `syntheticDriver`.
     public var syntheticPatterns: [Glob]
     /// Names a VF may have. Empty: any eligible Ethernet interface.
     public var vfPatterns: [Glob]

@@ -61,10 +61,7 @@ public enum Pairing {
     /// Selected by name pattern (or driver), with an Ethernet MAC: a synthetic NIC unless its kind says otherwise.
     static func isSyntheticCandidate(_ link: LinkSnapshot, config: AgentConfig) -> Bool {
         guard link.hardwareType == hardwareTypeEthernet, let mac = link.mac, !mac.isZero else { return false }
-        if config.syntheticPatterns.isEmpty {
-            return link.driver == AgentConfig.syntheticDriver
-        }
-        return config.syntheticPatterns.contains { $0.matches(link.name) }
+        return SyntheticSelection.selects(name: link.name, driver: link.driver, entries: config.syntheticPatterns)
     }
 
     /// Why a link selected as a synthetic NIC is not one: a stacked or virtual device (a macvlan

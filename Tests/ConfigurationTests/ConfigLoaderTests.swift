@@ -31,6 +31,11 @@ final class ConfigLoaderTests: XCTestCase {
             mode: .transparent, keepSteeringOnExit: true, logLevel: .debug, logFormat: .json))
     }
 
+    func testDriverSelectorsAreRead() throws {
+        let settings = try ConfigLoader.load(text: "[pairing]\nsynthetic = [\"driver:virtio_net\", \"hn*\"]\n").get()
+        XCTAssertEqual(settings.syntheticPatterns, [try Glob("driver:virtio_net"), try Glob("hn*")])
+    }
+
     func testEmptyFileSetsNothing() throws {
         XCTAssertEqual(try ConfigLoader.load(text: "").get(), RunSettings())
         XCTAssertEqual(try ConfigLoader.load(text: "# only a comment\n[logging]\n").get(), RunSettings())
@@ -42,10 +47,14 @@ final class ConfigLoaderTests: XCTestCase {
             ("[pairing]\nsettle = \"2\"", 2, "pairing.settle must be a number of seconds such as 2 or 0.5, not a string"),
             ("[pairing]\nsettle = 3601", 2, "pairing.settle must be between 0 and 3600 seconds, got 3601"),
             ("[pairing]\nsettle = -0.5", 2, "pairing.settle must be between 0 and 3600 seconds, got -0.5"),
-            ("[pairing]\nsynthetic = \"eth*\"", 2, #"pairing.synthetic must be an array of strings such as ["eth*"], not a string"#),
+            ("[pairing]\nsynthetic = \"eth*\"", 2, #"pairing.synthetic must be an array of strings such as ["hn*", "driver:virtio_net"], not a string"#),
             ("[pairing]\nvf = [\"ok\",\n 3]", 3, "pairing.vf must be an array of strings; element 2 is an integer"),
             ("[pairing]\nvf = [\"eth[0\"]", 2, "pairing.vf: pattern 'eth[0' has a '[' without a closing ']'"),
             ("[pairing]\nvf = [\"\"]", 2, "pairing.vf: empty interface name pattern"),
+            ("[pairing]\nsynthetic = [\"hn*\",\n \"driver:\"]", 3,
+             "pairing.synthetic: 'driver:' needs a driver name, as ethtool -i reports it (e.g. driver:virtio_net)"),
+            ("[pairing]\nsynthetic = [\"driver:\(String(repeating: "v", count: 58))\"]", 2,
+             "pairing.synthetic: pattern of 65 characters is longer than the limit of 64"),
             ("[steering]\nmode = \"fast\"", 2, #"steering.mode must be one of "transparent", "non-transparent", got "fast""#),
             ("[pairing]\nallow-vf-kinds = [\"bridge\"]", 2, "pairing.allow-vf-kinds: a bridge device is never a VF"),
             ("[pairing]\nallow-vf-kinds = [\"mac vlan\"]", 2, "is not a link kind"),

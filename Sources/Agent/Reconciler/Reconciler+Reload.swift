@@ -7,9 +7,9 @@ extension Reconciler {
     /// damping keeps each pair's detach history under the new limits.
     public func applyReloaded(_ new: AgentConfig) {
         config = new
-        // Without synthetic patterns, synthetic NICs are found by driver; links stored under
-        // patterns were never asked theirs.
-        if config.syntheticPatterns.isEmpty {
+        // Without synthetic patterns, or with a `driver:` entry, synthetic NICs are found by
+        // driver; links stored under name patterns only were never asked theirs.
+        if SyntheticSelection.needsDriver(config.syntheticPatterns) {
             for (index, link) in links where link.driver == nil { links[index]?.driver = drivers.driver(of: link.name) }
         }
         for index in pairs.keys {

@@ -118,7 +118,7 @@ public final class Reconciler {
         departedLabels[link.index] = nil
         if let previous = links[link.index], previous.name == link.name {
             link.driver = previous.driver
-        } else if config.syntheticPatterns.isEmpty {
+        } else if SyntheticSelection.needsDriver(config.syntheticPatterns) {
             link.driver = drivers.driver(of: link.name)
         }
         links[link.index] = link
