@@ -47,15 +47,9 @@ extension Reconciler {
     /// device after it (other pairs' relays) as it was.
     func restoreEach(_ actions: [Action], ledger: inout RestoreLedger) {
         for action in actions {
-            explain(action)
-            originals.record(action, current: links[action.device], features: offloads[action.device])
-            persist()
             let name = describe(action)
             do {
-                logger.debug("apply: \(name)")
-                try kernel.perform(action)
-                note(action)
-                reportApplied(action, synthetic: nil)
+                try apply(action, synthetic: nil)
                 ledger.noteSuccess(name)
             } catch {
                 if ledger.noteFailure(name, "\(name): \(error)") { logger.error("restore failed: \(name): \(error)") }

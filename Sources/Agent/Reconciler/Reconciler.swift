@@ -361,14 +361,8 @@ public final class Reconciler {
     /// VF) and the pair retries after `retryDelay`, doubled for each failure in a row.
     func execute(_ plan: PairPlan, now: MonotonicInstant, explained: Bool = false) {
         for action in plan.actions {
-            if !explained { explain(action) }
-            originals.record(action, current: links[action.device], features: offloads[action.device])
-            persist()
             do {
-                logger.debug("apply: \(describe(action))")
-                try kernel.perform(action)
-                note(action)
-                reportApplied(action, synthetic: plan.synthetic)
+                try apply(action, synthetic: plan.synthetic, explained: explained)
             } catch {
                 if case .addRedirect(_, .egress, _, _) = action {} else if let hn = plan.synthetic {
                     try? kernel.perform(.deleteRedirect(device: hn, hook: .egress))
@@ -402,6 +396,19 @@ public final class Reconciler {
             pairs[hn] = record
             if lastFailure.removeValue(forKey: hn) != nil { logger.notice("pair of \(label(hn)): changes applied again") }
         }
+    }
+
+    /// One action: its original saved (and persisted) before the kernel request, the link table
+    /// and the operator's timeline brought up to date after it. Shared by `execute` and the
+    /// shutdown's `restoreEach`, which differ only in what a failure means.
+    func apply(_ action: Action, synthetic: InterfaceIndex?, explained: Bool = false) throws {
+        if !explained { explain(action) }
+        originals.record(action, current: links[action.device], features: offloads[action.device])
+        persist()
+        logger.debug("apply: \(describe(action))")
+        try kernel.perform(action)
+        note(action)
+        reportApplied(action, synthetic: synthetic)
     }
 
     /// Keeps the link table and bookkeeping in step with what an action changed.
