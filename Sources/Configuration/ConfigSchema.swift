@@ -35,7 +35,7 @@ public enum ConfigSchema {
                   help: ["Interface names (globs: * ? [a-z] [!x]; at most 64 characters) that are synthetic NICs,",
                          "or \"driver:NAME\" entries: interfaces whose driver (as ethtool -i reports it; NAME may",
                          "be a glob) is NAME, e.g. \"driver:virtio_net\". Entries are OR'ed.",
-                         "Empty: every interface whose driver is hv_netvsc."],
+                         "Empty: every interface whose driver is virtio_net or hv_netvsc."],
                   render: { TOMLWriter.array($0.syntheticPatterns.map(\.pattern)) },
                   read: { value, settings in settings.syntheticPatterns = try value.syntheticSelectors() }),
         ConfigKey(table: "pairing", name: "vf", type: "array of strings", flag: "--vf",

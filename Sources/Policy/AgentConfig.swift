@@ -7,7 +7,7 @@ public enum SteeringMode: String, CaseIterable, Sendable {
 /// The validated settings the policy decides with. Built by the CLI; pure data.
 public struct AgentConfig: Sendable {
     /// Selectors of synthetic NICs: name globs and `driver:NAME` entries (SyntheticSelection).
-    /// Empty: every interface whose driver is `syntheticDriver`.
+    /// Empty: every interface whose driver is one of `syntheticDrivers`.
     public var syntheticPatterns: [Glob]
     /// Names a VF may have. Empty: any eligible Ethernet interface.
     public var vfPatterns: [Glob]
@@ -29,7 +29,10 @@ public struct AgentConfig: Sendable {
     /// (`MulticastCoalescer`); zero follows every change at once.
     public var multicastSettle: Duration = .seconds(1)
 
-    public static let syntheticDriver = "hv_netvsc"
+    /// Drivers of synthetic NICs when no entry selects them: virtio_net (KVM/QEMU, OpenStack: the
+    /// case hnagent is for) and hv_netvsc (Hyper-V/Azure, where the kernel enslaves the VF itself
+    /// and hnagent therefore stands aside).
+    public static let syntheticDrivers = ["virtio_net", "hv_netvsc"]
 
     /// Why `kind` cannot be an extra VF kind, or nil if it can: a link kind name, and not a
     /// device that aggregates or tunnels (those only copy a MAC).

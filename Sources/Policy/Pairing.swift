@@ -65,12 +65,16 @@ public enum Pairing {
     }
 
     /// Why a link selected as a synthetic NIC is not one: a stacked or virtual device (a macvlan
-    /// on the synthetic NIC copies its MAC and may match its name pattern). The VFs' kind rule
-    /// without `--allow-vf-kind`; nil for links that are not candidates at all.
+    /// on the synthetic NIC copies its MAC and may match its name pattern; the VFs' kind rule
+    /// without `--allow-vf-kind`), or an enslaved one: virtio-net's STANDBY feature makes the
+    /// virtio NIC a slave of a net_failover master that carries its MAC and the addresses, so
+    /// the kernel already does the job, and a relay between slave and master would loop RX.
+    /// Nil for links that are not candidates at all.
     public static func syntheticIneligibility(of link: LinkSnapshot, config: AgentConfig) -> IgnoreReason? {
-        guard isSyntheticCandidate(link, config: config), let kind = link.kind,
-              !allowedSyntheticKinds.contains(kind) else { return nil }
-        return .stackedDevice(kind: kind)
+        guard isSyntheticCandidate(link, config: config) else { return nil }
+        if let kind = link.kind, !allowedSyntheticKinds.contains(kind) { return .stackedDevice(kind: kind) }
+        if let master = link.master { return .enslaved(master: master) }
+        return nil
     }
 
     /// Pairs every synthetic NIC with at most one VF of the same MAC.

@@ -1,6 +1,6 @@
 /// Which links are synthetic NICs: the entries of `--synthetic` / `pairing.synthetic`, OR'ed.
 /// An entry is a name glob, or `driver:NAME` with NAME a glob over the driver `ethtool -i`
-/// reports (virtio_net, hv_netvsc, ...). No entries: the driver is hv_netvsc.
+/// reports (virtio_net, hv_netvsc, ...). No entries: the driver is virtio_net or hv_netvsc.
 public enum SyntheticSelection {
     public static let driverPrefix = "driver:"
 
@@ -26,7 +26,7 @@ public enum SyntheticSelection {
 
     /// Whether `name` with `driver` (nil: unknown) is selected by `entries`.
     public static func selects(name: String, driver: String?, entries: [Glob]) -> Bool {
-        if entries.isEmpty { return driver == AgentConfig.syntheticDriver }
+        if entries.isEmpty { return driver.map(AgentConfig.syntheticDrivers.contains) ?? false }
         return entries.contains { entry in
             if let driverGlob = driverPattern(of: entry) { return driver.map(driverGlob.matches) ?? false }
             return entry.matches(name)

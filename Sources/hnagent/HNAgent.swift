@@ -10,9 +10,9 @@ import Policy
 struct HNAgent: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hnagent",
-        abstract: "Transparent SR-IOV VF mode for Hyper-V/Azure Linux guests, from user space.",
+        abstract: "Transparent VF mode for Linux VMs whose paravirtual NIC and SR-IOV VF share a MAC without kernel failover.",
         discussion: """
-        hnagent pairs each synthetic NIC (hv_netvsc, or as --synthetic selects) with the VF that has the same MAC and steers \
+        hnagent pairs each synthetic NIC (virtio_net or hv_netvsc, or as --synthetic selects) with the VF that has the same MAC and steers \
         traffic through the VF with an in-kernel tc relay (clsact + u32 + mirred): VF RX is \
         redirected to the synthetic NIC's ingress, the synthetic NIC's TX out of the VF. When the \
         VF goes away traffic falls back to the synthetic path at once; when it returns and has \
@@ -57,7 +57,7 @@ struct Run: ParsableCommand {
     var configPath: String?
 
     @Option(name: .customLong("synthetic"), help: ArgumentHelp(
-        "Interface names (glob, at most 64 characters) that are synthetic NICs, or driver:NAME (the driver as ethtool -i reports it, e.g. driver:virtio_net; NAME may be a glob); repeatable, OR'ed. Default: interfaces whose driver is hv_netvsc. Stacked or virtual devices (macvlan, vlan, bridge, ...) never are.",
+        "Interface names (glob, at most 64 characters) that are synthetic NICs, or driver:NAME (the driver as ethtool -i reports it, e.g. driver:virtio_net; NAME may be a glob); repeatable, OR'ed. Default: interfaces whose driver is virtio_net or hv_netvsc. Stacked or virtual devices (macvlan, vlan, bridge, ...) never are.",
         valueName: "glob"))
     var syntheticPatterns: [String] = []
 

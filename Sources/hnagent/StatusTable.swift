@@ -22,7 +22,7 @@ enum StatusTable {
                     + (metrics.retryInSeconds.map { "; retry in \(duration($0))" } ?? "") + "\n"
         }
         guard !report.pairs.isEmpty else {
-            return out + "\nno synthetic NICs found (none has driver hv_netvsc, or none matches --synthetic)\n"
+            return out + "\nno synthetic NICs found (none has driver virtio_net or hv_netvsc, or none matches --synthetic)\n"
         }
         var rows = [["SYNTHETIC", "VF", "STATE", "SINCE", "LAST SWITCH", "SWITCHES", "VIA VF PKTS rx/tx", "SYNTHETIC PKTS rx/tx"]]
         for pair in report.pairs {

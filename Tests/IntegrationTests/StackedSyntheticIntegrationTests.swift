@@ -28,3 +28,27 @@ final class StackedSyntheticIntegrationTests: IntegrationTestCase {
         XCTAssertEqual(a.stop(), 0)
     }
 }
+
+final class EnslavedSyntheticIntegrationTests: IntegrationTestCase {
+    /// A NIC that matches --synthetic but is enslaved (as virtio-net STANDBY's net_failover
+    /// enslaves the virtio NIC; a bridge port here) is no synthetic NIC: its same-MAC partner is
+    /// never steered, nothing is added to either, the log says why once; hn0 and vf0 still steer.
+    func testEnslavedNICMatchingTheSyntheticPatternIsLeftToItsMaster() throws {
+        let tb = try makeTestbed()
+        let mac = "02:00:5e:10:00:77"
+        try tb.exec(tb.guest, ["ip", "link", "add", "hnb0", "address", mac, "type", "veth",
+                               "peer", "name", "vfb0", "address", mac])
+        try tb.exec(tb.guest, ["ip", "link", "add", "brs0", "type", "bridge"])
+        try tb.exec(tb.guest, ["ip", "link", "set", "hnb0", "master", "brs0"])
+        for name in ["brs0", "hnb0", "vfb0"] { try tb.exec(tb.guest, ["ip", "link", "set", name, "up"]) }
+        let (hnb, bridge) = (try tb.ifindex(tb.guest, "hnb0"), try tb.ifindex(tb.guest, "brs0"))
+        let a = try startAgent(tb, pairing: ["--synthetic", "hn*", "--vf", "vf*"])
+        try tb.waitUntil(timeout: steerTimeout, "hn0/vf0 steering") { try tb.steeringInstalled() }
+        let expected = "ignored hnb0(\(hnb)) as synthetic NIC: already enslaved to ifindex \(bridge) (left to its master)"
+        try a.waitForLog(expected, timeout: steerTimeout)
+        XCTAssertEqual(a.logLines(containing: "discovered synthetic NIC hnb0").count, 0, a.log)
+        XCTAssertEqual(try tb.agentFilters(tb.guest, "hnb0", .egress).count, 0)
+        XCTAssertEqual(try tb.agentFilters(tb.guest, "vfb0", .ingress).count, 0)
+        XCTAssertEqual(a.stop(), 0)
+    }
+}

@@ -22,7 +22,7 @@ enum Fixture {
     /// (as the agent leaves it while paired), so rows state only what they test.
     static func hn(_ index: Int32 = 2, _ name: String = "hn0", mac: MACAddress? = Fixture.mac,
                    flags: LinkFlags = Fixture.usableFlags) -> LinkSnapshot {
-        var hn = link(index, name, mac: mac, flags: flags, driver: AgentConfig.syntheticDriver)
+        var hn = link(index, name, mac: mac, flags: flags, driver: "hv_netvsc")
         hn.linkMode = .dormant
         return hn
     }

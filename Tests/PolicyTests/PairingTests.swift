@@ -32,6 +32,8 @@ final class PairingTests: XCTestCase {
         // (link, is synthetic under the driver rule)
         let table: [(LinkSnapshot, Bool)] = [
             (Fixture.link(2, "eth0", driver: "hv_netvsc"), true),
+            (Fixture.link(2, "enp0s2", driver: "virtio_net"), true),
+            (Fixture.link(2, "enp1s0", driver: "e1000e"), false),
             (Fixture.link(2, "hn0", driver: "mlx5_core"), false),          // name does not matter
             (Fixture.link(2, "eth0", driver: nil), false),                 // unknown driver
             (Fixture.link(2, "eth0", mac: MACAddress("00:00:00:00:00:00")!, driver: "hv_netvsc"), false),

@@ -19,8 +19,11 @@ final class SyntheticKindTests: XCTestCase {
             (Fixture.link(7, "hnbond", kind: "bond"), byName, .stackedDevice(kind: "bond")),
             (Fixture.link(7, "hnteam", kind: "team"), byName, .stackedDevice(kind: "team")),
             (Fixture.link(7, "hntap", kind: "tun"), byName, .stackedDevice(kind: "tun")),
-            (Fixture.link(7, "eth0", kind: "macvlan", driver: AgentConfig.syntheticDriver), byDriver,
+            (Fixture.link(7, "eth0", kind: "macvlan", driver: "hv_netvsc"), byDriver,
              .stackedDevice(kind: "macvlan")),                                        // the driver rule too
+            (Fixture.link(3, "eth0nsby", master: 2, driver: "virtio_net"), byDriver,
+             .enslaved(master: 2)),                                                   // net_failover's standby
+            (Fixture.link(3, "hn0", master: 9), byName, .enslaved(master: 9)),         // in a bond or bridge
         ]
         for (link, config, expected) in table {
             XCTAssertEqual(Pairing.syntheticIneligibility(of: link, config: config), expected, "\(link.name)")
@@ -38,5 +41,18 @@ final class SyntheticKindTests: XCTestCase {
         XCTAssertEqual(result.pairs.first?.vf?.index, 3)
         XCTAssertEqual(result.ignoredSynthetics, [IgnoredSynthetic(link: macvlan, reason: .stackedDevice(kind: "macvlan"))])
         XCTAssertEqual(result.ignored, [IgnoredLink(link: macvlan, synthetic: 2, reason: .stackedDevice(kind: "macvlan"))])
+    }
+
+    /// virtio-net STANDBY (net_failover): master eth0 (driver net_failover) holds the MAC and the
+    /// addresses; the virtio NIC eth0nsby and the VF eth0npf are its slaves. Nothing is paired:
+    /// the master is no synthetic NIC, the standby is enslaved, so the kernel's failover keeps
+    /// the job (a relay from the standby to the master would loop RX back into the master).
+    func testNetFailoverStandbyIsLeftToTheKernel() {
+        let master = Fixture.link(2, "eth0", driver: "net_failover")
+        let standby = Fixture.link(3, "eth0nsby", master: 2, driver: "virtio_net")
+        let primary = Fixture.link(4, "eth0npf", master: 2, driver: "mlx5_core")
+        let result = Pairing.pair([master, standby, primary], config: AgentConfig())
+        XCTAssertEqual(result.pairs, [])
+        XCTAssertEqual(result.ignoredSynthetics, [IgnoredSynthetic(link: standby, reason: .enslaved(master: 2))])
     }
 }

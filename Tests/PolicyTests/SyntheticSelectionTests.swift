@@ -5,13 +5,16 @@ final class SyntheticSelectionTests: XCTestCase {
     func testSelects() throws {
         // (entries, name, driver, selected)
         let table: [([String], String, String?, Bool)] = [
-            ([], "eth0", "hv_netvsc", true),                        // no entries: the hv_netvsc rule
-            ([], "eth0", "virtio_net", false),
+            ([], "eth0", "hv_netvsc", true),                        // no entries: the driver rule
+            ([], "enp0s2", "virtio_net", true),
+            ([], "enp1s0", "e1000e", false),
+            ([], "eth0", "virtio_net_x", false),                    // exact driver names, not globs
+            ([], "eth0", nil, false),
             (["driver:virtio_net"], "enp0s2", "virtio_net", true),
             (["driver:virtio_net"], "enp0s2", "e1000e", false),
             (["driver:virtio_net"], "enp0s2", nil, false),          // unknown driver
             (["driver:virtio_net"], "virtio_net", nil, false),      // a driver entry never matches a name
-            (["driver:virtio_net"], "eth0", "hv_netvsc", false),    // entries replace the hv_netvsc rule
+            (["driver:virtio_net"], "eth0", "hv_netvsc", false),    // entries replace the driver rule
             (["driver:virtio*"], "eth0", "virtio_net", true),       // NAME may be a glob
             (["driver:hv_netvsc", "hn*"], "hn3", "mlx5_core", true),   // OR'ed with name globs
             (["driver:hv_netvsc", "hn*"], "eth0", "hv_netvsc", true),
