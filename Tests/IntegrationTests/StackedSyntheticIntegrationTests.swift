@@ -51,4 +51,20 @@ final class EnslavedSyntheticIntegrationTests: IntegrationTestCase {
         XCTAssertEqual(try tb.agentFilters(tb.guest, "vfb0", .ingress).count, 0)
         XCTAssertEqual(a.stop(), 0)
     }
+
+    /// Enslaving a steered synthetic NIC (a bridge here; net_failover or a bond alike) hands it
+    /// to its master: the pair is dissolved and the relay removed from both NICs.
+    func testEnslavingASteeredSyntheticNICDissolvesThePair() throws {
+        let tb = try makeTestbed()
+        let a = try startAgent(tb)
+        try tb.waitUntil(timeout: steerTimeout, "hn0/vf0 steering") { try tb.steeringInstalled() }
+        try tb.exec(tb.guest, ["ip", "link", "add", "brs0", "type", "bridge"])
+        defer { _ = try? tb.exec(tb.guest, ["ip", "link", "del", "brs0"]) }
+        try tb.exec(tb.guest, ["ip", "link", "set", Testbed.hn, "master", "brs0"])
+        try a.waitForLog("no longer synthetic; pair dissolved", timeout: steerTimeout)
+        try tb.waitUntil(timeout: steerTimeout, "relay removed from hn0 and vf0") {
+            try tb.agentFilters(tb.guest, Testbed.hn, .egress).isEmpty && tb.agentFilters(tb.guest, Testbed.vf, .ingress).isEmpty
+        }
+        XCTAssertEqual(a.stop(), 0)
+    }
 }
