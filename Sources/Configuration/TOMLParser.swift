@@ -50,7 +50,7 @@ enum ASCII {
 /// The cursor over the file's bytes: reads one statement at a time into `document` and
 /// collects diagnostics. Strings and error recovery are in the extensions next to this file.
 struct TOMLReader {
-    public let bytes: [UInt8]
+    let bytes: [UInt8]
     var pos = 0
     var line = 1
     /// Set while parsing an array, so recovery knows to skip to its closing bracket.

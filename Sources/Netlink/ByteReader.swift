@@ -1,7 +1,7 @@
 /// Bounds-checked reads of host-endian integers from a byte slice. Every read returns nil
 /// rather than trapping, so a short or hostile message can never crash the agent.
 public struct ByteReader {
-    public let bytes: ArraySlice<UInt8>
+    let bytes: ArraySlice<UInt8>
 
     public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
 

@@ -69,7 +69,7 @@ public enum MetricsExposition {
         if let lock = report.agent.instanceLock {
             out.family("hnagent_instance_lock_squatted", "gauge",
                        "1 while a process that cannot be an agent holds the single-instance lock name (a second agent would not be detected).")
-            out.sample("hnagent_instance_lock_squatted", [:], lock == InstanceLockHold.held.description ? 0 : 1)
+            out.sample("hnagent_instance_lock_squatted", [:], lock == LockHolder.Hold.held.description ? 0 : 1)
         }
         if let listener = report.agent.metricsListener {
             out.family("hnagent_metrics_listening", "gauge", "1 while the HTTP metrics endpoint listens; 0 while its bind is retried.")

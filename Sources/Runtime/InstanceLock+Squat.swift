@@ -1,7 +1,7 @@
 import Policy
 
 extension InstanceLock {
-    public typealias Hold = InstanceLockHold
+    public typealias Hold = LockHolder.Hold
 
     /// For the log when squatted: who, why it is no agent, what that costs, what to do.
     public var squatWarning: String? {
