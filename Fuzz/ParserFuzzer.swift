@@ -1,9 +1,11 @@
 // libFuzzer target for the parsers hnagent applies to what arrives from the kernel: one input is
 // read as a netlink datagram, as a message payload of every type the agent decodes, as a run of
-// attributes, and as /proc/net/dev_mcast text. Built by scripts/fuzz together with the Agent
-// sources it needs (see Fuzz/README.md). A trap (overflow, bad index, force unwrap), a sanitizer
+// attributes, and as /proc/net/dev_mcast text. Built by scripts/fuzz against the modules it
+// needs (see Fuzz/README.md). A trap (overflow, bad index, force unwrap), a sanitizer
 // report, an unexpected error type or a broken invariant below is a finding.
 
+@testable import Netlink
+@testable import NetlinkCodecs
 import Policy
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,8 +1,8 @@
-import Agent
 import ArgumentParser
 import Configuration
 import FoundationEssentials
 import Glibc
+import POSIX
 
 /// Reading a config file: the I/O half of configuration, kept out of the pure parser.
 enum ConfigFile {
@@ -57,38 +57,18 @@ enum ConfigFile {
 
     /// At most `ConfigLoader.maximumBytes + 1` bytes, so the loader can tell an oversized file.
     static func read(_ path: String) throws(Problem) -> [UInt8] {
-        let fd: Int32
-        if path == standardInputPath {
-            fd = STDIN_FILENO
-        } else {
-            // O_NONBLOCK: a FIFO at the path must not block the open (at a reload, that would
-            // stop the event loop); it is refused below like any other non-regular file.
-            fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-            guard fd >= 0 else {
-                let code = errno
-                throw code == ENOENT ? .missing(path: path) : .unreadable(path: path, reason: errnoText(code))
+        do {
+            if path == standardInputPath {
+                return try BoundedFile.read(descriptor: STDIN_FILENO, name: displayName(path), limit: ConfigLoader.maximumBytes)
             }
-        }
-        defer { if fd != STDIN_FILENO { close(fd) } }
-        if fd != STDIN_FILENO {
-            var status = stat()
-            guard fstat(fd, &status) == 0 else { throw .unreadable(path: path, reason: errnoText(errno)) }
-            guard status.st_mode & S_IFMT == S_IFREG else {
+            return try BoundedFile.read(path, limit: ConfigLoader.maximumBytes)
+        } catch {
+            switch error {
+            case .missing: throw .missing(path: path)
+            case .notRegular, .symbolicLink:
                 throw .unreadable(path: path, reason: "not a regular file; give the path of the TOML file itself")
+            case .system(let failure): throw .unreadable(path: displayName(path), reason: errnoText(failure.errno))
             }
         }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while bytes.count <= ConfigLoader.maximumBytes {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                throw .unreadable(path: displayName(path), reason: errnoText(code))
-            }
-            bytes += chunk[..<count]
-        }
-        return bytes
     }
 }

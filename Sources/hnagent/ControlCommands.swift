@@ -1,8 +1,8 @@
-import Agent
 import ArgumentParser
 import Configuration
 import FoundationEssentials
 import Glibc
+import OperatorInterface
 
 /// `--socket PATH`, shared by the commands that ask a running agent.
 struct SocketOption: ParsableArguments {

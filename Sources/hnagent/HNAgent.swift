@@ -1,10 +1,13 @@
-import Agent
 import ArgumentParser
 import Configuration
+import Engine
 import FoundationEssentials
 import Glibc
 import Logging
+import POSIX
+import Persistence
 import Policy
+import Runtime
 
 @main
 struct HNAgent: ParsableCommand {

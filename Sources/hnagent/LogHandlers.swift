@@ -1,7 +1,8 @@
-import Agent
 import Configuration
 import Glibc
 import Logging
+import POSIX
+import Runtime
 
 /// One line per record on stderr: "2026-11-25T10:00:00.123Z notice steering on ...".
 /// Under systemd (JOURNAL_STREAM set) the timestamp is left out: the journal adds its own.

@@ -1,7 +1,7 @@
-import Agent
 import Configuration
 import Logging
 import Policy
+import Runtime
 
 /// SIGHUP for `hnagent run`: the config file is read again from the path `run` used, the
 /// command-line flags still win over it, and what changed is logged and handed to the agent.

@@ -1,4 +1,6 @@
-import Agent
+import OperatorInterface
+import POSIX
+
 
 /// `hnagent status` for humans: one summary row per pair, then each pair's traffic and changes.
 enum StatusTable {

@@ -1,4 +1,4 @@
-@testable import Agent
+@testable import NetlinkCodecs
 import Policy
 import XCTest
 

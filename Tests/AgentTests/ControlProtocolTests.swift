@@ -1,4 +1,6 @@
-@testable import Agent
+@testable import Netlink
+@testable import NetlinkCodecs
+@testable import OperatorInterface
 import CNetlink
 import Policy
 import XCTest

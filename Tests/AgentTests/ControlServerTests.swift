@@ -1,4 +1,5 @@
-@testable import Agent
+@testable import POSIX
+@testable import OperatorInterface
 import Foundation
 import Glibc
 import Logging

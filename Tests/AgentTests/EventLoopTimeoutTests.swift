@@ -1,4 +1,4 @@
-@testable import Agent
+@testable import Runtime
 import Glibc
 import Policy
 import XCTest

@@ -1,4 +1,7 @@
-@testable import Agent
+@testable import POSIX
+@testable import Netlink
+@testable import NetlinkCodecs
+@testable import Kernel
 import Foundation
 import Glibc
 import Logging

@@ -1,4 +1,6 @@
-@testable import Agent
+@testable import POSIX
+@testable import Netlink
+@testable import NetlinkCodecs
 import Glibc
 import Policy
 import XCTest

@@ -1,4 +1,7 @@
-@testable import Agent
+@testable import POSIX
+@testable import NetlinkCodecs
+@testable import Engine
+@testable import OperatorInterface
 import Policy
 import XCTest
 

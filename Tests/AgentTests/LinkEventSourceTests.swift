@@ -1,4 +1,6 @@
-@testable import Agent
+@testable import POSIX
+@testable import Netlink
+@testable import Kernel
 import Glibc
 import Logging
 import XCTest

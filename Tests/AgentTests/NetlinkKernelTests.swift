@@ -1,4 +1,5 @@
-@testable import Agent
+@testable import Netlink
+@testable import Kernel
 import Glibc
 import Policy
 import XCTest

@@ -1,4 +1,6 @@
-@testable import Agent
+@testable import POSIX
+@testable import Engine
+@testable import OperatorInterface
 import Logging
 import Policy
 import XCTest

@@ -1,4 +1,6 @@
-@testable import Agent
+@testable import POSIX
+@testable import Engine
+@testable import OperatorInterface
 import Foundation
 import Policy
 import XCTest

@@ -1,4 +1,6 @@
-@testable import Agent
+@testable import Netlink
+@testable import NetlinkCodecs
+@testable import Persistence
 import Foundation
 import Glibc
 import Policy

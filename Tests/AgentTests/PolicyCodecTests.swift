@@ -1,4 +1,5 @@
-@testable import Agent
+@testable import Netlink
+@testable import NetlinkCodecs
 import Policy
 import XCTest
 

@@ -1,4 +1,8 @@
-@testable import Agent
+@testable import POSIX
+@testable import NetlinkCodecs
+@testable import Kernel
+@testable import Persistence
+@testable import Engine
 import Logging
 import Policy
 import XCTest

@@ -1,4 +1,5 @@
-@testable import Agent
+@testable import POSIX
+@testable import Engine
 import Logging
 import Policy
 import XCTest

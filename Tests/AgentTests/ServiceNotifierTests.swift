@@ -1,4 +1,5 @@
-@testable import Agent
+@testable import POSIX
+@testable import Runtime
 import Glibc
 import Logging
 import Policy

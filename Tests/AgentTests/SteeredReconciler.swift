@@ -1,4 +1,5 @@
-@testable import Agent
+@testable import Kernel
+@testable import Engine
 import Logging
 import Policy
 

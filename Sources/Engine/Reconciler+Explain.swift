@@ -1,0 +1,159 @@
+import Logging
+import Policy
+
+/// The log: why the policy changes what it changes, what happened to each pair, and how
+/// devices are named in every line.
+extension Reconciler {
+    /// Logs why the policy changes what it changes: operators read these, not the action list.
+    func explain(_ action: Action) {
+        func holder(of vf: InterfaceIndex) -> PairRecord? {
+            stopping ? nil : pairs.values.first { $0.phase.vf == vf && $0.phase.holdsVF }
+        }
+        switch action {
+        case .setFeatures(let hn, let changes):
+            guard !stopping, let record = pairs[hn], record.phase.holdsVF else {
+                logger.info("offloads restored on \(label(hn)): \(Action.describe(changes))")
+                return
+            }
+            let vf = label(record.phase.vf)
+            let saved = originals.features[hn] ?? [:]
+            let off = changes.filter { !$0.value }.keys.sorted()
+            let receive = off.filter { OffloadPolicy.disabledWhilePaired.contains($0) }
+            let again = off.filter { saved[$0] != nil && !receive.contains($0) }
+            let lacking = off.filter { saved[$0] == nil && !receive.contains($0) }
+            let on = changes.filter { $0.value }.keys.sorted()
+            if !lacking.isEmpty {
+                logger.notice("offloads synthetic=\(label(hn)): off \(lacking.joined(separator: ", ")) (VF \(vf) lacks them)")
+            }
+            if !again.isEmpty {
+                logger.notice("offloads synthetic=\(label(hn)): \(again.joined(separator: ", ")) turned on again while paired; VF \(vf) lacks them: off again (re-intersected)")
+            }
+            if !receive.isEmpty {
+                logger.notice("offloads synthetic=\(label(hn)): off \(receive.joined(separator: ", ")) while VF \(vf) is attached")
+            }
+            if !on.isEmpty {
+                logger.notice("offloads synthetic=\(label(hn)): on again \(on.joined(separator: ", ")) (VF \(vf) has them now)")
+            }
+        case .setGSOLimits(let hn, let limits):
+            let before = links[hn]?.gso.map { "\($0)" } ?? "-"
+            if !stopping, let record = pairs[hn], record.phase.holdsVF {
+                logger.notice("gso limits synthetic=\(label(hn)): \(before) -> \(limits) (minimum with VF \(label(record.phase.vf)))")
+            } else {
+                logger.info("gso limits restored on \(label(hn)): \(limits)")
+            }
+        case .setFlag(let vf, .allMulticast, let on):
+            guard let record = holder(of: vf), let hn = links[record.synthetic],
+                  !hn.flags.contains(.allMulticast) else { return }
+            if on, let groups = memberships[hn.index] {
+                logger.notice("multicast synthetic=\(hn.label) has memberships \(groups.map(\.description).joined(separator: ",")): allmulti on VF \(label(vf))")
+            } else if !on {
+                logger.notice("multicast synthetic=\(hn.label) has no memberships left: allmulti off on VF \(label(vf))")
+            }
+        case .setMTU(let vf, let mtu):
+            if let record = holder(of: vf) {
+                logger.info("mtu vf=\(label(vf)) -> \(mtu) (follows synthetic \(label(record.synthetic)))")
+            }
+        case .setLinkMode(let hn, let mode):
+            if mode == .dormant {
+                logger.info("operstate synthetic=\(label(hn)) follows its VF from now on (link mode dormant)")
+            } else {
+                logger.info("link mode restored on \(label(hn)): \(mode)")
+            }
+        case .setOperState(let hn, let state):
+            if state == .dormant {
+                logger.notice("operstate synthetic=\(label(hn)) dormant: VF \(label(pairs[hn]?.phase.vf)) has no link; falling back")
+            } else {
+                logger.info("operstate synthetic=\(label(hn)) up")
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: - Logging
+
+    func announce(_ event: PairEvent, synthetic hn: LinkSnapshot, record: inout PairRecord, now: MonotonicInstant) {
+        // The policy only sees that the VF left the candidates; the link table knows whether it
+        // is gone or merely no longer eligible (enslaved, renamed, MAC changed).
+        func refined(_ reason: FallbackReason, _ vf: InterfaceIndex) -> FallbackReason {
+            reason == .vfRemoved && links[vf] != nil && !removedSinceReconcile.contains(vf) ? .vfNoLongerEligible : reason
+        }
+        var event = event
+        switch event {
+        case .settleCancelled(let vf, let reason): event = .settleCancelled(vf: vf, reason: refined(reason, vf))
+        case .released(let vf, let reason): event = .released(vf: vf, reason: refined(reason, vf))
+        default: break
+        }
+        switch event {
+        case .settleStarted(let vf, let until):
+            let mac = links[vf]?.mac?.description ?? "-"
+            logger.info("paired synthetic=\(hn.label) vf=\(label(vf)) mac=\(mac)")
+            let held = record.damper.holdUntil(now: now) != nil ? " (held back by flap damping)" : ""
+            logger.info("settling synthetic=\(hn.label) vf=\(label(vf)) for \(until.duration(since: now).secondsValue)s\(held)")
+        case .settleCancelled(let vf, let reason):
+            logger.notice("settle cancelled synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
+        case .settled(let vf):
+            logger.info("settled synthetic=\(hn.label) vf=\(label(vf)); attaching")
+            record.switchStartedAt = now
+            if config.mode == .nonTransparent, record.vfSessionStart == nil, let counters = links[vf]?.counters {
+                record.vfSessionStart = counters
+                record.vfSessionLatest = counters
+            }
+        case .suspended(let vf, let reason):
+            logger.info("VF unusable synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
+            noteDetach(&record, hn: hn, vf: vf, now: now)
+            record.lastReason = reason
+            record.switchStartedAt = now
+        case .released(let vf, let reason):
+            logger.info("unpaired synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"\(vfTrafficNote(record))")
+            // From fallback it was counted when it went unusable.
+            if case .active = record.phase { noteDetach(&record, hn: hn, vf: vf, now: now) }
+            record.endVFSession()
+            record.lastReason = reason
+            record.switchStartedAt = now
+        }
+        if case .settled = event { record.lastReason = nil }
+        report(event, synthetic: hn.index, previous: record.phase, now: now)
+    }
+
+    func announceIgnored(_ result: PairingResult) {
+        for entry in result.ignoredSynthetics {
+            let key = "\(entry.link.index)/\(entry.link.name)/synthetic/\(entry.reason)"
+            guard announcedIgnored.insert(key).inserted else { continue }
+            logger.info("ignored \(entry.link.label) as synthetic NIC: \(entry.reason)")
+        }
+        for entry in result.ignored {
+            let key = "\(entry.link.index)/\(entry.link.name)/\(entry.reason)"
+            guard announcedIgnored.insert(key).inserted else { continue }
+            logger.info("ignored \(entry.link.label) mac=\(entry.link.mac?.description ?? "-") for synthetic=\(label(entry.synthetic)) reason=\"\(entry.reason)\"")
+        }
+        if announcedIgnored.count > 4096 { announcedIgnored.removeAll() } // bounded memory
+    }
+
+    public func label(_ index: InterfaceIndex?) -> String {
+        guard let index else { return "-" }
+        return links[index]?.label ?? departedLabels[index] ?? "ifindex(\(index))"
+    }
+
+    func describe(_ action: Action) -> String {
+        switch action {
+        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook.rawValue) \(kind.rawValue) on \(label(d)) to \(label(t))"
+        case .deleteRedirect(let d, let hook): return "delete \(hook) redirect on \(label(d))"
+        case .addClsact(let d): return "add clsact on \(label(d))"
+        case .deleteClsact(let d): return "delete clsact on \(label(d))"
+        case .setAdminState(let d, let up): return "set \(label(d)) \(up ? "up" : "down")"
+        case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on \(label(d))"
+        case .setMTU(let d, let mtu): return "set mtu \(mtu) on \(label(d))"
+        case .setFlag(let d, let flag, let on): return "set \(flag.rawValue) \(on ? "on" : "off") on \(label(d))"
+        case .setFeatures(let d, let changes): return "set features \(Action.describe(changes)) on \(label(d))"
+        case .setGSOLimits(let d, let limits): return "set \(limits) on \(label(d))"
+        case .setLinkMode(let d, let mode): return "set linkmode \(mode) on \(label(d))"
+        case .setOperState(let d, let state): return "set operstate \(state) on \(label(d))"
+        }
+    }
+
+    /// " vf traffic rx_packets=..." in non-transparent mode, where the stack uses the VF itself.
+    func vfTrafficNote(_ record: PairRecord) -> String {
+        config.mode == .nonTransparent ? " vf traffic \(record.vfTraffic)" : ""
+    }
+}

@@ -1,0 +1,110 @@
+import Logging
+import Persistence
+import Policy
+
+/// What a previous agent left: saved originals read back from the state file, a relay to adopt,
+/// and the writes that keep the state file current.
+extension Reconciler {
+    /// Reads the originals a previous agent saved (after a crash, `kill -9` or an upgrade with
+    /// `--keep-steering-on-exit`) in this boot, and keeps those of devices that were part of a
+    /// pair and are still the same (index, name and MAC match; see SavedDeviceTrust).
+    /// Call after `resynchronise()`, before `adoptExistingRelay()`.
+    public func loadSavedOriginals() {
+        guard let store else { return }
+        let text: String?
+        do { text = try store.load() } catch {
+            logger.error("reading state file \(store.location): \(error); originals from before this start cannot be restored")
+            return
+        }
+        guard let text else { return }
+        let decoded: StateFileCodec.Contents
+        do { decoded = try StateFileCodec.decode(text) } catch {
+            logger.error("state file \(store.location) \(error); ignoring it (originals from before this start cannot be restored)")
+            return
+        }
+        if let problem = SavedDeviceTrust.bootProblem(saved: decoded.boot, current: store.bootID) {
+            logger.notice("state file \(store.location) \(problem); ignoring it (nothing in it is restored)")
+            persisted = decoded.originals // so the next write replaces it
+            persist()
+            return
+        }
+        var kept = 0
+        var refused: [String] = []
+        // For files without roles (older agents): what each device is in the pairing now.
+        var rolesNow: [InterfaceIndex: DeviceRole] = [:]
+        for pair in Pairing.pair(Array(links.values), config: config).pairs {
+            rolesNow[pair.synthetic.index] = .synthetic
+            if let vf = pair.vf { rolesNow[vf.index] = .vf(of: pair.synthetic.index) }
+        }
+        for device in decoded.originals.devices.sorted() {
+            let identity = decoded.identities[device]
+            if let problem = SavedDeviceTrust.problem(device, identities: decoded.identities, link: links[device],
+                                                      pairedNow: Set(rolesNow.keys)) {
+                refused.append("\(identity.map { "\($0.name)(\(device))" } ?? "ifindex \(device)") (\(problem))")
+                continue
+            }
+            originals.adopt(device, from: decoded.originals)
+            deviceRoles[device] = identity?.role ?? rolesNow[device]
+            if decoded.originals.createdClsact.contains(device) { relayDevices.insert(device) }
+            kept += 1
+        }
+        persisted = decoded.originals
+        logger.notice("state file \(store.location): originals of \(kept) device(s) taken over\(refused.isEmpty ? "" : "; not restored: \(refused.joined(separator: ", "))")")
+        persist()
+    }
+
+    /// Takes over a relay a previous agent left in place: such pairs start active (no settle)
+    /// and their filters are neither removed nor re-added. Call once at start, before the first
+    /// `reconcile()`.
+    public func adoptExistingRelay() {
+        guard let observed = observe() else { return }
+        let current = pairs.compactMapValues { $0.phase.vf }
+        let candidates = Pairing.pair(Array(links.values), config: config, current: current).pairs
+        for decision in Adoption.decide(candidates, relay: observed) where pairs[decision.synthetic] == nil {
+            guard let hn = links[decision.synthetic] else { continue }
+            logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
+            var record = PairRecord(synthetic: decision.synthetic, damper: newDamper())
+            record.phase = decision.phase
+            record.steering = decision.steering
+            record.steeredVF = label(decision.vf)
+            pairs[decision.synthetic] = record
+            logger.notice("adopted relay synthetic=\(hn.label) vf=\(label(decision.vf)) \(decision.steering ? "steering" : "RX half only") (left in place by a previous hnagent; no settle)")
+            report(.adopted, synthetic: hn.index, vf: decision.vf, detail: decision.steering ? "steering" : "RX half only")
+        }
+    }
+
+    /// Writes the originals to the store if they changed since the last write. Called before
+    /// each change that records a new original, so a crash never loses one.
+    func persist() {
+        guard let store, originals != persisted else { return }
+        updateDeviceRoles()
+        var identities: [InterfaceIndex: DeviceIdentity] = [:]
+        for device in originals.devices {
+            if let link = links[device] {
+                identities[device] = DeviceIdentity(index: device, name: link.name, mac: link.mac, role: deviceRoles[device])
+            }
+        }
+        do {
+            try store.save(StateFileCodec.encode(originals, identities: identities, boot: store.bootID))
+            persisted = originals
+            storeFailureLogged = false
+        } catch {
+            if !storeFailureLogged {
+                logger.error("writing state file \(store.location): \(error); going on, but a crash now would lose what to restore")
+                storeFailureLogged = true
+            }
+        }
+    }
+
+    /// The role of each device with saved originals, for the state file: from the current pairs,
+    /// else as last known (a VF that just left its pair still has originals to give back).
+    func updateDeviceRoles() {
+        var roles: [InterfaceIndex: DeviceRole] = [:]
+        for device in originals.devices { roles[device] = deviceRoles[device] }
+        for record in pairs.values {
+            if originals.holds(record.synthetic) { roles[record.synthetic] = .synthetic }
+            if let vf = record.phase.vf, originals.holds(vf) { roles[vf] = .vf(of: record.synthetic) }
+        }
+        deviceRoles = roles
+    }
+}

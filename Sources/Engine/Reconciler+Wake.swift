@@ -1,0 +1,48 @@
+import Kernel
+import NetlinkCodecs
+
+/// What one wake of the event loop did in the reconciler, so the operator services can follow.
+public struct WakeOutcome: Equatable {
+    /// Link events were handled; their address events go on to the VF hygiene check.
+    public var eventsHandled = false
+    public var addresses: [AddressMessage] = []
+    /// The events called for a full dump (an overrun, an event that could not be trusted).
+    public var resynchronised = false
+    /// A deadline had passed and `onTimer` ran.
+    public var timerRan = false
+}
+
+extension Reconciler {
+    /// One wake of the event loop: this wake's link events (nil: the socket had none), then any
+    /// deadline that has passed, events or not. Otherwise anyone who can flap a link would
+    /// postpone peer notification rounds, a resync retry or the multicast check, and any user
+    /// joining and leaving a multicast group (which reconciles at most once per coalescing
+    /// window) a VF's settle time, for as long as the events keep coming. `onTimer` repeats
+    /// nothing the events' reconcile already did.
+    public func handleWake(events batch: LinkEventBatch?) -> WakeOutcome {
+        var outcome = WakeOutcome()
+        if let batch {
+            outcome.eventsHandled = true
+            outcome.addresses = batch.addresses
+            for message in batch.messages { take(message) }
+            if batch.needsResync {
+                outcome.resynchronised = true
+                resynchroniseOrRetry() // a failure is retried at nextDeadline
+            }
+            // Address events alone only concern the hygiene check; multicast joins and leaves
+            // alone only the VF's allmulti.
+            if !batch.messages.isEmpty || batch.needsResync {
+                reconcile()
+            } else if batch.multicastChanged {
+                takeMulticastChange()
+            } else if batch.addresses.isEmpty {
+                reconcile()
+            }
+        }
+        if let due = nextDeadline, clock.now() >= due {
+            onTimer()
+            outcome.timerRan = true
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,612 @@
+import Kernel
+import Logging
+import Netlink
+import NetlinkCodecs
+import POSIX
+import Persistence
+import Policy
+
+/// The level-based heart of the agent: observe links and tc state, compute what each pair wants,
+/// apply the difference, re-observe. Events only say "look again"; missing one or getting one
+/// twice cannot break it (controller-runtime style).
+public final class Reconciler {
+    var config: AgentConfig
+    let kernel: KernelPort
+    let drivers: DriverLookup
+    let clock: MonotonicClock
+    let logger: Logger
+
+    public var links: [InterfaceIndex: LinkSnapshot] = [:]
+    public var pairs: [InterfaceIndex: PairRecord] = [:]
+    var originals = SavedOriginals()
+    /// Devices on which the agent has seen or put its own filters.
+    var relayDevices: Set<InterfaceIndex> = []
+    /// (link, reason) pairs already logged as ignored, so each is said once.
+    var announcedIgnored: Set<String> = []
+    /// "name(index)" of links that are gone, so log lines about them still name them.
+    var departedLabels: [InterfaceIndex: String] = [:]
+    /// Observe every link's tc state on the next pass (after start and after a resync).
+    var observeEverything = true
+    /// Offload features read in the current reconcile, for held pairs and devices with saved features.
+    var offloads: [InterfaceIndex: OffloadFeatures] = [:]
+    /// Multicast groups beyond the defaults of each synthetic NIC that holds a VF.
+    var memberships: [InterfaceIndex: [MACAddress]] = [:]
+    /// When the multicast table must be read again without an event: link-layer joins
+    /// (`ip maddr`, packet sockets) send no netlink event.
+    var multicastCheckAt: MonotonicInstant?
+    /// Most recent failure message per pair, so a repeated failure is logged once.
+    var lastFailure: [InterfaceIndex: String] = [:]
+    var offloadReadFailures: [InterfaceIndex: String] = [:]
+    /// Offload features are read once per reconcile (and after the agent's own changes).
+    var offloadsStale = true
+    /// Set by `shutdown`: every change from then on is a restore.
+    var stopping = false
+    /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
+    public weak var eventSink: PairEventSink?
+    public internal(set) var reconcileCount: UInt64 = 0
+    /// Last link counters of links that left, for the relay counters (see PairRecord+Counters.swift).
+    var departedCounters: [InterfaceIndex: LinkCounters] = [:]
+    /// Links removed since the last reconcile. A VF removed and created again at the same ifindex
+    /// within one batch of events (ifindex reuse) is a new device: it is released and settles anew,
+    /// instead of passing for the old VF set down by an operator.
+    var removedSinceReconcile: Set<InterfaceIndex> = []
+
+    /// Most passes of observe/apply in one reconcile before yielding to events.
+    static let maximumPasses = 4
+    /// How long a pair stays on the synthetic path after a failed change (FreeBSD: 1 s); doubled
+    /// for each failure in a row, up to `maximumRetryDelay`.
+    public static let retryDelay: Duration = .seconds(1)
+    public static let maximumRetryDelay: Duration = .seconds(30)
+    /// How often the multicast table is read while a pair holds a VF.
+    public static let multicastCheckInterval: Duration = .seconds(5)
+
+    /// Saved originals outlive the process here (nil: memory only).
+    let store: OriginalsStore?
+    /// What the store holds now, so it is written only when the originals changed.
+    var persisted = SavedOriginals()
+    var storeFailureLogged = false
+    /// A failed resynchronisation waiting for its retry (see Reconciler+Resync.swift).
+    var resync = ResyncRetry()
+    /// What each device with saved originals is in its pair, recorded in the state file.
+    var deviceRoles: [InterfaceIndex: DeviceRole] = [:]
+
+    /// Gratuitous ARP / unsolicited NA after each switch (nil: none).
+    public var notifier: PeerNotifier?
+
+    public init(config: AgentConfig, kernel: KernelPort, drivers: DriverLookup, clock: MonotonicClock, logger: Logger,
+                store: OriginalsStore? = nil, notifier: PeerNotifier? = nil) {
+        self.notifier = notifier
+        self.config = config
+        self.kernel = kernel
+        self.drivers = drivers
+        self.clock = clock
+        self.logger = logger
+        self.store = store
+    }
+
+    // MARK: - Input
+
+    /// Replaces the link table with a full dump (at start, and after ENOBUFS or an interrupted dump).
+    public func resynchronise() throws {
+        var attempts = 0
+        while true {
+            do {
+                let dumped = try kernel.dumpLinks()
+                let present = Set(dumped.map(\.index))
+                for index in links.keys where !present.contains(index) { forgetLink(index) }
+                for link in dumped { store(link) }
+                observeEverything = true
+                return
+            } catch let error as DumpInterrupted where attempts < 5 {
+                attempts += 1
+                logger.debug("\(error); dumping again")
+            }
+        }
+    }
+
+    /// Takes one link event into the table. Call `reconcile()` after a batch of them.
+    public func take(_ message: LinkMessage) {
+        switch message {
+        case .present(let link):
+            store(link)
+        case .removed(let index, let name, let moved):
+            if let link = links[index] {
+                logger.debug("link \(name ?? link.name)(\(index)) \(moved ? "moved to another namespace" : "removed")")
+            }
+            forgetLink(index)
+            removedSinceReconcile.insert(index)
+        }
+    }
+
+    func store(_ incoming: LinkSnapshot) {
+        var link = incoming
+        departedLabels[link.index] = nil
+        if let previous = links[link.index], previous.name == link.name {
+            link.driver = previous.driver
+        } else if SyntheticSelection.needsDriver(config.syntheticPatterns) {
+            link.driver = drivers.driver(of: link.name)
+        }
+        links[link.index] = link
+    }
+
+    func forgetLink(_ index: InterfaceIndex) {
+        if let link = links[index] {
+            if departedLabels.count >= 1024 { departedLabels.removeAll() } // bounded memory
+            departedLabels[index] = link.label
+            if departedCounters.count >= 1024 { departedCounters.removeAll() } // bounded memory
+            departedCounters[index] = link.counters
+        }
+        links[index] = nil
+        originals.forget(index)
+        relayDevices.remove(index)
+    }
+
+    // MARK: - Reconcile
+
+    /// The earliest time `onTimer()` must run without an event.
+    public var nextDeadline: MonotonicInstant? {
+        [pairDeadline, resync.retryAt].compactMap { $0 }.min()
+    }
+
+    /// The earliest settle, retry, notification or multicast check time.
+    var pairDeadline: MonotonicInstant? {
+        (pairs.values.flatMap { [$0.phase.deadline, $0.retryAt, $0.notifyAt, $0.multicastDueAt].compactMap { $0 } }
+            + [multicastCheckAt].compactMap { $0 }).min()
+    }
+
+    /// Called when `nextDeadline` passed, in a wake with or without events. Each due deadline gets
+    /// its own work and no more, so a call right after an event's reconcile repeats none of it: a
+    /// notification round is sent without a reconcile; a settle, retry or multicast-coalescing time
+    /// is a full reconcile; the multicast check reads one file and reconciles only if memberships
+    /// changed; a due resynchronisation retry dumps the links and, if that works, reconciles.
+    /// At most one reconcile, however many deadlines are due.
+    public func onTimer() {
+        let now = clock.now()
+        var reconcileNeeded = false
+        if let due = resync.retryAt, now >= due, resynchroniseOrRetry() { reconcileNeeded = true }
+        sendDueNotifications(now: now)
+        let pairDue = pairs.values.contains { record in
+            [record.phase.deadline, record.retryAt, record.multicastDueAt].contains { $0.map { $0 <= now } ?? false }
+        }
+        if pairDue { reconcileNeeded = true }
+        if !reconcileNeeded, let due = multicastCheckAt, now >= due {
+            if refreshMemberships() {
+                reconcileNeeded = true
+            } else {
+                multicastCheckAt = now.advanced(by: Self.multicastCheckInterval)
+            }
+        }
+        if reconcileNeeded { reconcile() }
+    }
+
+    /// Re-reads the multicast groups of synthetic NICs that hold a VF. True if any changed.
+    @discardableResult
+    func refreshMemberships() -> Bool {
+        let holders = pairs.values.filter { $0.phase.holdsVF }.map(\.synthetic)
+        guard !holders.isEmpty else {
+            let changed = !memberships.isEmpty
+            memberships = [:]
+            return changed
+        }
+        let groups: [InterfaceIndex: [MACAddress]]
+        do { groups = try kernel.multicastGroups() } catch {
+            logger.warning("reading multicast groups: \(error); VF allmulti stays as it is")
+            return false
+        }
+        var fresh: [InterfaceIndex: [MACAddress]] = [:]
+        for hn in holders {
+            let joined = MulticastPolicy.memberships(groups[hn] ?? [])
+            if !joined.isEmpty { fresh[hn] = joined }
+        }
+        defer { memberships = fresh }
+        return fresh != memberships
+    }
+
+    public func reconcile() {
+        reconcileCount += 1
+        let now = clock.now()
+        offloadsStale = true
+        defer { persist() } // what planAll forgot, too
+        advancePairs(now: now)
+        fallBackAtOnce()
+        refreshMemberships()
+        coalesceMulticast(now: now)
+        multicastCheckAt = pairs.values.contains { $0.phase.holdsVF } ? now.advanced(by: Self.multicastCheckInterval) : nil
+        for pass in 1...Self.maximumPasses {
+            guard let observed = observe() else { return }
+            recordObservation(observed, now: now)
+            let plans = planAll(observed: observed, now: now)
+            if plans.allSatisfy({ $0.actions.isEmpty }) { return }
+            // Every original this pass will change, saved in one write before the first change
+            // (one fsync per pass, not one per action: 64 pairs attach in one pass).
+            // Explained first: the explanation tells a first change from a repeated one by what is saved.
+            for plan in plans {
+                for action in plan.actions {
+                    explain(action)
+                    originals.record(action, current: links[action.device], features: offloads[action.device])
+                }
+            }
+            persist()
+            for plan in plans where !plan.actions.isEmpty { execute(plan, now: now, explained: true) }
+            if pass == Self.maximumPasses {
+                logger.debug("reconcile: changes still pending after \(pass) passes; waiting for events")
+            }
+        }
+        if let observed = observe() { recordObservation(observed, now: now) }
+    }
+
+    /// Pairing and each pair's phase, from the link table alone.
+    func advancePairs(now: MonotonicInstant) {
+        let current = pairs.compactMapValues { $0.phase.vf }
+        let result = Pairing.pair(Array(links.values), config: config, current: current)
+        announceIgnored(result)
+
+        let present = Set(result.pairs.map(\.synthetic.index))
+        for (index, record) in pairs where !present.contains(index) {
+            logger.notice("synthetic NIC ifindex \(index) gone or no longer synthetic; pair dissolved")
+            if let vf = record.phase.vf, record.phase.holdsVF {
+                logger.info("released vf=\(label(vf)) (its synthetic NIC left)")
+            }
+            report(.dissolved, synthetic: index, vf: record.phase.vf)
+            pairs[index] = nil
+        }
+        for candidate in result.pairs {
+            let hn = candidate.synthetic
+            var record = pairs[hn.index] ?? {
+                logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
+                report(.discovered, synthetic: hn.index, detail: hn.mac.map { "mac=\($0)" })
+                return PairRecord(synthetic: hn.index, damper: newDamper())
+            }()
+            if let retryAt = record.retryAt, now >= retryAt { record.retryAt = nil }
+            if let held = record.phase.vf, removedSinceReconcile.contains(held) {
+                // The held VF left; whatever has its ifindex now is another device.
+                let (phase, events) = PairMachine.advance(record.phase, synthetic: hn, vf: nil, now: now,
+                                                          settle: config.settle)
+                for event in events { announce(event, synthetic: hn, record: &record, now: now) }
+                record.phase = phase
+            }
+            let (phase, events) = PairMachine.advance(record.phase, synthetic: hn, vf: candidate.vf, now: now,
+                                                      settle: config.settle,
+                                                      heldUntil: record.damper.holdUntil(now: now))
+            for event in events { announce(event, synthetic: hn, record: &record, now: now) }
+            record.phase = phase
+            pairs[hn.index] = record
+        }
+        removedSinceReconcile.removeAll()
+    }
+
+    /// Before anything is observed: a pair that was steering and no longer may loses its egress
+    /// redirect now, so TX never waits for a full observation (a redirect to a VF that is down or
+    /// gone blackholes every packet).
+    func fallBackAtOnce() {
+        for record in pairs.values where record.steering {
+            guard let hn = links[record.synthetic] else { continue }
+            let vf = record.phase.vf.flatMap { links[$0] }
+            let intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode)
+            let actions = RelayPlanner.urgentFallback(intent, links: links)
+            if !actions.isEmpty { execute(PairPlan(synthetic: hn.index, actions: actions), now: clock.now()) }
+        }
+    }
+
+    func newDamper() -> FlapDamper {
+        FlapDamper(threshold: config.flapThreshold, window: config.flapWindow, hold: config.flapHold)
+    }
+
+    /// A VF that was carrying (or about to carry) traffic left: count it, and hold the pair on
+    /// the synthetic path if it keeps doing so.
+    func noteDetach(_ record: inout PairRecord, hn: LinkSnapshot, vf: InterfaceIndex, now: MonotonicInstant) {
+        guard record.damper.noteDetach(at: now) else { return }
+        logger.warning("flapping: VF \(label(vf)) of \(hn.label) detached \(config.flapThreshold) times within \(config.flapWindow.secondsValue)s; holding the pair on the synthetic path for \(config.flapHold.secondsValue)s")
+        report(.flapping, synthetic: hn.index, vf: vf,
+               reason: "\(config.flapThreshold) detaches within \(config.flapWindow.secondsValue)s",
+               detail: "held for \(config.flapHold.secondsValue)s")
+    }
+
+    struct PairPlan {
+        var synthetic: InterfaceIndex?
+        var actions: [Action]
+    }
+
+    func planAll(observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) -> [PairPlan] {
+        var plans: [PairPlan] = []
+        var engaged: Set<InterfaceIndex> = []
+        for record in pairs.values.sorted(by: { $0.synthetic < $1.synthetic }) {
+            guard let hn = links[record.synthetic] else { continue }
+            let vf = record.phase.vf.flatMap { links[$0] }
+            var intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode,
+                                            multicastMemberships: record.multicast.applied)
+            if record.retryAt != nil {
+                // Held on the synthetic path after a failure: only removals until the retry time.
+                intent.syntheticEgressRedirect = false
+                intent.vfIngressRedirect = false
+            }
+            engaged.insert(hn.index)
+            // A settling VF is engaged too: after a fallback it settles again, and what the agent
+            // changed on it (quiet, admin state) must not be undone in between.
+            if let vf = record.phase.vf { engaged.insert(vf) }
+            var actions = RelayPlanner.plan(intent, links: links, relay: observed, originals: originals, offloads: offloads)
+            if record.retryAt != nil {
+                // Until the retry time nothing is tried again; only steps back to the synthetic path.
+                actions = actions.filter { action in
+                    switch action {
+                    case .deleteRedirect, .setOperState: return true
+                    default: return false
+                    }
+                }
+            }
+            if intent.vf == nil, actions.isEmpty, originals.holds(hn.index), record.retryAt == nil {
+                // No VF and everything given back: forget, so a later change by someone else is not
+                // "restored". Its clsact stays the agent's, to be removed when the pair ends.
+                originals.forget(hn.index, keepingClsact: true)
+                if !originals.holds(hn.index) { relayDevices.remove(hn.index) }
+            }
+            plans.append(PairPlan(synthetic: hn.index, actions: actions))
+        }
+        // Whatever the agent still holds outside any pair is given back.
+        let held = originals.devices.union(relayDevices).subtracting(engaged)
+        var releases: [Action] = []
+        for device in held.sorted() {
+            let actions = RelayPlanner.release(device, links: links, relay: observed, originals: originals,
+                                               offloads: offloads)
+            if actions.isEmpty {
+                // Fully given back: forget, so a later change by someone else is not "restored".
+                originals.forget(device)
+                relayDevices.remove(device)
+            }
+            releases += actions
+        }
+        // After the pairs' plans: those remove every synthetic NIC's egress redirect to a VF
+        // that left its pair before the VF itself is touched.
+        if !releases.isEmpty { plans.append(PairPlan(synthetic: nil, actions: releases)) }
+        return plans
+    }
+
+    /// Performs a plan in order. On the first failure the rest of the plan is dropped, the
+    /// synthetic NIC's egress redirect is removed (never leave TX pointing at a half-configured
+    /// VF) and the pair retries after `retryDelay`, doubled for each failure in a row.
+    func execute(_ plan: PairPlan, now: MonotonicInstant, explained: Bool = false) {
+        for action in plan.actions {
+            do {
+                try apply(action, synthetic: plan.synthetic, explained: explained)
+            } catch {
+                if case .addRedirect(_, .egress, _, _) = action {} else if let hn = plan.synthetic {
+                    try? kernel.perform(.deleteRedirect(device: hn, hook: .egress))
+                }
+                guard let hn = plan.synthetic, var record = pairs[hn] else {
+                    logger.error("\(error)")
+                    return
+                }
+                record.failures += 1
+                let wait = RetryBackoff(initial: Self.retryDelay, maximum: Self.maximumRetryDelay)
+                    .delay(afterFailures: record.failures)
+                record.retryAt = now.advanced(by: wait)
+                pairs[hn] = record
+                var text = "\(error)"
+                if case .setMTU(let vf, let mtu) = action {
+                    text = "VF \(label(vf)) refused MTU \(mtu) of synthetic NIC \(label(hn)); not steering through it: \(error)"
+                }
+                if lastFailure[hn] != text {
+                    lastFailure[hn] = text
+                    logger.error("\(text)")
+                    logger.warning("pair of \(label(hn)) stays on the synthetic path; retrying in \(wait.secondsValue)s")
+                    report(.heldBack, synthetic: hn, vf: record.phase.vf, reason: text, detail: "retrying in \(wait.secondsValue)s")
+                } else {
+                    logger.debug("\(text) (again, failure \(record.failures)); retrying in \(wait.secondsValue)s")
+                }
+                return
+            }
+        }
+        if let hn = plan.synthetic, var record = pairs[hn], record.failures > 0, record.retryAt == nil {
+            record.failures = 0
+            pairs[hn] = record
+            if lastFailure.removeValue(forKey: hn) != nil { logger.notice("pair of \(label(hn)): changes applied again") }
+        }
+    }
+
+    /// One action: its original saved (and persisted) before the kernel request, the link table
+    /// and the operator's timeline brought up to date after it. Shared by `execute` and the
+    /// shutdown's `restoreEach`, which differ only in what a failure means.
+    func apply(_ action: Action, synthetic: InterfaceIndex?, explained: Bool = false) throws {
+        if !explained { explain(action) }
+        originals.record(action, current: links[action.device], features: offloads[action.device])
+        persist()
+        logger.debug("apply: \(describe(action))")
+        try kernel.perform(action)
+        note(action)
+        reportApplied(action, synthetic: synthetic)
+    }
+
+    /// Keeps the link table and bookkeeping in step with what an action changed.
+    func note(_ action: Action) {
+        switch action {
+        case .addRedirect(let device, _, _, _), .addClsact(let device):
+            relayDevices.insert(device)
+        case .setAdminState(let device, _), .setAddrGenMode(let device, _), .setMTU(let device, _),
+             .setFlag(let device, _, _), .setLinkMode(let device, _), .setOperState(let device, _):
+            if let fresh = try? kernel.link(device) { store(fresh) }
+        case .setGSOLimits(let device, let limits):
+            // No link event follows a GSO change: read it back, and say so if the kernel differs.
+            if let fresh = try? kernel.link(device) {
+                store(fresh)
+                if fresh.gso != limits { logger.warning("\(label(device)) reads back \(fresh.gso.map { "\($0)" } ?? "no GSO limits") after asking for \(limits)") }
+            }
+        case .setFeatures(let device, let changes):
+            if let fresh = try? kernel.offloads(of: device) {
+                offloads[device] = fresh
+                let refused = changes.filter { fresh.active.contains($0.key) != $0.value && fresh.wanted.contains($0.key) != $0.value }
+                if !refused.isEmpty { logger.warning("\(label(device)) did not take features \(Action.describe(refused))") }
+            }
+        case .deleteClsact(let device):
+            relayDevices.remove(device)
+        case .deleteRedirect(let device, let hook):
+            noteRedirectRemoved(device, hook: hook)
+        }
+    }
+
+    func observe() -> [InterfaceIndex: RelayObservation]? {
+        var devices = Set<InterfaceIndex>()
+        if observeEverything {
+            devices = Set(links.keys)
+        } else {
+            for record in pairs.values {
+                devices.insert(record.synthetic)
+                if let vf = record.phase.vf { devices.insert(vf) }
+            }
+            devices.formUnion(originals.devices)
+            devices.formUnion(relayDevices)
+        }
+        devices = devices.filter { links[$0] != nil }
+        do {
+            let observed = try kernel.observeRelay(on: devices)
+            observeEverything = false
+            // Features change by events only; the agent's own changes are read back in note().
+            if offloadsStale {
+                observeOffloads()
+                offloadsStale = false
+            }
+            for (device, relay) in observed where relay.ingress != nil || relay.egress != nil {
+                relayDevices.insert(device)
+            }
+            return observed
+        } catch {
+            logger.error("observing tc state: \(error)")
+            return nil
+        }
+    }
+
+    /// Features of both NICs of every held pair (they decide the intersection) and of every
+    /// device whose features the agent changed (they decide the restore).
+    func observeOffloads() {
+        var devices = Set(originals.features.keys)
+        for record in pairs.values where record.phase.holdsVF {
+            devices.insert(record.synthetic)
+            if let vf = record.phase.vf { devices.insert(vf) }
+        }
+        var fresh: [InterfaceIndex: OffloadFeatures] = [:]
+        for device in devices.sorted() where links[device] != nil {
+            // A device whose features cannot be read is left out: its offloads are not
+            // intersected this time, but steering goes on.
+            do {
+                if let features = try kernel.offloads(of: device) { fresh[device] = features }
+            } catch {
+                let text = "reading offload features of \(label(device)): \(error)"
+                if offloadReadFailures[device] != text { logger.warning("\(text)") }
+                offloadReadFailures[device] = text
+            }
+        }
+        offloads = fresh
+    }
+
+    /// Updates steering state, counters, and logs switches.
+    func recordObservation(_ observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) {
+        for (index, var record) in pairs {
+            if record.vfSessionStart != nil, let vf = record.phase.vf, let counters = links[vf]?.counters {
+                record.vfSessionLatest = counters
+            }
+            let hnRelay = observed[index] ?? .absent
+            let vf = record.phase.vf
+            // Steering means TX leaves through a VF, whichever: judged from the kernel, not the phase.
+            let egress = hnRelay.egress.flatMap { $0.kind == .toEgress ? $0 : nil }
+            let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
+            let live = RelayTotals(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
+            // Filters that vanished (count down, or gone) are banked; see PairRecord+Counters.swift.
+            trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed)
+
+            let steering = egress != nil
+            if steering != record.steering, let hn = links[index] {
+                let elapsed = record.switchStartedAt.map { clock.now().duration(since: $0) }
+                let took = elapsed.map { " switch_ms=\(formatMilliseconds($0))" } ?? ""
+                if steering {
+                    record.steeredVF = label(egress?.target)
+                    logger.notice("steering on synthetic=\(hn.label) vf=\(record.steeredVF) mac=\(hn.mac?.description ?? "-")\(took)")
+                    report(.steeringOn, synthetic: index, vf: egress?.target, switchDuration: elapsed)
+                } else {
+                    let reason = record.lastReason ?? fallbackReason(hn: hn, vf: vf)
+                    logger.notice("fallback synthetic=\(hn.label) vf=\(record.steeredVF) reason=\"\(reason)\"\(took) relay \(record.totals)")
+                    report(.fallback, synthetic: index, vfLabel: record.steeredVF, reason: "\(reason)", switchDuration: elapsed)
+                }
+                record.steering = steering
+                record.switchStartedAt = nil
+                if config.peerNotifyCount > 0, notifier != nil {
+                    record.notificationsLeft = config.peerNotifyCount
+                    notifyPeers(&record, hn: hn, now: now)
+                }
+            }
+            pairs[index] = record
+        }
+    }
+
+    func fallbackReason(hn: LinkSnapshot, vf: InterfaceIndex?) -> FallbackReason {
+        guard let vf, let link = links[vf] else { return .vfRemoved }
+        switch VFUsability.assess(synthetic: hn, vf: link) {
+        case .syntheticDown: return .syntheticDown
+        case .vfAdminDown: return .vfAdminDown
+        case .vfNoCarrier: return .vfNoCarrier
+        case .usable: return .vfNoLongerEligible
+        }
+    }
+
+    // MARK: - Shutdown
+
+    /// Gives back everything: egress redirects first, then the rest, for every pair. Every
+    /// restore is attempted, whatever failed before it; the outcome lists those that failed.
+    /// With `keepSteering` the relay stays in place (for upgrades) and only the log says so.
+    @discardableResult
+    public func shutdown(keepSteering: Bool) -> ShutdownOutcome {
+        defer { persist() } // empty after a full restore; kept for the next agent otherwise
+        if keepSteering {
+            logger.notice("leaving the relay in place (--keep-steering-on-exit)\(store.map { "; originals kept in \($0.location)" } ?? "")")
+            return ShutdownOutcome()
+        }
+        stopping = true
+        offloadsStale = true
+        var ledger = RestoreLedger()
+        for (index, var record) in pairs {
+            // Link counters arrive with events only: read the VF's once more for the final totals.
+            if record.vfSessionStart != nil, let vf = record.phase.vf, let fresh = try? kernel.link(vf) {
+                store(fresh)
+            }
+            record.lastReason = .agentStopping
+            record.switchStartedAt = clock.now()
+            pairs[index] = record
+        }
+        for _ in 1...Self.maximumPasses {
+            guard let observed = observe() else { break }
+            recordObservation(observed, now: clock.now())
+            let synthetics = pairs.keys.sorted()
+            func release(_ device: InterfaceIndex) -> [Action] {
+                RelayPlanner.release(device, links: links, relay: observed, originals: originals, offloads: offloads)
+            }
+            var actions = synthetics.flatMap(release)
+            let rest = originals.devices.union(relayDevices).subtracting(synthetics).sorted()
+            actions += rest.flatMap(release)
+            if actions.isEmpty { break }
+            restoreEach(actions, ledger: &ledger)
+        }
+        if let observed = observe() {
+            recordObservation(observed, now: clock.now())
+            // Given back: nothing for a later agent to restore.
+            for device in originals.devices
+            where RelayPlanner.release(device, links: links, relay: observed, originals: originals, offloads: offloads).isEmpty {
+                originals.forget(device)
+            }
+            // A failure that a later restore made good (or that no longer matters) is none.
+            let pending = originals.devices.union(relayDevices).union(pairs.keys).sorted().flatMap {
+                RelayPlanner.release($0, links: links, relay: observed, originals: originals, offloads: offloads)
+            }
+            ledger.keepOnly(Set(pending.map(describe)))
+        }
+        for index in pairs.keys.sorted() {
+            guard let hn = links[index], let record = pairs[index] else { continue }
+            logger.notice("restored synthetic=\(hn.label) relay totals \(record.totals)\(vfTrafficNote(record))")
+            report(.restored, synthetic: index, detail: "relay \(record.totals)")
+        }
+        return ledger.outcome
+    }
+
+}
+
+func formatMilliseconds(_ duration: Duration) -> String {
+    let ms = duration.secondsValue * 1000
+    return String(Double(Int(ms * 1000)) / 1000)
+}

@@ -1,0 +1,27 @@
+import NetlinkCodecs
+import Policy
+
+/// The typed requests the reconciler makes of the kernel. `NetlinkKernel` speaks netlink;
+/// tests use an in-memory fake.
+public protocol KernelPort: AnyObject {
+    /// Every link in this namespace. Throws `DumpInterrupted` when the kernel says to retry.
+    func dumpLinks() throws -> [LinkSnapshot]
+    /// One link, fresh from the kernel; nil if it no longer exists.
+    func link(_ index: InterfaceIndex) throws -> LinkSnapshot?
+    /// The agent's relay and the clsact state of each device asked about.
+    func observeRelay(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation]
+    /// Offload features of a device (ethtool netlink); nil if it is gone or the kernel cannot say.
+    func offloads(of device: InterfaceIndex) throws -> OffloadFeatures?
+    /// Link-layer multicast groups of every device in this namespace.
+    func multicastGroups() throws -> [InterfaceIndex: [MACAddress]]
+    /// Every IPv4/IPv6 address of `device`.
+    func addresses(of device: InterfaceIndex) throws -> [InterfaceAddress]
+    /// Performs one action. `describe` names devices for error messages.
+    func perform(_ action: Action) throws
+}
+
+/// Finds a link's driver name (ethtool ETHTOOL_GDRVINFO), so synthetic NICs can be found by
+/// driver when no name patterns are given.
+public protocol DriverLookup {
+    func driver(of interfaceName: String) -> String?
+}

@@ -1,0 +1,154 @@
+import Glibc
+import Netlink
+import NetlinkCodecs
+import POSIX
+import Policy
+
+/// `KernelPort` over a netlink request channel.
+public final class NetlinkKernel: KernelPort {
+    let channel: RequestChannel
+    private let ethtool: EthtoolNetlink?
+    let describe: (InterfaceIndex) -> String
+
+    /// `describe` turns an ifindex into "name(index)" for error messages. Without `ethtool`
+    /// (a kernel without ethtool netlink) offloads are neither read nor changed.
+    public init(channel: RequestChannel, ethtool: EthtoolNetlink? = nil,
+                describe: @escaping (InterfaceIndex) -> String = { "ifindex \($0)" }) {
+        self.channel = channel
+        self.ethtool = ethtool
+        self.describe = describe
+    }
+
+    public func offloads(of device: InterfaceIndex) throws -> OffloadFeatures? {
+        try ethtool?.features(of: device, name: describe(device))
+    }
+
+    public func addresses(of device: InterfaceIndex) throws -> [InterfaceAddress] {
+        try AddressReader(channel: channel).dump().map(\.interfaceAddress).filter { $0.device == device }
+    }
+
+    public func multicastGroups() throws -> [InterfaceIndex: [MACAddress]] {
+        guard let text = BoundedFile.text(MulticastTableCodec.path) else {
+            throw SystemCallError(call: "open(\(MulticastTableCodec.path))", errno: Glibc.errno)
+        }
+        return MulticastTableCodec.parse(text)
+    }
+
+    public func dumpLinks() throws -> [LinkSnapshot] {
+        let sequence = channel.nextSequence()
+        let replies = try channel.dump(LinkCodec.dumpRequest(sequence: sequence), sequence: sequence,
+                                       operation: "RTM_GETLINK dump")
+        var links: [LinkSnapshot] = []
+        for message in replies {
+            if case .present(let link)? = try LinkCodec.decode(message) { links.append(link) }
+        }
+        return links
+    }
+
+    public func link(_ index: InterfaceIndex) throws -> LinkSnapshot? {
+        let sequence = channel.nextSequence()
+        do {
+            let replies = try channel.dump(LinkCodec.getRequest(index: index, sequence: sequence), sequence: sequence,
+                                           operation: "RTM_GETLINK \(describe(index))")
+            for message in replies {
+                if case .present(let link)? = try LinkCodec.decode(message) { return link }
+            }
+            return nil
+        } catch let error as KernelError where error.errno == ENODEV {
+            return nil
+        }
+    }
+
+    public func observeRelay(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation] {
+        guard !devices.isEmpty else { return [:] }
+        let sequence = channel.nextSequence()
+        let qdiscs = try channel.dump(TrafficControlCodec.dumpQdiscsRequest(sequence: sequence), sequence: sequence,
+                                      operation: "RTM_GETQDISC dump")
+        var result: [InterfaceIndex: RelayObservation] = [:]
+        for device in devices { result[device] = .absent }
+        for message in qdiscs {
+            if let qdisc = try TrafficControlCodec.decodeQdisc(message), qdisc.isClsact, devices.contains(qdisc.device) {
+                result[qdisc.device]?.hasClsact = true
+            }
+        }
+        for device in devices where result[device]?.hasClsact == true {
+            for hook in Hook.allCases {
+                for filter in try dumpFilters(device: device, hook: hook) {
+                    if filter.isOurs, let redirect = filter.redirect {
+                        if hook == .ingress { result[device]?.ingress = redirect } else { result[device]?.egress = redirect }
+                    } else if !filter.isOurHashTable {
+                        result[device]?.foreignFilters += 1
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    func dumpFilters(device: InterfaceIndex, hook: Hook) throws -> [DumpedFilter] {
+        let sequence = channel.nextSequence()
+        let replies = try channel.dump(
+            TrafficControlCodec.dumpFiltersRequest(device: device, hook: hook, sequence: sequence),
+            sequence: sequence, operation: "RTM_GETTFILTER dump on \(describe(device)) \(hook)")
+        return try replies.compactMap { try TrafficControlCodec.decodeFilter($0) }
+    }
+
+    public func perform(_ action: Action) throws {
+        let sequence = channel.nextSequence()
+        let request: [UInt8]
+        let operation: String
+        // Errors that mean "already so": the level-based loop re-observes anyway.
+        var alreadyDone: Set<Int32> = []
+        switch action {
+        case .addClsact(let device):
+            request = try TrafficControlCodec.addClsactRequest(device: device, sequence: sequence)
+            operation = "RTM_NEWQDISC clsact on \(describe(device))"
+            alreadyDone = [EEXIST]
+        case .deleteClsact(let device):
+            request = try TrafficControlCodec.deleteClsactRequest(device: device, sequence: sequence)
+            operation = "RTM_DELQDISC clsact on \(describe(device))"
+            alreadyDone = [ENOENT, EINVAL, ENODEV]
+        case .addRedirect(let device, let hook, let kind, let target):
+            request = try TrafficControlCodec.addRedirectRequest(device: device, hook: hook, kind: kind, target: target,
+                                                                 sequence: sequence)
+            operation = "RTM_NEWTFILTER \(hook.rawValue) \(kind.rawValue) on \(describe(device)) to \(describe(target))"
+            alreadyDone = [EEXIST]
+        case .deleteRedirect(let device, let hook):
+            try deleteOwnRedirects(device: device, hook: hook)
+            return
+        case .setAdminState(let device, let up):
+            request = try LinkCodec.setAdminStateRequest(index: device, up: up, sequence: sequence)
+            operation = "RTM_NEWLINK set \(describe(device)) \(up ? "up" : "down")"
+        case .setMTU(let device, let mtu):
+            request = try LinkCodec.setMTURequest(index: device, mtu: mtu, sequence: sequence)
+            operation = "RTM_NEWLINK mtu \(mtu) on \(describe(device))"
+        case .setFlag(let device, let flag, let on):
+            request = try LinkCodec.setFlagRequest(index: device, flag: flag.linkFlag, on: on, sequence: sequence)
+            operation = "RTM_NEWLINK \(flag.rawValue) \(on ? "on" : "off") on \(describe(device))"
+        case .setAddrGenMode(let device, let mode):
+            request = try LinkCodec.setAddrGenModeRequest(index: device, mode: mode, sequence: sequence)
+            operation = "RTM_NEWLINK addrgenmode \(mode) on \(describe(device))"
+        case .setGSOLimits(let device, let limits):
+            request = try LinkCodec.setGSOLimitsRequest(index: device, limits: limits, sequence: sequence)
+            operation = "RTM_NEWLINK \(limits) on \(describe(device))"
+        case .setLinkMode(let device, let mode):
+            request = try LinkCodec.setLinkModeRequest(index: device, mode: mode, sequence: sequence)
+            operation = "RTM_NEWLINK linkmode \(mode) on \(describe(device))"
+        case .setOperState(let device, let state):
+            request = try LinkCodec.setOperStateRequest(index: device, state: state, sequence: sequence)
+            operation = "RTM_NEWLINK operstate \(state) on \(describe(device))"
+        case .setFeatures(let device, let changes):
+            guard let ethtool else {
+                throw KernelError(operation: "ETHTOOL_MSG_FEATURES_SET on \(describe(device))", errno: EOPNOTSUPP,
+                                  kernelMessage: "ethtool netlink is not available")
+            }
+            try ethtool.setFeatures(of: device, changes: changes, name: describe(device))
+            return
+        }
+        do {
+            try channel.perform(request, sequence: sequence, operation: operation)
+        } catch let error as KernelError where alreadyDone.contains(error.errno) {
+            return
+        }
+    }
+}

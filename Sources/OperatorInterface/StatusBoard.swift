@@ -1,0 +1,169 @@
+import Engine
+import POSIX
+import Policy
+
+/// Facts about the running agent that the reconciler does not hold.
+public struct AgentFacts: Sendable {
+    public var pid: Int32
+    public var mode: SteeringMode
+    public var settle: Duration
+    public var started: MonotonicInstant
+    public var startedWall: WallTime
+    public var netlinkErrors: UInt64 = 0
+    public var resyncs: UInt64 = 0
+    public var controlSocket: String?
+    public var metricsListen: String?
+    public var metricsListener: MetricsListenerStatus?
+    /// "held", or "squatted by pid N uid U" (InstanceLock.Hold).
+    public var instanceLock: String?
+
+    public init(pid: Int32, mode: SteeringMode, settle: Duration, started: MonotonicInstant, startedWall: WallTime) {
+        self.pid = pid
+        self.mode = mode
+        self.settle = settle
+        self.started = started
+        self.startedWall = startedWall
+    }
+}
+
+/// Keeps what status needs beyond the reconciler's snapshot: since when each pair is in its
+/// state, its switches, and the event timeline. It is the reconciler's `PairEventSink`.
+public final class StatusBoard: PairEventSink {
+    public let timeline: EventTimeline
+    private let mode: SteeringMode
+
+    private struct Track {
+        var state: String?
+        var since: MonotonicInstant
+        var toVF: UInt64 = 0
+        var toSynthetic: UInt64 = 0
+        var lastSwitch: PairActivity?
+        var lastSwitchWall: WallTime?
+        var heldBack: String?
+    }
+    private var tracks: [InterfaceIndex: Track] = [:]
+    private let wallClock: () -> WallTime
+
+    public init(mode: SteeringMode, timeline: EventTimeline = EventTimeline(), wallClock: @escaping () -> WallTime = WallTime.now) {
+        self.mode = mode
+        self.timeline = timeline
+        self.wallClock = wallClock
+    }
+
+    public func record(_ activity: PairActivity) {
+        timeline.append(activity)
+        guard let hn = activity.synthetic else { return }
+        var track = tracks[hn] ?? Track(since: activity.at)
+        switch activity.kind {
+        case .steeringOn:
+            track.toVF += 1
+            track.lastSwitch = activity
+            track.lastSwitchWall = wallClock()
+        case .fallback:
+            track.toSynthetic += 1
+            track.lastSwitch = activity
+            track.lastSwitchWall = wallClock()
+        case .heldBack:
+            track.heldBack = activity.reason
+        default:
+            break
+        }
+        tracks[hn] = track
+    }
+
+    /// Called after every reconcile: notes when a pair's state changed; forgets dissolved pairs.
+    public func observe(_ snapshot: ReconcilerSnapshot, now: MonotonicInstant) {
+        var fresh: [InterfaceIndex: Track] = [:]
+        for pair in snapshot.pairs {
+            let state = Self.state(of: pair, mode: mode)
+            var track = tracks[pair.synthetic] ?? Track(since: now)
+            if track.state == nil {
+                track.state = state
+            } else if track.state != state {
+                track.state = state
+                track.since = now
+            }
+            if state != "held-back" { track.heldBack = nil }
+            fresh[pair.synthetic] = track
+        }
+        tracks = fresh
+    }
+
+    /// The operator's name for a pair's state.
+    public static func state(of pair: PairSnapshot, mode: SteeringMode) -> String {
+        if pair.retryAt != nil || pair.dampedUntil != nil { return "held-back" }
+        if case .waitingForVF = pair.phase { return "waiting-for-vf" }
+        if case .settling = pair.phase { return "settling" }
+        if case .suspended = pair.phase { return "fallback" }
+        if case .active = pair.phase {
+            if mode == .nonTransparent { return "active" }
+            return pair.steering ? "steering" : "fallback"
+        }
+        return pair.phase.name
+    }
+
+    public func report(_ snapshot: ReconcilerSnapshot, facts: AgentFacts, vfAddresses: [InterfaceIndex: [String]] = [:],
+                       now: MonotonicInstant, wallNow: WallTime = WallTime.now()) -> StatusReport {
+        func wall(_ instant: MonotonicInstant) -> WallTime { wallNow.minus(now.duration(since: instant)) }
+        let agent = AgentStatus(
+            pid: facts.pid, mode: facts.mode.rawValue, settleSeconds: facts.settle.secondsValue,
+            startedAt: facts.startedWall.iso8601, uptimeSeconds: seconds(now.duration(since: facts.started)),
+            reconciles: snapshot.reconciles, netlinkErrors: facts.netlinkErrors, resyncs: facts.resyncs,
+            resyncPending: snapshot.resync.pending, resyncFailures: snapshot.resync.failures,
+            controlSocket: facts.controlSocket, metricsListen: facts.metricsListen, metricsListener: facts.metricsListener,
+            instanceLock: facts.instanceLock)
+        let pairs = snapshot.pairs.map { pair -> PairStatus in
+            let state = Self.state(of: pair, mode: mode)
+            let track = tracks[pair.synthetic] ?? Track(state: state, since: now)
+            let since = track.state == state ? track.since : now
+            var reason: String?
+            switch state {
+            case "held-back":
+                reason = pair.dampedUntil.map { "flapping: held on the synthetic path for \(seconds($0.duration(since: now)))s more" }
+                    ?? track.heldBack
+            case "fallback": reason = (pair.lastReason.map { "\($0)" }) ?? track.lastSwitch?.reason
+            default: reason = nil
+            }
+            var settleRemaining: Double?
+            if case .settling(_, let until) = pair.phase { settleRemaining = seconds(until.duration(since: now)) }
+            let lastSwitch = track.lastSwitch.map { activity in
+                SwitchRecord(direction: activity.kind == .steeringOn ? "to-vf" : "to-synthetic", reason: activity.reason,
+                             at: (track.lastSwitchWall ?? wall(activity.at)).iso8601,
+                             secondsAgo: seconds(now.duration(since: activity.at)),
+                             switchMs: activity.switchDuration.map(milliseconds))
+            }
+            return PairStatus(
+                synthetic: nicRef(pair.synthetic, pair.syntheticLabel, pair.syntheticLink),
+                vf: pair.vf.map { nicRef($0, pair.vfLabel ?? "ifindex(\($0))", pair.vfLink) },
+                state: state, since: wall(since).iso8601, sinceSecondsAgo: seconds(now.duration(since: since)),
+                reason: reason, settleRemainingSeconds: settleRemaining,
+                retryInSeconds: (pair.retryAt ?? pair.dampedUntil).map { seconds($0.duration(since: now)) },
+                lastSwitch: lastSwitch, switchesToVf: track.toVF, switchesToSynthetic: track.toSynthetic,
+                traffic: traffic(pair),
+                changes: NICChangeReport.changes(for: pair, snapshot: snapshot),
+                vfAddresses: pair.vf.flatMap { vfAddresses[$0] } ?? [],
+                multicastMemberships: pair.memberships.map(\.description),
+                multicastChangesCoalesced: pair.multicastChangesCoalesced)
+        }
+        return StatusReport(agent: agent, pairs: pairs)
+    }
+
+    private func nicRef(_ index: InterfaceIndex, _ label: String, _ link: LinkSnapshot?) -> NICRef {
+        NICRef(name: link?.name ?? splitLabel(label).name, ifindex: index.rawValue, mac: link?.mac?.description,
+               present: link != nil)
+    }
+
+    private func traffic(_ pair: PairSnapshot) -> PairTraffic {
+        func counters(_ totals: RelayTotals) -> TrafficCounters {
+            TrafficCounters(rxPackets: totals.received.packets, rxBytes: totals.received.bytes,
+                            txPackets: totals.sent.packets, txBytes: totals.sent.bytes)
+        }
+        func counters(_ link: LinkCounters) -> TrafficCounters {
+            TrafficCounters(rxPackets: link.rxPackets, rxBytes: link.rxBytes, txPackets: link.txPackets, txBytes: link.txBytes)
+        }
+        let viaVF = counters(pair.relay)
+        let synthetic = pair.syntheticLink?.counters.map(counters)
+        return PairTraffic(viaVf: viaVF, synthetic: synthetic, total: viaVF + (synthetic ?? TrafficCounters()),
+                           recoveredAtVfRemoval: counters(pair.recovered), vfDirect: pair.vfTraffic.map(counters))
+    }
+}
