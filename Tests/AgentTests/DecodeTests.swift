@@ -43,7 +43,7 @@ final class DecodeTests: XCTestCase {
                                     kind: "veth", master: 6, driver: nil, addrGenMode: AddrGenMode.none)
         expected.gso = GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536)
         expected.tsoCeiling = TSOCeiling(maxSize: 524_280, maxSegs: 65535)
-        expected.counters = LinkCounters()
+        expected.counters = TrafficCounters()
         XCTAssertEqual(decoded, .present(expected))
     }
 

@@ -186,9 +186,9 @@ final class ReconcilerPolicyTests: XCTestCase {
     }
 
     func testNonTransparentModeCountsTheVFsOwnTraffic() throws {
-        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 100, txPackets: 50, rxBytes: 10_000, txBytes: 5_000) }
+        kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 100, txPackets: 50, rxBytes: 10_000, txBytes: 5_000) }
         try start(AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .zero, mode: .nonTransparent))
-        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 130, txPackets: 60, rxBytes: 13_000, txBytes: 6_000) }
+        kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 130, txPackets: 60, rxBytes: 13_000, txBytes: 6_000) }
         reconciler.shutdown(keepSteering: false)
         XCTAssertTrue(logs.contains("vf traffic rx_packets=30 rx_bytes=3000 tx_packets=10 tx_bytes=1000"),
                       "only what passed since the VF was attached: \(logs.messages.filter { $0.contains("restored") })")

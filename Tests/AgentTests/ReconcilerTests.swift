@@ -481,7 +481,7 @@ final class ReconcilerTests: XCTestCase {
         kernel.relay[vf]?.ingress?.counters = RelayCounters(packets: 5, bytes: 500)
         reconciler.reconcile()
         XCTAssertEqual(reconciler.pairs[hn]?.totals,
-                       RelayTotals(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 10, bytes: 1000)))
+                       TrafficCounters(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 10, bytes: 1000)))
         // The VF goes and comes back: the new filters count from zero, the old counts are kept.
         kernel.remove(vf)
         reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
@@ -495,7 +495,7 @@ final class ReconcilerTests: XCTestCase {
         kernel.relay[hn]?.egress?.counters = RelayCounters(packets: 1, bytes: 64)
         reconciler.reconcile()
         XCTAssertEqual(reconciler.pairs[hn]?.totals,
-                       RelayTotals(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 11, bytes: 1064)))
+                       TrafficCounters(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 11, bytes: 1064)))
     }
 
     func testResynchroniseRetriesInterruptedDumps() throws {
