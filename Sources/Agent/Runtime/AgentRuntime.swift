@@ -24,7 +24,8 @@ public struct RuntimeOptions {
 }
 
 /// The event loop: one thread, ppoll() on the link event socket and a signalfd, with the
-/// reconciler's next deadline as the timeout. No polling of kernel state.
+/// reconciler's next deadline as the timeout. Kernel state is read on events; the only timed
+/// re-reads are of what sends no event (link-layer multicast groups, relay counters).
 public final class AgentRuntime {
     /// Changed by a reload (SIGHUP), like `keepSteeringOnExit`.
     var config: AgentConfig
