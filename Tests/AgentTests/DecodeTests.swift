@@ -219,7 +219,6 @@ final class DecodeTests: XCTestCase {
     }
 
     func testDecodeFilterPacketCounterBeyond32Bits() throws {
-        if skipKnownBugs { throw XCTSkip("BUG: decodeFilter ignores TCA_STATS_PKT64; packet counters wrap at 2^32 (see report)") }
         // Past 2^32 packets the kernel's gnet_stats_basic.packets (u32) is truncated and the real
         // count follows in TCA_STATS_PKT64 (gen_stats.c: "emit 64bit stats only if needed").
         let packets: UInt64 = 0x1_0000_0005

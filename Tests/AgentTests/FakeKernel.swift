@@ -55,9 +55,15 @@ final class FakeKernel: KernelPort {
         links[index] = link
     }
 
-    /// The next `times` attempts of `action` fail with `error`.
-    func fail(_ action: Action, with error: Error, times: Int = 1) {
-        failures.append((action, error, times))
+    /// The next `times` attempts of `action` fail with `error`; by default the kernel refuses
+    /// it for lack of memory.
+    func fail(_ action: Action, with error: Error? = nil, times: Int = 1) {
+        failures.append((action, error ?? Self.noMemory("\(action)"), times))
+    }
+
+    /// ENOMEM, as NetlinkKernel reports a refused or failed request.
+    static func noMemory(_ operation: String) -> KernelError {
+        KernelError(operation: operation, errno: ENOMEM, kernelMessage: nil)
     }
 
     func clearLog() {
@@ -70,7 +76,7 @@ final class FakeKernel: KernelPort {
     func dumpLinks() throws -> [LinkSnapshot] {
         if dumpFailures > 0 {
             dumpFailures -= 1
-            throw InjectedDumpFailure()
+            throw Self.noMemory("RTM_GETLINK dump")
         }
         if dumpInterruptions > 0 {
             dumpInterruptions -= 1
@@ -168,10 +174,6 @@ final class FakeKernel: KernelPort {
         }
         afterPerform?(action, self)
     }
-}
-
-struct InjectedDumpFailure: Error, CustomStringConvertible {
-    var description: String { "injected dump failure" }
 }
 
 final class FakeClock: MonotonicClock {

@@ -82,12 +82,13 @@ final class OperatorHookTests: XCTestCase {
     }
 
     func testHeldBackIsReportedOnce() {
-        kernel.fail(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf), with: InjectedFailure(), times: 2)
+        kernel.fail(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf), times: 2)
         reconciler.reconcile()
         clock.advance(by: .seconds(1))
         reconciler.reconcile()
         XCTAssertEqual(sink.kinds.filter { $0 == .heldBack }.count, 1)
-        XCTAssertEqual(sink.activities.first { $0.kind == .heldBack }?.reason, "injected failure: no memory")
+        XCTAssertEqual(sink.activities.first { $0.kind == .heldBack }?.reason,
+                       "add egress egress-redirect on ifindex 2 to ifindex 3 failed: Cannot allocate memory (ENOMEM)")
         XCTAssertNotNil(reconciler.snapshot().pairs.first?.retryAt)
         XCTAssertEqual(StatusBoard.state(of: reconciler.snapshot().pairs[0], mode: .transparent), .heldBack)
     }

@@ -37,7 +37,7 @@ final class ReconcilerShutdownTests: XCTestCase {
 
     func testAFailedRestoreDoesNotStopTheOthers() throws {
         let r = try steerBoth()
-        kernel.fail(.setMTU(device: 3, mtu: 1500), with: InjectedFailure(), times: 100)
+        kernel.fail(.setMTU(device: 3, mtu: 1500), times: 100)
         let outcome = r.shutdown(keepSteering: false)
 
         // The second pair is given back entirely, though it comes after the failure.
@@ -51,14 +51,14 @@ final class ReconcilerShutdownTests: XCTestCase {
         XCTAssertEqual(kernel.links[3]?.addrGenMode, .eui64)
         XCTAssertEqual(kernel.links[3]?.mtu, 9000, "the one that failed")
 
-        XCTAssertEqual(outcome.failedRestores, ["set mtu 1500 on vf0(3): injected failure: no memory"])
-        XCTAssertTrue(logs.contains("restore failed: set mtu 1500 on vf0(3): injected failure: no memory", level: .error), "\(logs.messages)")
+        XCTAssertEqual(outcome.failedRestores, ["set mtu 1500 on vf0(3): set mtu 1500 on ifindex 3 failed: Cannot allocate memory (ENOMEM)"])
+        XCTAssertTrue(logs.contains("restore failed: set mtu 1500 on vf0(3): set mtu 1500 on ifindex 3 failed: Cannot allocate memory (ENOMEM)", level: .error), "\(logs.messages)")
         XCTAssertEqual(logs.count("restore failed"), 1, "each failure logged once, not once per pass")
     }
 
     func testARestoreThatFailsOnceAndThenWorksIsNoFailure() throws {
         let r = try steerBoth()
-        kernel.fail(.setMTU(device: 3, mtu: 1500), with: InjectedFailure(), times: 1)
+        kernel.fail(.setMTU(device: 3, mtu: 1500), times: 1)
         let outcome = r.shutdown(keepSteering: false)
         XCTAssertEqual(kernel.links[3]?.mtu, 1500, "tried again in the next pass")
         XCTAssertEqual(outcome.failedRestores, [])
@@ -69,7 +69,7 @@ final class ReconcilerShutdownTests: XCTestCase {
         let r = try steerBoth()
         // As on Linux when a VF's MTU is below 1280 (no IPv6 device): its addrgenmode cannot be
         // set until the MTU restore brings IPv6 back, with the default mode, which was the original.
-        kernel.fail(.setAddrGenMode(device: 3, mode: .eui64), with: InjectedFailure(), times: 100)
+        kernel.fail(.setAddrGenMode(device: 3, mode: .eui64), times: 100)
         kernel.afterPerform = { action, kernel in
             if action == .setMTU(device: 3, mtu: 1500) { kernel.change(3) { $0.addrGenMode = .eui64 } }
         }

@@ -4,13 +4,6 @@ import Logging
 import Policy
 import XCTest
 
-/// Stands in for a KernelError in the failure tests: KernelError's description traps while the
-/// errnoNames bug is present (see testKernelErrorIsLoggedWithErrnoText), and the reconciler
-/// handles any Error the same way.
-struct InjectedFailure: Error, CustomStringConvertible {
-    var description: String { "injected failure: no memory" }
-}
-
 final class ReconcilerTests: XCTestCase {
     private var kernel: FakeKernel!
     private var clock: FakeClock!
@@ -258,7 +251,7 @@ final class ReconcilerTests: XCTestCase {
     // MARK: failures
 
     func testFailedEgressAddKeepsPairOffTheVFAndRetriesAfterOneSecond() {
-        kernel.fail(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf), with: InjectedFailure())
+        kernel.fail(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf))
         reconciler.reconcile()
         clock.advance(by: settle)
         let failedAt = clock.now()
@@ -269,7 +262,8 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertNil(kernel.relay[hn]?.egress)
         XCTAssertNil(kernel.relay[vf]?.ingress)
         XCTAssertEqual(reconciler.nextDeadline, failedAt.advanced(by: .seconds(1)))
-        XCTAssertTrue(logs.contains("injected failure: no memory", level: .error))
+        XCTAssertTrue(logs.contains("add egress egress-redirect on ifindex 2 to ifindex 3 failed: Cannot allocate memory (ENOMEM)", level: .error),
+                      "\(logs.messages)")
         XCTAssertTrue(logs.contains("pair of hn0(2) stays on the synthetic path; retrying in 1.0s", level: .warning))
         XCTAssertFalse(logs.contains("steering on"))
 
@@ -294,7 +288,7 @@ final class ReconcilerTests: XCTestCase {
         // Someone turns IPv6 address generation back on; quietening it again fails.
         kernel.change(vf) { $0.addrGenMode = .eui64 }
         deliverLinks()
-        kernel.fail(.setAddrGenMode(device: vf, mode: .none), with: InjectedFailure())
+        kernel.fail(.setAddrGenMode(device: vf, mode: .none))
         reconciler.reconcile()
         XCTAssertEqual(Array(kernel.log.prefix(2)), [.setAddrGenMode(device: vf, mode: .none),
                                                      .deleteRedirect(device: hn, hook: .egress)],
@@ -310,9 +304,6 @@ final class ReconcilerTests: XCTestCase {
     }
 
     func testKernelErrorIsLoggedWithErrnoText() throws {
-        if skipKnownBugs {
-            throw XCTSkip("BUG: errnoNames duplicate key (EOPNOTSUPP == ENOTSUP) traps when the reconciler logs a KernelError (see report)")
-        }
         kernel.fail(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf),
                     with: KernelError(operation: "RTM_NEWTFILTER egress on hn0(2)", errno: ENOMEM, kernelMessage: nil))
         reconciler.reconcile()
@@ -428,9 +419,6 @@ final class ReconcilerTests: XCTestCase {
     }
 
     func testStolenVFReleasedOnlyAfterEgressIsRemoved() throws {
-        if skipKnownBugs {
-            throw XCTSkip("BUG: Reconciler.planAll runs releases of no-longer-engaged devices before the pairs' plans: the VF is set down while hn0 egress still redirects to it (see report)")
-        }
         steer()
         kernel.change(vf) { $0.master = 9 }
         deliverLinks()
@@ -439,9 +427,6 @@ final class ReconcilerTests: XCTestCase {
     }
 
     func testStolenVFFallbackReasonSaysWhy() throws {
-        if skipKnownBugs {
-            throw XCTSkip("BUG: a VF that is still present but no longer a candidate is logged as \"VF removed\"; FallbackReason.vfNoLongerEligible is never produced (see report)")
-        }
         steer()
         kernel.change(vf) { $0.master = 9 }
         deliverLinks()
@@ -511,10 +496,10 @@ final class ReconcilerTests: XCTestCase {
     func testObservationFailureChangesNothing() {
         reconciler.reconcile()
         clock.advance(by: settle)
-        kernel.observeFailure = InjectedFailure()
+        kernel.observeFailure = FakeKernel.noMemory("RTM_GETTFILTER dump")
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [], "no plan without knowing the tc state")
-        XCTAssertTrue(logs.contains("observing tc state: injected failure: no memory", level: .error))
+        XCTAssertTrue(logs.contains("observing tc state: RTM_GETTFILTER dump failed: Cannot allocate memory (ENOMEM)", level: .error))
         kernel.observeFailure = nil
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, attachActions())

@@ -35,7 +35,7 @@ final class ResyncRetryTests: XCTestCase {
         XCTAssertFalse(r.resynchroniseOrRetry())
         XCTAssertEqual(r.nextDeadline, start.advanced(by: .milliseconds(100)), "first retry after 100 ms")
         XCTAssertEqual(r.snapshot().resync, ResyncStatus(pending: true, failures: 1))
-        XCTAssertTrue(logs.contains("resynchronising: injected dump failure; the link table may be stale, retrying in 0.1s",
+        XCTAssertTrue(logs.contains("resynchronising: RTM_GETLINK dump failed: Cannot allocate memory (ENOMEM); the link table may be stale, retrying in 0.1s",
                                     level: .error), "\(logs.messages)")
 
         clock.advance(by: .milliseconds(50))
