@@ -18,15 +18,13 @@ final class OperatorHookTests: XCTestCase {
     private var logs: LogRecorder!
     private var reconciler: Reconciler!
     private var sink: RecordingSink!
-    private let mac = MACAddress("00:15:5d:aa:bb:cc")!
+    private let mac = FakeKernel.pairMAC
     private let hn: InterfaceIndex = 2
     private let vf: InterfaceIndex = 3
 
     override func setUpWithError() throws {
-        kernel = FakeKernel()
-        kernel.add(LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp], operState: .up, addrGenMode: .eui64))
-        kernel.add(vfLink(vf))
-        kernel.carrierOnUp = [3, 7]
+        kernel = FakeKernel.withPair(hn: hn, vf: vf)
+        kernel.carrierOnUp.insert(7)
         clock = FakeClock(seconds: 1000)
         logs = LogRecorder()
         sink = RecordingSink()
@@ -42,15 +40,11 @@ final class OperatorHookTests: XCTestCase {
         return link
     }
 
-    private func deliverLinks() {
-        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { reconciler.take(.present(link)) }
-    }
-
     private func steer() {
         reconciler.reconcile()
         clock.advance(by: .seconds(1))
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertTrue(reconciler.pairs[hn]?.steering == true)
     }
@@ -66,8 +60,7 @@ final class OperatorHookTests: XCTestCase {
         XCTAssertTrue(sink.activities.contains { $0.kind == .policy && $0.detail == "addrgenmode none on vf0(3)" })
 
         sink.activities.removeAll()
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)
         clock.advance(by: .milliseconds(3))
         reconciler.reconcile()
         XCTAssertEqual(sink.kinds.filter { $0 != .policy }, [.released, .fallback])
@@ -117,20 +110,18 @@ final class OperatorHookTests: XCTestCase {
         kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 100, txPackets: 50, rxBytes: 100 * 98, txBytes: 50 * 98) }
         steer()
         // Traffic: the filters and the VF's link counters move together.
-        kernel.relay[vf]?.ingress?.counters = RelayCounters(packets: 10, bytes: 10 * 84)
-        kernel.relay[hn]?.egress?.counters = RelayCounters(packets: 20, bytes: 20 * 98)
-        kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 110, txPackets: 70, rxBytes: 110 * 98, txBytes: 70 * 98) }
+        kernel.model.relayTraffic(synthetic: hn, vf: vf, rx: 10, tx: 20, size: 98)
+        XCTAssertEqual(kernel.links[vf]?.counters, TrafficCounters(rxPackets: 110, txPackets: 70, rxBytes: 110 * 98, txBytes: 70 * 98))
         reconciler.refreshCounters()
         XCTAssertEqual(reconciler.snapshot().pairs[0].relay,
                        TrafficCounters(received: RelayCounters(packets: 10, bytes: 840), sent: RelayCounters(packets: 20, bytes: 1960)))
         XCTAssertEqual(reconciler.pairs[hn]?.ledger.rxOffset, RelayCounters(packets: 100, bytes: 100 * 84),
                        "the VF's RX besides the relay (before the filter): 110 - 10 packets")
 
-        // 5 more each way, then the VF goes: its close event carries its last counters.
-        kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 115, txPackets: 75, rxBytes: 115 * 98, txBytes: 75 * 98) }
+        // 5 more each way, unread by the agent, then the VF goes: its close event carries its last counters.
+        kernel.model.relayTraffic(synthetic: hn, vf: vf, rx: 5, tx: 5, size: 98)
         reconciler.take(.present(kernel.links[vf]!))
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)
         reconciler.reconcile()
         let pair = reconciler.snapshot().pairs[0]
         XCTAssertEqual(pair.relay.received, RelayCounters(packets: 15, bytes: 15 * 84), "RX header bytes left out as tc counts")
@@ -161,8 +152,7 @@ final class OperatorHookTests: XCTestCase {
         // 3 more relayed, then the VF goes.
         kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 0, txPackets: 30, rxBytes: 0, txBytes: 30 * 98) }
         reconciler.take(.present(kernel.links[vf]!))
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)
         reconciler.reconcile()
         let pair = reconciler.snapshot().pairs[0]
         XCTAssertEqual(pair.recovered.sent, RelayCounters(packets: 3, bytes: 3 * 98))
@@ -228,8 +218,7 @@ final class OperatorHookTests: XCTestCase {
         reconciler.refreshCounters()
         clock.advance(by: .seconds(2))
         reconciler.refreshCounters()
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(reconciler.snapshot().pairs[0].relay.received, RelayCounters(packets: 10, bytes: 840))
     }
@@ -247,7 +236,7 @@ final class OperatorHookTests: XCTestCase {
             $0.master = 9
             $0.counters = TrafficCounters(rxPackets: 150, txPackets: 0, rxBytes: 150 * 98, txBytes: 0)
         }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertNil(kernel.relay[vf]?.ingress, "filter removed")
         XCTAssertEqual(reconciler.snapshot().pairs[0].relay.received, RelayCounters(packets: 7, bytes: 7 * 84))

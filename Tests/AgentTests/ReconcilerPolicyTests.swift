@@ -17,16 +17,9 @@ final class ReconcilerPolicyTests: XCTestCase {
                                                 "tx-tcp6-segmentation", "rx-checksum"]
 
     override func setUp() {
-        let mac = MACAddress("00:15:5d:aa:bb:cc")!
-        kernel = FakeKernel()
-        var hnLink = LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                  operState: .up, addrGenMode: .eui64)
-        hnLink.gso = GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536)
-        var vfLink = LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.broadcast, .multicast], addrGenMode: .eui64)
-        vfLink.gso = GSOLimits(maxSize: 32768, maxSegs: 65535, ipv4MaxSize: 32768)
-        kernel.add(hnLink)
-        kernel.add(vfLink)
-        kernel.carrierOnUp = [vf]
+        kernel = FakeKernel.withPair(hn: hn, vf: vf)
+        kernel.change(hn) { $0.gso = GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536) }
+        kernel.change(vf) { $0.gso = GSOLimits(maxSize: 32768, maxSegs: 65535, ipv4MaxSize: 32768) }
         let all = OffloadFeatures(active: Self.features, wanted: Self.features, changeable: Self.features)
         kernel.offloads = [hn: all, vf: all]
         kernel.offloads[vf]!.active.remove("tx-tcp-segmentation")
@@ -40,16 +33,12 @@ final class ReconcilerPolicyTests: XCTestCase {
                                 logger: logs.logger)
         try reconciler.resynchronise()
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
     }
 
     private func errors(_ text: String) -> Int {
         logs.records.filter { $0.level == .error && $0.message.contains(text) }.count
-    }
-
-    private func deliverLinks() {
-        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { reconciler.take(.present(link)) }
     }
 
     func testAttachIntersectsOffloadsLowersGSOAndFollowsTheVFsLinkState() throws {
@@ -77,7 +66,7 @@ final class ReconcilerPolicyTests: XCTestCase {
         kernel.clearLog()
         kernel.offloads[hn]!.active.insert("tx-tcp-segmentation") // `ethtool -K hn0 tso on`: a FEATURE CHANGE link event
         kernel.offloads[hn]!.wanted.insert("tx-tcp-segmentation")
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.setFeatures(device: hn, changes: ["tx-tcp-segmentation": false])])
         XCTAssertTrue(logs.contains("tx-tcp-segmentation turned on again while paired; VF vf0(3) lacks them: off again (re-intersected)"))
@@ -85,8 +74,7 @@ final class ReconcilerPolicyTests: XCTestCase {
 
     func testVFRemovalGivesTheSyntheticNICItsOffloadsBack() throws {
         try start()
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)
         reconciler.reconcile()
         XCTAssertNil(kernel.relay[hn]?.egress)
         XCTAssertEqual(kernel.offloads[hn]!.active, Self.features)
@@ -168,7 +156,7 @@ final class ReconcilerPolicyTests: XCTestCase {
 
         kernel.change(hn) { $0.mtu = 1500 } // the operator gives up on jumbo frames
         clock.current = second
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf)
         XCTAssertTrue(logs.contains("pair of hn0(2): changes applied again"))

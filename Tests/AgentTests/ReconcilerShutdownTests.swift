@@ -14,14 +14,8 @@ final class ReconcilerShutdownTests: XCTestCase {
     /// Two pairs: hn0(2)+vf0(3) and hn1(4)+vf1(5), each VF at MTU 1500 under a synthetic NIC at 9000.
     override func setUp() {
         kernel = FakeKernel()
-        for (hn, vf, last) in [(InterfaceIndex(2), InterfaceIndex(3), UInt8(1)), (4, 5, 2)] {
-            let mac = MACAddress(bytes: [0x00, 0x15, 0x5d, 0xaa, 0xbb, last])!
-            kernel.add(LinkSnapshot(index: hn, name: "hn\(last - 1)", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                    mtu: 9000, operState: .up, addrGenMode: .eui64))
-            kernel.add(LinkSnapshot(index: vf, name: "vf\(last - 1)", mac: mac, flags: [.broadcast, .multicast],
-                                    mtu: 1500, addrGenMode: .eui64))
-        }
-        kernel.carrierOnUp = [3, 5]
+        kernel.addPair(hn: 2, vf: 3, mac: MACAddress("00:15:5d:aa:bb:01")!, mtu: (9000, 1500))
+        kernel.addPair(hn: 4, vf: 5, names: ("hn1", "vf1"), mac: MACAddress("00:15:5d:aa:bb:02")!, mtu: (9000, 1500))
         clock = FakeClock(seconds: 100)
         logs = LogRecorder()
     }

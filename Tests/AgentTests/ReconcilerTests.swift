@@ -10,15 +10,16 @@ final class ReconcilerTests: XCTestCase {
     private var logs: LogRecorder!
     private var reconciler: Reconciler!
 
-    private let mac = MACAddress("00:15:5d:aa:bb:cc")!
+    private let mac = FakeKernel.pairMAC
     private let settle: Duration = .seconds(2)
     private let hn: InterfaceIndex = 2
     private let vf: InterfaceIndex = 3
 
+    /// hn0 as the test starts: as `FakeKernel.withPair` makes it, in the dormant link mode the
+    /// agent leaves it in while paired (its own tests set it otherwise).
     private var hnLink: LinkSnapshot {
-        var link = LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                operState: .up, addrGenMode: .eui64)
-        link.linkMode = .dormant // as the agent leaves it while paired; its own tests set it otherwise
+        var link = FakeKernel.withPair().links[hn]!
+        link.linkMode = .dormant
         return link
     }
 
@@ -42,12 +43,11 @@ final class ReconcilerTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        kernel = FakeKernel()
+        kernel = FakeKernel.withPair(hn: hn, vf: vf)
+        kernel.change(hn) { $0.linkMode = .dormant }
         kernel.add(LinkSnapshot(index: 1, name: "lo", mac: nil, hardwareType: 772, flags: [.up, .loopback]))
-        kernel.add(hnLink)
-        kernel.add(vfLink())
         kernel.add(LinkSnapshot(index: 4, name: "eth1", mac: MACAddress("00:15:5d:00:00:01"), flags: [.up, .lowerUp]))
-        kernel.carrierOnUp = [3, 7, 8]
+        kernel.carrierOnUp.formUnion([7, 8])
         clock = FakeClock(seconds: 1000)
         logs = LogRecorder()
         try makeReconciler()
@@ -60,11 +60,6 @@ final class ReconcilerTests: XCTestCase {
         try reconciler.resynchronise()
     }
 
-    /// What RTM_NEWLINK events would bring after the kernel's links changed.
-    private func deliverLinks() {
-        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { reconciler.take(.present(link)) }
-    }
-
     private var phase: PairPhase? { reconciler.pairs[hn]?.phase }
 
     /// Start, settle, attach, and let the agent see its own changes.
@@ -73,7 +68,7 @@ final class ReconcilerTests: XCTestCase {
         reconciler.reconcile()
         clock.advance(by: settle)
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.relay, relay ?? steered(), "steering", file: file, line: line)
         XCTAssertEqual(phase, .active(vf: vf, seenUsable: true), file: file, line: line)
@@ -113,7 +108,7 @@ final class ReconcilerTests: XCTestCase {
         // Level-based: the same inputs again, or the agent's own changes arriving as events, change nothing.
         kernel.clearLog()
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [])
         XCTAssertEqual(phase, .active(vf: vf, seenUsable: true))
@@ -139,8 +134,7 @@ final class ReconcilerTests: XCTestCase {
 
     func testVFRemovedDeletesEgressFirstThenSteersAgainWhenItReturns() {
         steer()
-        kernel.remove(vf)                       // hn0's egress redirect now points at nothing: TX blackholed
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)                       // hn0's egress redirect now points at nothing: TX blackholed
         reconciler.reconcile()
         XCTAssertEqual(kernel.log.first, .deleteRedirect(device: hn, hook: .egress))
         XCTAssertEqual(kernel.log, [.deleteRedirect(device: hn, hook: .egress)],
@@ -169,8 +163,7 @@ final class ReconcilerTests: XCTestCase {
 
     func testVFMovedToAnotherNamespace() {
         steer()
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: true))
+        kernel.remove(vf, notifying: reconciler, movedToNamespace: true)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log.first, .deleteRedirect(device: hn, hook: .egress))
         XCTAssertEqual(phase, .waitingForVF)
@@ -269,7 +262,7 @@ final class ReconcilerTests: XCTestCase {
 
         kernel.clearLog()
         clock.advance(by: .milliseconds(999))
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [], "no retry before the second is over")
 
@@ -287,7 +280,7 @@ final class ReconcilerTests: XCTestCase {
         steer()
         // Someone turns IPv6 address generation back on; quietening it again fails.
         kernel.change(vf) { $0.addrGenMode = .eui64 }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         kernel.fail(.setAddrGenMode(device: vf, mode: .none))
         reconciler.reconcile()
         XCTAssertEqual(Array(kernel.log.prefix(2)), [.setAddrGenMode(device: vf, mode: .none),
@@ -321,7 +314,7 @@ final class ReconcilerTests: XCTestCase {
     func testVFAdminDownSuspendsThenSettlesAgain() {
         steer()
         kernel.change(vf) { $0.flags.subtract([.up, .lowerUp]) }     // `ip link set vf0 down`
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.setOperState(device: hn, state: .dormant), .deleteRedirect(device: hn, hook: .egress),
                                     .deleteRedirect(device: vf, hook: .ingress), .setOperState(device: hn, state: .up)],
@@ -338,14 +331,14 @@ final class ReconcilerTests: XCTestCase {
 
         // Up again: settle again, then steer again.
         kernel.change(vf) { $0.flags.formUnion([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(phase, .settling(vf: vf, until: clock.now().advanced(by: settle)))
         XCTAssertEqual(reconciler.nextDeadline, clock.now().advanced(by: settle))
         XCTAssertNil(kernel.relay[hn]?.egress, "no TX through the VF while it settles")
         clock.advance(by: settle)
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.relay, steered())
         XCTAssertEqual(kernel.links[vf]?.addrGenMode, AddrGenMode.none)
@@ -355,10 +348,10 @@ final class ReconcilerTests: XCTestCase {
     func testResettlingVFStaysQuietAndUp() throws {
         steer()
         kernel.change(vf) { $0.flags.subtract([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         kernel.change(vf) { $0.flags.formUnion([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         kernel.clearLog()
         reconciler.reconcile()
         // The operator brought the VF back up: the agent must not take it down again, and must
@@ -372,7 +365,7 @@ final class ReconcilerTests: XCTestCase {
     func testVFLostCarrierSuspends() {
         steer()
         kernel.change(vf) { $0.flags.remove(.lowerUp) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(Array(kernel.log.prefix(2)), [.setOperState(device: hn, state: .dormant),
                                                      .deleteRedirect(device: hn, hook: .egress)],
@@ -385,7 +378,7 @@ final class ReconcilerTests: XCTestCase {
     func testSyntheticDownTakesVFDownAndBackUp() {
         steer()
         kernel.change(hn) { $0.flags.subtract([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.deleteRedirect(device: hn, hook: .egress), .setAdminState(device: vf, up: false)])
         XCTAssertEqual(phase, .active(vf: vf, seenUsable: false), "not a suspension: the agent took the VF down")
@@ -393,7 +386,7 @@ final class ReconcilerTests: XCTestCase {
 
         kernel.clearLog()
         kernel.change(hn) { $0.flags.formUnion([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.setAdminState(device: vf, up: true),
                                     .addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf)])
@@ -404,7 +397,7 @@ final class ReconcilerTests: XCTestCase {
         // The VF gets enslaved to a bridge by someone else: no longer a candidate; everything is given back.
         steer()
         kernel.change(vf) { $0.master = 9 }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         // Its admin state now belongs to its new master: not set down, unlike a VF that is simply released.
         XCTAssertEqual(Set(kernel.log), [.deleteRedirect(device: hn, hook: .egress),
@@ -421,7 +414,7 @@ final class ReconcilerTests: XCTestCase {
     func testStolenVFReleasedOnlyAfterEgressIsRemoved() throws {
         steer()
         kernel.change(vf) { $0.master = 9 }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log.first, .deleteRedirect(device: hn, hook: .egress), "\(kernel.log)")
     }
@@ -429,7 +422,7 @@ final class ReconcilerTests: XCTestCase {
     func testStolenVFFallbackReasonSaysWhy() throws {
         steer()
         kernel.change(vf) { $0.master = 9 }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertTrue(logs.contains("fallback synthetic=hn0(2) vf=vf0(3) reason=\"VF no longer a candidate"), "\(logs.messages)")
         XCTAssertFalse(logs.contains("reason=\"VF removed\""), "\(logs.messages)")
@@ -440,7 +433,7 @@ final class ReconcilerTests: XCTestCase {
         try? reconciler.resynchronise()
         reconciler.reconcile()
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(logs.count("ignored hn0.10(8)"), 1)
         XCTAssertTrue(logs.contains("reason=\"stacked or virtual device (kind macvlan)\""))
@@ -449,8 +442,7 @@ final class ReconcilerTests: XCTestCase {
 
     func testSyntheticNICRemovedGivesVFBack() {
         steer()
-        kernel.remove(hn)
-        reconciler.take(.removed(index: hn, name: "hn0", movedToNamespace: false))
+        kernel.remove(hn, notifying: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.deleteRedirect(device: vf, hook: .ingress), .setAdminState(device: vf, up: false),
                                     .setAddrGenMode(device: vf, mode: .eui64), .deleteClsact(device: vf)])
@@ -468,8 +460,7 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertEqual(reconciler.pairs[hn]?.totals,
                        TrafficCounters(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 10, bytes: 1000)))
         // The VF goes and comes back: the new filters count from zero, the old counts are kept.
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)
         reconciler.reconcile()
         XCTAssertTrue(logs.contains("relay rx_packets=5 rx_bytes=500 tx_packets=10 tx_bytes=1000"), "\(logs.messages)")
         kernel.add(vfLink(7))

@@ -65,8 +65,7 @@ final class TimerWorkTests: XCTestCase {
     func testARoundDueOnAGoneSyntheticNICIsDropped() throws {
         let r = try steer()
         clock.advance(by: interval)
-        kernel.remove(hn)
-        r.take(.removed(index: hn, name: "hn0", movedToNamespace: false))
+        kernel.remove(hn, notifying: r)
         r.onTimer()
         XCTAssertEqual(notifier.rounds.count, 1, "nothing sent on a device that is gone")
         if let next = r.nextDeadline { XCTAssertGreaterThan(next, clock.now(), "no deadline left in the past") }
