@@ -5,24 +5,17 @@ import XCTest
 
 /// The event loop's dispatch, one wake at a time, on the fake kernel: what it waits on and for
 /// how long, and who gets what woke it. The wait is scripted; no sockets, no signals.
-final class EventLoopDispatchTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class EventLoopDispatchTests: ReconcilerTestCase {
     private var services: RecordingServices!
     private var waiter: ScriptedWaiter!
     private var drained = 0
     private var pendingEvents = LinkEventBatch()
     private var pendingSignal: Int32?
     private var signalsSeen: [Int32] = []
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
     private let config = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .seconds(2))
 
     override func setUp() {
-        kernel = FakeKernel.withPair(hn: hn, vf: vf)
-        clock = FakeClock(seconds: 100)
-        logs = LogRecorder()
+        super.setUp()
         services = RecordingServices()
         waiter = ScriptedWaiter(clock: clock)
     }

@@ -12,21 +12,14 @@ final class RecordingSink: PairEventSink {
 
 /// The reconciler's operator hooks: pair activity, the snapshot, and relay counters that stay
 /// continuous when a VF goes (FakeKernel; the real kernel is in OperatorIntegrationTests).
-final class OperatorHookTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class OperatorHookTests: ReconcilerTestCase {
     private var reconciler: Reconciler!
     private var sink: RecordingSink!
     private let mac = FakeKernel.pairMAC
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
 
     override func setUpWithError() throws {
-        kernel = FakeKernel.withPair(hn: hn, vf: vf)
+        try super.setUpWithError()
         kernel.carrierOnUp.insert(7)
-        clock = FakeClock(seconds: 1000)
-        logs = LogRecorder()
         sink = RecordingSink()
         reconciler = Reconciler(config: AgentConfig(settle: .seconds(1)), kernel: kernel,
                                 drivers: FakeDrivers(byName: ["hn0": "hv_netvsc"]), clock: clock, logger: logs.logger)

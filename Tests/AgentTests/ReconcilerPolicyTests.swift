@@ -6,26 +6,19 @@ import XCTest
 
 /// The reconciler applying issue 4's policy on the fake kernel: what it changes, what it logs,
 /// what it restores, and that the multicast timer is cheap.
-final class ReconcilerPolicyTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class ReconcilerPolicyTests: ReconcilerTestCase {
     private var reconciler: Reconciler!
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
     private static let features: Set<String> = ["tx-scatter-gather", "tx-checksum-ip-generic", "tx-tcp-segmentation",
                                                 "tx-tcp6-segmentation", "rx-checksum"]
 
     override func setUp() {
-        kernel = FakeKernel.withPair(hn: hn, vf: vf)
+        super.setUp()
         kernel.change(hn) { $0.gso = GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536) }
         kernel.change(vf) { $0.gso = GSOLimits(maxSize: 32768, maxSegs: 65535, ipv4MaxSize: 32768) }
         let all = OffloadFeatures(active: Self.features, wanted: Self.features, changeable: Self.features)
         kernel.offloads = [hn: all, vf: all]
         kernel.offloads[vf]!.active.remove("tx-tcp-segmentation")
         kernel.offloads[vf]!.wanted.remove("tx-tcp-segmentation")
-        clock = FakeClock(seconds: 100)
-        logs = LogRecorder()
     }
 
     private func start(_ config: AgentConfig = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .zero)) throws {

@@ -25,25 +25,18 @@ final class RecordingNotifier: PeerNotifier {
 
 /// Issue 5 in the reconciler: adoption of a relay left in place, saved originals that survive a
 /// crash, flap damping, peer notification after each switch.
-final class ReconcilerRestartTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class ReconcilerRestartTests: ReconcilerTestCase {
     private let store = MemoryStore()
     private let notifier = RecordingNotifier()
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
     private var config = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .seconds(2))
 
     override func setUp() {
-        kernel = FakeKernel.withPair(hn: hn, vf: vf)
+        super.setUp()
         kernel.change(hn) {
             $0.mtu = 9000
             $0.linkMode = .dormant
         }
         kernel.addresses = [hn: [InterfaceAddress(device: hn, family: .ipv4, bytes: [198, 18, 0, 1], unusable: false)]]
-        clock = FakeClock(seconds: 100)
-        logs = LogRecorder()
     }
 
     private func makeReconciler() throws -> Reconciler {

@@ -4,16 +4,11 @@ import Logging
 import Policy
 import XCTest
 
-final class ReconcilerTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class ReconcilerTests: ReconcilerTestCase {
     private var reconciler: Reconciler!
 
     private let mac = FakeKernel.pairMAC
     private let settle: Duration = .seconds(2)
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
 
     /// hn0 as the test starts: as `FakeKernel.withPair` makes it, in the dormant link mode the
     /// agent leaves it in while paired (its own tests set it otherwise).
@@ -43,13 +38,11 @@ final class ReconcilerTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        kernel = FakeKernel.withPair(hn: hn, vf: vf)
+        try super.setUpWithError()
         kernel.change(hn) { $0.linkMode = .dormant }
         kernel.add(LinkSnapshot(index: 1, name: "lo", mac: nil, hardwareType: 772, flags: [.up, .loopback]))
         kernel.add(LinkSnapshot(index: 4, name: "eth1", mac: MACAddress("00:15:5d:00:00:01"), flags: [.up, .lowerUp]))
         kernel.carrierOnUp.formUnion([7, 8])
-        clock = FakeClock(seconds: 1000)
-        logs = LogRecorder()
         try makeReconciler()
     }
 

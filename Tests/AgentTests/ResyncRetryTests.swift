@@ -5,19 +5,8 @@ import XCTest
 
 /// Issue 11 item 11: a failed resynchronisation (after an event overrun) is retried with
 /// back-off as a deadline of the event loop, and shows in status and metrics until it works.
-final class ResyncRetryTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
+final class ResyncRetryTests: ReconcilerTestCase {
     private let config = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .seconds(2))
-
-    override func setUp() {
-        kernel = FakeKernel.withPair(hn: hn, vf: vf)
-        clock = FakeClock(seconds: 100)
-        logs = LogRecorder()
-    }
 
     private func steer() throws -> Reconciler {
         let r = try Reconciler.steering(config: config, kernel: kernel, clock: clock, logger: logs.logger)

@@ -6,20 +6,13 @@ import XCTest
 /// `onTimer` runs whenever a deadline passed, also right after the reconcile of a wake with
 /// events (see AgentRuntime.run): each due deadline gets its own work, and no reconcile that the
 /// one before it already did.
-final class TimerWorkTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class TimerWorkTests: ReconcilerTestCase {
     private let notifier = RecordingNotifier()
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
     private let interval: Duration = .milliseconds(200)
 
     override func setUp() {
-        kernel = FakeKernel.withPair(hn: hn, vf: vf)
+        super.setUp()
         kernel.addresses = [hn: [InterfaceAddress(device: hn, family: .ipv4, bytes: [198, 18, 0, 1], unusable: false)]]
-        clock = FakeClock(seconds: 100)
-        logs = LogRecorder()
     }
 
     /// Steering, with the first of three notification rounds sent.
