@@ -56,11 +56,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
+        // The in-memory kernel the unit tests share (PolicyTests directly, AgentTests behind KernelPort).
+        .target(name: "KernelModel", dependencies: ["Policy"], path: "Tests/KernelModel"),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "KernelModel"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Policy"]),
         .testTarget(name: "AgentTests", dependencies: [
             "Runtime", "OperatorInterface", "Engine", "Persistence", "Kernel", "NetlinkCodecs", "Netlink", "POSIX",
-            "Policy", "CNetlink",
+            "Policy", "CNetlink", "KernelModel",
         ]),
         // Root-only tests in network namespaces; they skip themselves without root.
         .testTarget(name: "IntegrationTests", dependencies: []),

@@ -43,25 +43,20 @@ public struct PairActivity: Equatable, Sendable {
     public var kind: Kind
     /// When it happened, on the agent's monotonic clock.
     public var at: MonotonicInstant
-    public var synthetic: InterfaceIndex?
-    /// "hn0(2)"
-    public var syntheticLabel: String?
-    public var vf: InterfaceIndex?
-    public var vfLabel: String?
+    /// The pair's synthetic NIC and VF, with the names they had then (a departed VF keeps its name).
+    public var synthetic: NamedInterface?
+    public var vf: NamedInterface?
     public var reason: String?
     /// Steering on and fallback: from the reconcile that saw the event to the relay read back changed.
     public var switchDuration: Duration?
     public var detail: String?
 
-    public init(kind: Kind, at: MonotonicInstant, synthetic: InterfaceIndex? = nil, syntheticLabel: String? = nil,
-                vf: InterfaceIndex? = nil, vfLabel: String? = nil, reason: String? = nil,
-                switchDuration: Duration? = nil, detail: String? = nil) {
+    public init(kind: Kind, at: MonotonicInstant, synthetic: NamedInterface? = nil, vf: NamedInterface? = nil,
+                reason: String? = nil, switchDuration: Duration? = nil, detail: String? = nil) {
         self.kind = kind
         self.at = at
         self.synthetic = synthetic
-        self.syntheticLabel = syntheticLabel
         self.vf = vf
-        self.vfLabel = vfLabel
         self.reason = reason
         self.switchDuration = switchDuration
         self.detail = detail

@@ -36,7 +36,7 @@ struct PendingRecovery: Hashable, Sendable {
 /// A VF's link counters as the reconciler knows them, and whether they are final: the VF left
 /// (its close event carried its last counters), or it is down or without carrier.
 struct VFCounters {
-    var counters: LinkCounters?
+    var counters: TrafficCounters?
     var final: Bool
 }
 
@@ -63,7 +63,7 @@ extension PairRecord {
     ///
     /// `present` says which filters exist now: a filter read as 0 and gone before it was read
     /// again went down by nothing, but its offset says it was there.
-    mutating func account(live fresh: RelayTotals, present: (received: Bool, sent: Bool), now: MonotonicInstant,
+    mutating func account(live fresh: TrafficCounters, present: (received: Bool, sent: Bool), now: MonotonicInstant,
                           vf: (InterfaceIndex) -> VFCounters) {
         let rxVanished = fresh.received.packets < live.received.packets || (!present.received && ledger.rxOffset != nil)
         let txVanished = fresh.sent.packets < live.sent.packets || (!present.sent && ledger.txOffset != nil)
@@ -100,32 +100,34 @@ extension PairRecord {
 
     /// What to bank for a pending recovery, or nil to wait; zero once it expired.
     private static func resolve(_ pending: PendingRecovery, now: MonotonicInstant, vf: VFCounters,
-                                _ direction: KeyPath<LinkCounters, RelayCounters>) -> RelayCounters? {
+                                _ direction: KeyPath<TrafficCounters, RelayCounters>) -> RelayCounters? {
         if vf.final, let counters = vf.counters {
-            return counters[keyPath: direction].minus(pending.offset).minus(pending.counted)
+            return counters.asRelayCounts[keyPath: direction].minus(pending.offset).minus(pending.counted)
         }
         return now > pending.until ? RelayCounters() : nil
     }
 
     /// After `account`, with the VF's link counters read just after the filters.
-    mutating func learnOffsets(vf: InterfaceIndex, counters: LinkCounters, ingress: Bool, egress: Bool) {
+    mutating func learnOffsets(vf: InterfaceIndex, counters: TrafficCounters, ingress: Bool, egress: Bool) {
         if ledger.vf != vf {
             ledger.vf = vf
             ledger.rxOffset = nil
             ledger.txOffset = nil
         }
-        ledger.rxOffset = ingress ? counters.received.minus(live.received) : nil
-        ledger.txOffset = egress ? counters.sent.minus(live.sent) : nil
+        let counted = counters.asRelayCounts
+        ledger.rxOffset = ingress ? counted.received.minus(live.received) : nil
+        ledger.txOffset = egress ? counted.sent.minus(live.sent) : nil
     }
 }
 
-extension LinkCounters {
-    /// RX as the VF's ingress hook counts it (without Ethernet headers).
-    var received: RelayCounters {
-        RelayCounters(packets: rxPackets, bytes: rxBytes &- min(rxBytes, ethernetHeaderBytes &* rxPackets))
+extension TrafficCounters {
+    /// A VF's link counters as the relay's filters would count them: RX bytes without the
+    /// Ethernet headers (the ingress hook runs after they are pulled).
+    var asRelayCounts: TrafficCounters {
+        var counts = self
+        counts.rxBytes = rxBytes &- min(rxBytes, ethernetHeaderBytes &* rxPackets)
+        return counts
     }
-
-    var sent: RelayCounters { RelayCounters(packets: txPackets, bytes: txBytes) }
 }
 
 extension RelayCounters {

@@ -130,9 +130,18 @@ extension Reconciler {
         if announcedIgnored.count > 4096 { announcedIgnored.removeAll() } // bounded memory
     }
 
+    /// An interface with its current name, or the name it had when it left.
+    func named(_ index: InterfaceIndex) -> NamedInterface {
+        NamedInterface(index, name: links[index]?.name ?? departedNames[index])
+    }
+
+    /// How log lines name an interface: "vf0(5)"; "-" for none.
     public func label(_ index: InterfaceIndex?) -> String {
-        guard let index else { return "-" }
-        return links[index]?.label ?? departedLabels[index] ?? "ifindex(\(index))"
+        label(index.map(named))
+    }
+
+    func label(_ interface: NamedInterface?) -> String {
+        interface?.description ?? "-"
     }
 
     func describe(_ action: Action) -> String {

@@ -7,15 +7,12 @@ extension Reconciler {
     // MARK: - Snapshot
 
     public func snapshot() -> ReconcilerSnapshot {
-        var labels: [InterfaceIndex: String] = [:]
         let pairs = self.pairs.values.sorted { $0.synthetic < $1.synthetic }.map { record -> PairSnapshot in
             let vf = record.phase.vf
-            labels[record.synthetic] = label(record.synthetic)
-            if let vf { labels[vf] = label(vf) }
-            let nonTransparentTraffic = record.vfSessionStart != nil || record.vfTrafficBanked != LinkCounters()
+            let nonTransparentTraffic = record.vfSessionStart != nil || record.vfTrafficBanked != TrafficCounters()
             return PairSnapshot(
-                synthetic: record.synthetic, syntheticLabel: label(record.synthetic), syntheticLink: links[record.synthetic],
-                vf: vf, vfLabel: vf.map { label($0) }, vfLink: vf.flatMap { links[$0] },
+                synthetic: named(record.synthetic), syntheticLink: links[record.synthetic],
+                vf: vf.map(named), vfLink: vf.flatMap { links[$0] },
                 phase: record.phase, steering: record.steering, retryAt: record.retryAt, lastReason: record.lastReason,
                 relay: record.totals, recovered: record.recovered,
                 vfTraffic: nonTransparentTraffic ? record.vfTraffic : nil,
@@ -23,9 +20,8 @@ extension Reconciler {
                 dampedUntil: record.damper.holdUntil(now: clock.now()),
                 multicastChangesCoalesced: record.multicast.coalescedTotal)
         }
-        for device in originals.devices { labels[device] = label(device) }
         return ReconcilerSnapshot(pairs: pairs, links: links, originals: originals, reconciles: reconcileCount,
-                                  labels: labels, resync: resyncStatus)
+                                  resync: resyncStatus)
     }
 
     /// Reads the relay filters' and every paired NIC's link counters now (link counters arrive
@@ -43,7 +39,7 @@ extension Reconciler {
 
     /// Banks what vanished filters counted (see `PairRecord.account`) and, when the relay moved
     /// something, re-reads the VF's link counters to learn what it carried besides the relay.
-    func trackRelayCounters(_ record: inout PairRecord, live: RelayTotals, through vf: InterfaceIndex?,
+    func trackRelayCounters(_ record: inout PairRecord, live: TrafficCounters, through vf: InterfaceIndex?,
                             observed: [InterfaceIndex: RelayObservation]) {
         var live = live, vf = vf
         // A VF that just left the pair keeps its ingress filter until the agent removes it (later
@@ -83,13 +79,17 @@ extension Reconciler {
 
     // MARK: - Pair activity
 
-    func report(_ kind: PairActivity.Kind, synthetic: InterfaceIndex?, vf: InterfaceIndex? = nil, vfLabel: String? = nil,
+    func report(_ kind: PairActivity.Kind, synthetic: InterfaceIndex?, vf: InterfaceIndex? = nil,
+                reason: String? = nil, switchDuration: Duration? = nil, detail: String? = nil) {
+        report(kind, synthetic: synthetic, vf: vf.map(named), reason: reason, switchDuration: switchDuration, detail: detail)
+    }
+
+    /// `vf` named as given: a VF that left is reported under the name it had.
+    func report(_ kind: PairActivity.Kind, synthetic: InterfaceIndex?, vf: NamedInterface?,
                 reason: String? = nil, switchDuration: Duration? = nil, detail: String? = nil) {
         guard let eventSink else { return }
-        eventSink.record(PairActivity(kind: kind, at: clock.now(), synthetic: synthetic,
-                                      syntheticLabel: synthetic.map { label($0) }, vf: vf,
-                                      vfLabel: vfLabel.flatMap { $0 == "-" ? nil : $0 } ?? vf.map { label($0) }, reason: reason,
-                                      switchDuration: switchDuration, detail: detail))
+        eventSink.record(PairActivity(kind: kind, at: clock.now(), synthetic: synthetic.map(named), vf: vf,
+                                      reason: reason, switchDuration: switchDuration, detail: detail))
     }
 
     /// A PairMachine event; `previous` is the phase before it.

@@ -27,7 +27,7 @@ extension Reconciler {
         let round = config.peerNotifyCount - record.notificationsLeft + 1
         record.notificationsLeft -= 1
         record.notifyAt = record.notificationsLeft > 0 ? now.advanced(by: config.peerNotifyInterval) : nil
-        let path = record.steering ? "VF \(record.steeredVF)" : "the synthetic path"
+        let path = record.steering ? "VF \(label(record.steeredVF))" : "the synthetic path"
         do {
             let addresses = try kernel.addresses(of: hn.index)
             let sent = try notifier.announce(addresses, on: hn)

@@ -66,7 +66,7 @@ extension Reconciler {
             var record = PairRecord(synthetic: decision.synthetic, damper: newDamper())
             record.phase = decision.phase
             record.steering = decision.steering
-            record.steeredVF = label(decision.vf)
+            record.steeredVF = named(decision.vf)
             pairs[decision.synthetic] = record
             logger.notice("adopted relay synthetic=\(hn.label) vf=\(label(decision.vf)) \(decision.steering ? "steering" : "RX half only") (left in place by a previous hnagent; no settle)")
             report(.adopted, synthetic: hn.index, vf: decision.vf, detail: decision.steering ? "steering" : "RX half only")

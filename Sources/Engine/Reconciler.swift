@@ -23,8 +23,8 @@ public final class Reconciler {
     var relayDevices: Set<InterfaceIndex> = []
     /// (link, reason) pairs already logged as ignored, so each is said once.
     var announcedIgnored: Set<String> = []
-    /// "name(index)" of links that are gone, so log lines about them still name them.
-    var departedLabels: [InterfaceIndex: String] = [:]
+    /// Names of links that are gone, so log lines and events about them still name them.
+    var departedNames: [InterfaceIndex: String] = [:]
     /// Observe every link's tc state on the next pass (after start and after a resync).
     var observeEverything = true
     /// Offload features read in the current reconcile, for held pairs and devices with saved features.
@@ -45,7 +45,7 @@ public final class Reconciler {
     public weak var eventSink: PairEventSink?
     public internal(set) var reconcileCount: UInt64 = 0
     /// Last link counters of links that left, for the relay counters (see PairRecord+Counters.swift).
-    var departedCounters: [InterfaceIndex: LinkCounters] = [:]
+    var departedCounters: [InterfaceIndex: TrafficCounters] = [:]
     /// Links removed since the last reconcile. A VF removed and created again at the same ifindex
     /// within one batch of events (ifindex reuse) is a new device: it is released and settles anew,
     /// instead of passing for the old VF set down by an operator.
@@ -120,7 +120,7 @@ public final class Reconciler {
 
     func store(_ incoming: LinkSnapshot) {
         var link = incoming
-        departedLabels[link.index] = nil
+        departedNames[link.index] = nil
         if let previous = links[link.index], previous.name == link.name {
             link.driver = previous.driver
         } else if SyntheticSelection.needsDriver(config.syntheticPatterns) {
@@ -131,8 +131,8 @@ public final class Reconciler {
 
     func forgetLink(_ index: InterfaceIndex) {
         if let link = links[index] {
-            if departedLabels.count >= 1024 { departedLabels.removeAll() } // bounded memory
-            departedLabels[index] = link.label
+            if departedNames.count >= 1024 { departedNames.removeAll() } // bounded memory
+            departedNames[index] = link.name
             if departedCounters.count >= 1024 { departedCounters.removeAll() } // bounded memory
             departedCounters[index] = link.counters
         }
@@ -218,7 +218,7 @@ public final class Reconciler {
             let plans = planAll(observed: observed, now: now)
             if plans.allSatisfy({ $0.actions.isEmpty }) { return }
             // Every original this pass will change, saved in one write before the first change
-            // (one fsync per pass, not one per action: 64 pairs attach in one pass).
+            // (one state file write per pass, not one per action: 64 pairs attach in one pass).
             // Explained first: the explanation tells a first change from a repeated one by what is saved.
             for plan in plans {
                 for action in plan.actions {
@@ -508,22 +508,22 @@ public final class Reconciler {
             // Steering means TX leaves through a VF, whichever: judged from the kernel, not the phase.
             let egress = hnRelay.egress.flatMap { $0.kind == .toEgress ? $0 : nil }
             let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
-            let live = RelayTotals(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
+            let live = TrafficCounters(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
             // Filters that vanished (count down, or gone) are banked; see PairRecord+Counters.swift.
             trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed)
 
             let steering = egress != nil
             if steering != record.steering, let hn = links[index] {
                 let elapsed = record.switchStartedAt.map { clock.now().duration(since: $0) }
-                let took = elapsed.map { " switch_ms=\(formatMilliseconds($0))" } ?? ""
+                let took = elapsed.map { " switch_ms=\(milliseconds($0))" } ?? ""
                 if steering {
-                    record.steeredVF = label(egress?.target)
-                    logger.notice("steering on synthetic=\(hn.label) vf=\(record.steeredVF) mac=\(hn.mac?.description ?? "-")\(took)")
+                    record.steeredVF = egress.map { named($0.target) }
+                    logger.notice("steering on synthetic=\(hn.label) vf=\(label(record.steeredVF)) mac=\(hn.mac?.description ?? "-")\(took)")
                     report(.steeringOn, synthetic: index, vf: egress?.target, switchDuration: elapsed)
                 } else {
                     let reason = record.lastReason ?? fallbackReason(hn: hn, vf: vf)
-                    logger.notice("fallback synthetic=\(hn.label) vf=\(record.steeredVF) reason=\"\(reason)\"\(took) relay \(record.totals)")
-                    report(.fallback, synthetic: index, vfLabel: record.steeredVF, reason: "\(reason)", switchDuration: elapsed)
+                    logger.notice("fallback synthetic=\(hn.label) vf=\(label(record.steeredVF)) reason=\"\(reason)\"\(took) relay \(record.totals)")
+                    report(.fallback, synthetic: index, vf: record.steeredVF, reason: "\(reason)", switchDuration: elapsed)
                 }
                 record.steering = steering
                 record.switchStartedAt = nil
@@ -604,9 +604,4 @@ public final class Reconciler {
         return ledger.outcome
     }
 
-}
-
-func formatMilliseconds(_ duration: Duration) -> String {
-    let ms = duration.secondsValue * 1000
-    return String(Double(Int(ms * 1000)) / 1000)
 }

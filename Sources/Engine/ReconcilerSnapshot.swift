@@ -2,11 +2,9 @@ import Policy
 
 /// One pair as the reconciler holds it, read-only, for status, metrics and the hygiene check.
 public struct PairSnapshot: Sendable {
-    public var synthetic: InterfaceIndex
-    public var syntheticLabel: String
+    public var synthetic: NamedInterface
     public var syntheticLink: LinkSnapshot?
-    public var vf: InterfaceIndex?
-    public var vfLabel: String?
+    public var vf: NamedInterface?
     public var vfLink: LinkSnapshot?
     public var phase: PairPhase
     /// The synthetic NIC's egress redirect to a VF was in place at the last observation.
@@ -15,11 +13,11 @@ public struct PairSnapshot: Sendable {
     public var retryAt: MonotonicInstant?
     public var lastReason: FallbackReason?
     /// Everything the relay moved for this pair since the agent started (filters present and gone).
-    public var relay: RelayTotals
+    public var relay: TrafficCounters
     /// The part of `relay` estimated from the VF's link counters when the VF left with its filter.
-    public var recovered: RelayTotals
+    public var recovered: TrafficCounters
     /// Non-transparent mode: the VF's own traffic while paired (the stack uses it directly).
-    public var vfTraffic: LinkCounters?
+    public var vfTraffic: TrafficCounters?
     /// Multicast groups beyond the defaults that keep the VF in allmulti.
     public var memberships: [MACAddress]
     /// Flap damping holds the pair on the synthetic path until then.
@@ -36,8 +34,6 @@ public struct ReconcilerSnapshot: Sendable {
     public var originals: SavedOriginals
     /// Reconcile passes since start.
     public var reconciles: UInt64
-    /// "name(index)" for every device the pairs and `originals` mention, including departed ones.
-    public var labels: [InterfaceIndex: String]
     /// A failed resynchronisation waiting for its retry, and how many failed since start.
     public var resync = ResyncStatus()
 }

@@ -16,7 +16,7 @@ public protocol KernelPort: AnyObject {
     func multicastGroups() throws -> [InterfaceIndex: [MACAddress]]
     /// Every IPv4/IPv6 address of `device`.
     func addresses(of device: InterfaceIndex) throws -> [InterfaceAddress]
-    /// Performs one action. `describe` names devices for error messages.
+    /// Performs one action; a failure names the request and its devices.
     func perform(_ action: Action) throws
 }
 

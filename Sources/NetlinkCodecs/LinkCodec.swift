@@ -143,7 +143,7 @@ public enum LinkCodec {
             // struct rtnl_link_stats64 starts with rx_packets, tx_packets, rx_bytes, tx_bytes.
             let r = ByteReader(stats.payload)
             if let rxp = r.u64(at: 0), let txp = r.u64(at: 8), let rxb = r.u64(at: 16), let txb = r.u64(at: 24) {
-                snapshot.counters = LinkCounters(rxPackets: rxp, txPackets: txp, rxBytes: rxb, txBytes: txb)
+                snapshot.counters = TrafficCounters(rxPackets: rxp, txPackets: txp, rxBytes: rxb, txBytes: txb)
             }
         }
         if let afSpec = try attributes.first(IFLA.afSpec)?.nested(),

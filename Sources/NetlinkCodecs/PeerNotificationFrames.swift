@@ -3,8 +3,6 @@ import Policy
 /// The packets that tell switches and neighbours where an address now lives, as bonding sends
 /// them after a failover (num_grat_arp / num_unsol_na).
 public enum PeerNotificationFrames {
-    static let ethernetBroadcast: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
-
     /// ARP payload (RFC 5227 style announcement): a request for our own address, sender and
     /// target both the address, from our MAC.
     public static func gratuitousARP(mac: MACAddress, ipv4: [UInt8]) -> [UInt8] {

@@ -6,7 +6,7 @@ public enum ControlClientError: Error, CustomStringConvertible {
     case notRunning(path: String, errno: Int32)
     case permissionDenied(path: String)
     /// The agent answered "error: ...".
-    case refused(String)
+    case refused(ControlProtocolError)
     case failed(path: String, SystemCallError)
 
     public var description: String {
@@ -15,8 +15,8 @@ public enum ControlClientError: Error, CustomStringConvertible {
             return "no hnagent answers on \(path) (\(errnoText(code))): is it running (systemctl status hnagent)? Another socket: --socket PATH"
         case .permissionDenied(let path):
             return "permission denied on \(path): the control socket is root's; run this as root (sudo)"
-        case .refused(let message):
-            return "the agent refused: \(message)"
+        case .refused(let error):
+            return "the agent refused: \(error.message)"
         case .failed(let path, let error):
             return "talking to hnagent on \(path): \(error)"
         }
@@ -27,7 +27,7 @@ public enum ControlClientError: Error, CustomStringConvertible {
         switch self {
         case .notRunning: return 69
         case .permissionDenied: return 77
-        case .refused(let message): return message.hasPrefix("permission denied") ? 77 : 76
+        case .refused(let error): return error.kind == .permissionDenied ? 77 : 76
         case .failed: return 74
         }
     }
@@ -97,7 +97,7 @@ public final class ControlClient {
     private func checkRefusal(_ text: String) throws {
         if text.hasPrefix("error: ") {
             let message = text.dropFirst("error: ".count).split(separator: "\n").first.map(String.init) ?? ""
-            throw ControlClientError.refused(message)
+            throw ControlClientError.refused(ControlProtocolError(replyText: message))
         }
     }
 

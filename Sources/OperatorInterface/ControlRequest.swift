@@ -40,10 +40,44 @@ public enum ControlRequest: Equatable, Sendable {
     }
 }
 
-/// The text of an "error: ..." reply.
+/// An "error: ..." reply: what kind of refusal (the client's exit code follows it) and its text.
 public struct ControlProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: CaseIterable, Sendable {
+        /// The peer is not root.
+        case permissionDenied
+        /// Too many clients connected already.
+        case busy
+        /// An unknown or oversized request, or a reply the agent could not build.
+        case failed
+
+        /// How the reply's text starts, so a client tells the kinds apart; nil: no fixed start.
+        var tag: String? {
+            switch self {
+            case .permissionDenied: return "permission denied"
+            case .busy: return "busy"
+            case .failed: return nil
+            }
+        }
+    }
+
+    public let kind: Kind
     public let message: String
-    public init(_ message: String) { self.message = message }
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = kind.tag.map { "\($0): \(message)" } ?? message
+    }
+
+    public init(_ message: String) {
+        self.init(.failed, message)
+    }
+
+    /// The refusal in the text of a reply line (without "error: "), as the client reads it.
+    public init(replyText text: String) {
+        kind = Kind.allCases.first { kind in kind.tag.map { text.hasPrefix($0 + ":") } ?? false } ?? .failed
+        message = text
+    }
+
     public var description: String { message }
     /// The reply line as sent.
     public var reply: String { "error: \(message)\n" }

@@ -159,14 +159,14 @@ public final class ControlServer {
                 if credentials.uid != 0 {
                     refusedPeers += 1
                     logger.warning("control: refused \(peer): only root (uid 0) may use the control socket")
-                    refuse(fd, peer: peer, ControlProtocolError(
-                        "permission denied: only root (uid 0) may use the hnagent control socket; you are uid \(credentials.uid); try sudo"))
+                    refuse(fd, peer: peer, ControlProtocolError(.permissionDenied,
+                        "only root (uid 0) may use the hnagent control socket; you are uid \(credentials.uid); try sudo"))
                     continue
                 }
             }
             guard connections.values.filter({ $0.kind == kind && !$0.isClosed }).count < limit else {
                 logger.warning("control: refused \(peer): already \(limit) \(kind == .http ? "HTTP clients" : "clients on the control socket")")
-                let reply = ControlProtocolError("busy: \(limit) clients connected already; try again")
+                let reply = ControlProtocolError(.busy, "\(limit) clients connected already; try again")
                 let bytes = kind == .http
                     ? HTTPExchange.response(status: 503, reason: "Service Unavailable", contentType: "text/plain", body: reply.reply)
                     : Array(reply.reply.utf8)

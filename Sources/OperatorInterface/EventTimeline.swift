@@ -63,10 +63,8 @@ public final class EventTimeline {
     public func append(_ activity: PairActivity) {
         let entry = TimelineEntry(
             seq: nextSequence, time: wallClock().iso8601, kind: activity.kind.rawValue,
-            synthetic: activity.syntheticLabel.map { splitLabel($0).name },
-            syntheticIfindex: activity.synthetic?.rawValue ?? activity.syntheticLabel.flatMap { splitLabel($0).index },
-            vf: activity.vfLabel.map { splitLabel($0).name },
-            vfIfindex: activity.vf?.rawValue ?? activity.vfLabel.flatMap { splitLabel($0).index },
+            synthetic: activity.synthetic?.displayName, syntheticIfindex: activity.synthetic?.index.rawValue,
+            vf: activity.vf?.displayName, vfIfindex: activity.vf?.index.rawValue,
             reason: activity.reason, switchMs: activity.switchDuration.map(milliseconds), detail: activity.detail)
         nextSequence += 1
         if ring.count < capacity {
@@ -77,13 +75,4 @@ public final class EventTimeline {
         }
         onAppend?(entry)
     }
-}
-
-/// ("vf0", 5) from the label "vf0(5)"; a departed link without a known name is ("ifindex(5)", 5).
-func splitLabel(_ label: String) -> (name: String, index: Int32?) {
-    guard label.hasSuffix(")"), let open = label.lastIndex(of: "("),
-          let index = Int32(label[label.index(after: open)..<label.index(before: label.endIndex)]) else {
-        return (label, nil)
-    }
-    return (label.hasPrefix("ifindex(") ? label : String(label[..<open]), index)
 }

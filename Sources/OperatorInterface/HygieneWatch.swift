@@ -13,9 +13,8 @@ import Policy
 /// RTM_NEWADDR events. Each address is warned about once while it stays.
 public final class HygieneWatch {
     private struct Watched: Equatable {
-        var vfLabel: String
-        var synthetic: InterfaceIndex
-        var syntheticLabel: String
+        var vf: NamedInterface
+        var synthetic: NamedInterface
     }
 
     private var watched: [InterfaceIndex: Watched] = [:]
@@ -42,8 +41,7 @@ public final class HygieneWatch {
         var fresh: [InterfaceIndex: Watched] = [:]
         for pair in snapshot.pairs {
             guard let vf = pair.vf, pair.vfLink != nil else { continue }
-            fresh[vf] = Watched(vfLabel: pair.vfLabel ?? "ifindex(\(vf))", synthetic: pair.synthetic,
-                                syntheticLabel: pair.syntheticLabel)
+            fresh[vf.index] = Watched(vf: vf, synthetic: pair.synthetic)
         }
         let added = Set(fresh.keys).subtracting(watched.keys)
         for gone in Set(watched.keys).subtracting(fresh.keys) { current[gone] = nil }
@@ -74,12 +72,11 @@ public final class HygieneWatch {
             guard let pair = watched[vf] else { continue }
             let list = addresses.joined(separator: ", ")
             logger.warning("""
-                VF \(pair.vfLabel) of synthetic NIC \(pair.syntheticLabel) has IP addresses \(list): something configures \
+                VF \(pair.vf) of synthetic NIC \(pair.synthetic) has IP addresses \(list): something configures \
                 the VF (a DHCP client, NetworkManager, systemd-networkd, cloud-init?); in transparent mode it must have \
-                none, or traffic bypasses \(pair.syntheticLabel). See README "Keeping other tools off the VF"
+                none, or traffic bypasses \(pair.synthetic). See README "Keeping other tools off the VF"
                 """)
-            sink?.record(PairActivity(kind: .vfAddresses, at: clock.now(), synthetic: pair.synthetic,
-                                      syntheticLabel: pair.syntheticLabel, vf: vf, vfLabel: pair.vfLabel,
+            sink?.record(PairActivity(kind: .vfAddresses, at: clock.now(), synthetic: pair.synthetic, vf: pair.vf,
                                       reason: "IP addresses on the VF", detail: list))
         }
     }

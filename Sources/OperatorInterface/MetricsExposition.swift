@@ -6,15 +6,12 @@ import Policy
 public enum MetricsExposition {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    /// States a pair can be in, each a 0/1 series of hnagent_pair_state.
-    public static let states = ["waiting-for-vf", "settling", "steering", "fallback", "held-back", "active"]
-
     public static func render(_ report: StatusReport) -> String {
         var out = Writer()
         out.family("hnagent_pair_state", "gauge", "1 for the state the pair is in, 0 for the others.")
         for pair in report.pairs {
-            for state in states {
-                out.sample("hnagent_pair_state", pair, ["state": state], pair.state == state ? 1 : 0)
+            for state in PairState.allCases {
+                out.sample("hnagent_pair_state", pair, ["state": state.rawValue], pair.state == state ? 1 : 0)
             }
         }
         out.family("hnagent_pair_state_seconds", "gauge", "Seconds the pair has been in its current state.")

@@ -5,11 +5,10 @@ import Policy
 /// value the link has now.
 enum NICChangeReport {
     static func changes(for pair: PairSnapshot, snapshot: ReconcilerSnapshot) -> [NICChanges] {
-        [pair.synthetic, pair.vf].compactMap { $0 }.compactMap { device in
-            let changes = settings(of: device, originals: snapshot.originals, link: snapshot.links[device])
+        [pair.synthetic, pair.vf].compactMap { $0 }.compactMap { nic in
+            let changes = settings(of: nic.index, originals: snapshot.originals, link: snapshot.links[nic.index])
             guard !changes.isEmpty else { return nil }
-            let label = snapshot.labels[device] ?? "ifindex(\(device))"
-            return NICChanges(interface: snapshot.links[device]?.name ?? splitLabel(label).name, ifindex: device.rawValue,
+            return NICChanges(interface: snapshot.links[nic.index]?.name ?? nic.displayName, ifindex: nic.index.rawValue,
                               changes: changes)
         }
     }

@@ -33,7 +33,7 @@ public final class StatusBoard: PairEventSink {
     private let mode: SteeringMode
 
     private struct Track {
-        var state: String?
+        var state: PairState?
         var since: MonotonicInstant
         var toVF: UInt64 = 0
         var toSynthetic: UInt64 = 0
@@ -52,7 +52,7 @@ public final class StatusBoard: PairEventSink {
 
     public func record(_ activity: PairActivity) {
         timeline.append(activity)
-        guard let hn = activity.synthetic else { return }
+        guard let hn = activity.synthetic?.index else { return }
         var track = tracks[hn] ?? Track(since: activity.at)
         switch activity.kind {
         case .steeringOn:
@@ -76,30 +76,23 @@ public final class StatusBoard: PairEventSink {
         var fresh: [InterfaceIndex: Track] = [:]
         for pair in snapshot.pairs {
             let state = Self.state(of: pair, mode: mode)
-            var track = tracks[pair.synthetic] ?? Track(since: now)
+            var track = tracks[pair.synthetic.index] ?? Track(since: now)
             if track.state == nil {
                 track.state = state
             } else if track.state != state {
                 track.state = state
                 track.since = now
             }
-            if state != "held-back" { track.heldBack = nil }
-            fresh[pair.synthetic] = track
+            if state != .heldBack { track.heldBack = nil }
+            fresh[pair.synthetic.index] = track
         }
         tracks = fresh
     }
 
-    /// The operator's name for a pair's state.
-    public static func state(of pair: PairSnapshot, mode: SteeringMode) -> String {
-        if pair.retryAt != nil || pair.dampedUntil != nil { return "held-back" }
-        if case .waitingForVF = pair.phase { return "waiting-for-vf" }
-        if case .settling = pair.phase { return "settling" }
-        if case .suspended = pair.phase { return "fallback" }
-        if case .active = pair.phase {
-            if mode == .nonTransparent { return "active" }
-            return pair.steering ? "steering" : "fallback"
-        }
-        return pair.phase.name
+    /// The pair's state as operators see it.
+    public static func state(of pair: PairSnapshot, mode: SteeringMode) -> PairState {
+        PairState(phase: pair.phase, steering: pair.steering, heldBack: pair.retryAt != nil || pair.dampedUntil != nil,
+                  mode: mode)
     }
 
     public func report(_ snapshot: ReconcilerSnapshot, facts: AgentFacts, vfAddresses: [InterfaceIndex: [String]] = [:],
@@ -114,56 +107,46 @@ public final class StatusBoard: PairEventSink {
             instanceLock: facts.instanceLock)
         let pairs = snapshot.pairs.map { pair -> PairStatus in
             let state = Self.state(of: pair, mode: mode)
-            let track = tracks[pair.synthetic] ?? Track(state: state, since: now)
+            let track = tracks[pair.synthetic.index] ?? Track(state: state, since: now)
             let since = track.state == state ? track.since : now
             var reason: String?
             switch state {
-            case "held-back":
+            case .heldBack:
                 reason = pair.dampedUntil.map { "flapping: held on the synthetic path for \(seconds($0.duration(since: now)))s more" }
                     ?? track.heldBack
-            case "fallback": reason = (pair.lastReason.map { "\($0)" }) ?? track.lastSwitch?.reason
+            case .fallback: reason = (pair.lastReason.map { "\($0)" }) ?? track.lastSwitch?.reason
             default: reason = nil
             }
             var settleRemaining: Double?
             if case .settling(_, let until) = pair.phase { settleRemaining = seconds(until.duration(since: now)) }
             let lastSwitch = track.lastSwitch.map { activity in
-                SwitchRecord(direction: activity.kind == .steeringOn ? "to-vf" : "to-synthetic", reason: activity.reason,
+                SwitchRecord(direction: activity.kind == .steeringOn ? .toVF : .toSynthetic, reason: activity.reason,
                              at: (track.lastSwitchWall ?? wall(activity.at)).iso8601,
                              secondsAgo: seconds(now.duration(since: activity.at)),
                              switchMs: activity.switchDuration.map(milliseconds))
             }
             return PairStatus(
-                synthetic: nicRef(pair.synthetic, pair.syntheticLabel, pair.syntheticLink),
-                vf: pair.vf.map { nicRef($0, pair.vfLabel ?? "ifindex(\($0))", pair.vfLink) },
+                synthetic: nicRef(pair.synthetic, pair.syntheticLink), vf: pair.vf.map { nicRef($0, pair.vfLink) },
                 state: state, since: wall(since).iso8601, sinceSecondsAgo: seconds(now.duration(since: since)),
                 reason: reason, settleRemainingSeconds: settleRemaining,
                 retryInSeconds: (pair.retryAt ?? pair.dampedUntil).map { seconds($0.duration(since: now)) },
                 lastSwitch: lastSwitch, switchesToVf: track.toVF, switchesToSynthetic: track.toSynthetic,
                 traffic: traffic(pair),
                 changes: NICChangeReport.changes(for: pair, snapshot: snapshot),
-                vfAddresses: pair.vf.flatMap { vfAddresses[$0] } ?? [],
+                vfAddresses: pair.vf.flatMap { vfAddresses[$0.index] } ?? [],
                 multicastMemberships: pair.memberships.map(\.description),
                 multicastChangesCoalesced: pair.multicastChangesCoalesced)
         }
         return StatusReport(agent: agent, pairs: pairs)
     }
 
-    private func nicRef(_ index: InterfaceIndex, _ label: String, _ link: LinkSnapshot?) -> NICRef {
-        NICRef(name: link?.name ?? splitLabel(label).name, ifindex: index.rawValue, mac: link?.mac?.description,
-               present: link != nil)
+    private func nicRef(_ nic: NamedInterface, _ link: LinkSnapshot?) -> NICRef {
+        NICRef(name: link?.name ?? nic.displayName, ifindex: nic.index.rawValue, mac: link?.mac?.description, present: link != nil)
     }
 
     private func traffic(_ pair: PairSnapshot) -> PairTraffic {
-        func counters(_ totals: RelayTotals) -> TrafficCounters {
-            TrafficCounters(rxPackets: totals.received.packets, rxBytes: totals.received.bytes,
-                            txPackets: totals.sent.packets, txBytes: totals.sent.bytes)
-        }
-        func counters(_ link: LinkCounters) -> TrafficCounters {
-            TrafficCounters(rxPackets: link.rxPackets, rxBytes: link.rxBytes, txPackets: link.txPackets, txBytes: link.txBytes)
-        }
-        let viaVF = counters(pair.relay)
-        let synthetic = pair.syntheticLink?.counters.map(counters)
-        return PairTraffic(viaVf: viaVF, synthetic: synthetic, total: viaVF + (synthetic ?? TrafficCounters()),
-                           recoveredAtVfRemoval: counters(pair.recovered), vfDirect: pair.vfTraffic.map(counters))
+        let synthetic = pair.syntheticLink?.counters
+        return PairTraffic(viaVf: pair.relay, synthetic: synthetic, total: pair.relay + (synthetic ?? TrafficCounters()),
+                           recoveredAtVfRemoval: pair.recovered, vfDirect: pair.vfTraffic)
     }
 }

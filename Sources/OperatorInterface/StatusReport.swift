@@ -1,3 +1,5 @@
+import Policy
+
 /// What `hnagent status --json` prints: the agent's view of every synthetic NIC. Property names
 /// become snake_case keys on the wire (`via_vf`, `since_seconds_ago`).
 public struct StatusReport: Codable, Equatable, Sendable {
@@ -35,26 +37,6 @@ public struct NICRef: Codable, Equatable, Sendable {
     public var present: Bool
 }
 
-/// Packet and byte counters in one direction pair.
-public struct TrafficCounters: Codable, Equatable, Sendable {
-    public var rxPackets: UInt64 = 0
-    public var rxBytes: UInt64 = 0
-    public var txPackets: UInt64 = 0
-    public var txBytes: UInt64 = 0
-
-    public init(rxPackets: UInt64 = 0, rxBytes: UInt64 = 0, txPackets: UInt64 = 0, txBytes: UInt64 = 0) {
-        self.rxPackets = rxPackets
-        self.rxBytes = rxBytes
-        self.txPackets = txPackets
-        self.txBytes = txBytes
-    }
-
-    static func + (a: Self, b: Self) -> Self {
-        TrafficCounters(rxPackets: a.rxPackets &+ b.rxPackets, rxBytes: a.rxBytes &+ b.rxBytes,
-                        txPackets: a.txPackets &+ b.txPackets, txBytes: a.txBytes &+ b.txBytes)
-    }
-}
-
 /// A pair's traffic: what an operator expects hn's counters to show is `total`.
 public struct PairTraffic: Codable, Equatable, Sendable {
     /// Through the VF: the relay's filter counters (VF RX redirected into hn, hn TX sent out of
@@ -84,8 +66,7 @@ public struct NICChanges: Codable, Equatable, Sendable {
 }
 
 public struct SwitchRecord: Codable, Equatable, Sendable {
-    /// "to-vf" (steering on) or "to-synthetic" (fallback).
-    public var direction: String
+    public var direction: SwitchDirection
     public var reason: String?
     public var at: String
     public var secondsAgo: Double
@@ -95,8 +76,7 @@ public struct SwitchRecord: Codable, Equatable, Sendable {
 public struct PairStatus: Codable, Equatable, Sendable {
     public var synthetic: NICRef
     public var vf: NICRef?
-    /// waiting-for-vf, settling, steering, fallback, held-back (non-transparent mode: active).
-    public var state: String
+    public var state: PairState
     /// When the pair entered `state` (wall clock) and how long ago.
     public var since: String
     public var sinceSecondsAgo: Double

@@ -54,17 +54,6 @@ public struct TSOCeiling: Hashable, Sendable {
     }
 }
 
-/// Packet and byte counters of a link (IFLA_STATS64).
-public struct LinkCounters: Hashable, Sendable {
-    public var rxPackets: UInt64 = 0, txPackets: UInt64 = 0, rxBytes: UInt64 = 0, txBytes: UInt64 = 0
-    public init(rxPackets: UInt64 = 0, txPackets: UInt64 = 0, rxBytes: UInt64 = 0, txBytes: UInt64 = 0) {
-        self.rxPackets = rxPackets
-        self.txPackets = txPackets
-        self.rxBytes = rxBytes
-        self.txBytes = txBytes
-    }
-}
-
 /// IPv6 link-local address generation mode (IFLA_INET6_ADDR_GEN_MODE).
 public enum AddrGenMode: UInt8, Sendable {
     case eui64 = 0, none = 1, stablePrivacy = 2, random = 3
@@ -92,7 +81,7 @@ public struct LinkSnapshot: Hashable, Sendable, CustomStringConvertible {
     /// Nil when the kernel did not report them.
     public var gso: GSOLimits?
     public var tsoCeiling: TSOCeiling?
-    public var counters: LinkCounters?
+    public var counters: TrafficCounters?
 
     public init(index: InterfaceIndex, name: String, mac: MACAddress?, hardwareType: UInt16 = hardwareTypeEthernet,
                 flags: LinkFlags = [], mtu: UInt32 = 1500, operState: OperState = .down, kind: String? = nil,
@@ -114,6 +103,6 @@ public struct LinkSnapshot: Hashable, Sendable, CustomStringConvertible {
     /// Carrier as the kernel reports it (IFF_LOWER_UP).
     public var hasCarrier: Bool { flags.contains(.lowerUp) }
     /// "vf0(5)": how every log line names an interface.
-    public var label: String { "\(name)(\(index))" }
+    public var label: String { named.description }
     public var description: String { label }
 }

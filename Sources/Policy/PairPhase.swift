@@ -64,15 +64,6 @@ public enum PairPhase: Hashable, Sendable {
         }
     }
 
-    public var name: String {
-        switch self {
-        case .waitingForVF: return "waiting-for-vf"
-        case .settling: return "settling"
-        case .active: return "active"
-        case .suspended: return "fallback"
-        }
-    }
-
     /// When the caller must call `advance` again even if no event arrives.
     public var deadline: MonotonicInstant? {
         if case .settling(_, let until) = self { return until }

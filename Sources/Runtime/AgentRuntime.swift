@@ -29,7 +29,8 @@ public struct RuntimeOptions {
 }
 
 /// The event loop: one thread, ppoll() on the link event socket and a signalfd, with the
-/// reconciler's next deadline as the timeout. No polling of kernel state.
+/// reconciler's next deadline as the timeout. Kernel state is read on events; the only timed
+/// re-reads are of what sends no event (link-layer multicast groups, relay counters).
 public final class AgentRuntime {
     /// Changed by a reload (SIGHUP), like `keepSteeringOnExit`.
     var config: AgentConfig
@@ -95,39 +96,31 @@ public final class AgentRuntime {
         let watchdog = ServiceWatchdog.fromEnvironment(notifier: serviceManager)
         if let watchdog { logger.info("service manager watchdog: WATCHDOG=1 at least every \(watchdog.interval.secondsValue)s while the loop turns") }
 
-        while true {
-            // Only a loop that really turns tells systemd it is alive (WatchdogSec=).
-            watchdog?.loopTurned(now: clock.now(), logger: logger)
-            instanceLock.dismissQueuedPeers()
-            // Control clients come after the two fixed descriptors.
-            var fds = [pollfd(fd: eventSocket.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)] + services.pollDescriptors
-            let deadline = [reconciler.nextDeadline, services.nextDeadline, watchdog?.nextPing].compactMap { $0 }.min()
-            if var timeout = deadline.map({ Self.timespec(until: $0, now: clock.now()) }) {
-                _ = try systemCall("ppoll") { hn_ppoll(&fds, nfds_t(fds.count), &timeout) }
-            } else {
-                _ = try systemCall("ppoll") { hn_ppoll(&fds, nfds_t(fds.count), nil) }
-            }
-            services.beginWake()
-
-            let signal = fds[1].revents != 0 ? signals.read() : nil
+        let loop = EventLoop(
+            reconciler: reconciler, services: services,
+            linkEvents: .init(descriptor: eventSocket.fileDescriptor, read: events.drain),
+            signals: .init(descriptor: signals.fileDescriptor, read: signals.read),
+            waiter: PollWaiter(clock: clock)
+        ) { signal in
             if signal == SIGHUP {
-                reload(reconciler: reconciler, services: services, serviceManager: serviceManager)
-            } else if let signal {
-                logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); restoring")
-                let outcome = reconciler.shutdown(keepSteering: keepSteeringOnExit)
-                if !outcome.failedRestores.isEmpty {
-                    throw RestoresFailedError(failures: outcome.failedRestores, stateFile: options.stateFile)
-                }
-                logger.notice("stopped")
-                return
+                self.reload(reconciler: reconciler, services: services, serviceManager: serviceManager)
+                return false
             }
-            let wake = reconciler.handleWake(events: fds[0].revents != 0 ? events.drain() : nil)
-            if wake.resynchronised { services.noteResync() }
-            if wake.eventsHandled { services.afterReconcile(addresses: wake.addresses) }
-            if wake.timerRan { services.afterTimer() }
-            services.handle(Array(fds[2...]))
+            self.logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); restoring")
+            let outcome = reconciler.shutdown(keepSteering: self.keepSteeringOnExit)
+            if !outcome.failedRestores.isEmpty {
+                throw RestoresFailedError(failures: outcome.failedRestores, stateFile: self.options.stateFile)
+            }
+            self.logger.notice("stopped")
+            return true
         }
+        loop.housekeeping = {
+            // Only a loop that really turns tells systemd it is alive (WatchdogSec=).
+            watchdog?.loopTurned(now: clock.now(), logger: self.logger)
+            instanceLock.dismissQueuedPeers()
+            return watchdog?.nextPing
+        }
+        try loop.run()
     }
 
     /// The time from `now` until `deadline` (zero once it passed), as ppoll takes it.

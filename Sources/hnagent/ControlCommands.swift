@@ -76,7 +76,8 @@ struct Events: ParsableCommand {
         abstract: "Show the agent's recent pair events (last 1024), with switch durations.",
         discussion: """
         Kinds: discovered, vf-seen, settle-started, settle-cancelled, settled, steering-on, fallback, \
-        vf-unusable, released, held-back, policy, restored, dissolved, vf-addresses. switch_ms is the \
+        vf-unusable, released, held-back, policy, restored, dissolved, vf-addresses, adopted, flapping, \
+        peers-notified. switch_ms is the \
         time from the reconcile that saw the event to the relay read back changed.
         With --follow, new events are printed as they happen until interrupted.
         """)

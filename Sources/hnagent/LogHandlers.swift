@@ -29,7 +29,7 @@ struct TextLogHandler: LogHandler {
     }
 
     func formatted(_ level: Logger.Level, _ message: String, _ extra: Logger.Metadata? = nil) -> String {
-        var line = withTimestamp ? timestamp() + " " : ""
+        var line = withTimestamp ? WallTime.now().iso8601 + " " : ""
         line += "\(level) \(message)"
         let merged = metadata.merging(extra ?? [:]) { $1 }
         for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
@@ -58,7 +58,7 @@ struct JSONLogHandler: LogHandler {
     }
 
     func formatted(_ level: Logger.Level, _ message: String, _ extra: Logger.Metadata? = nil) -> String {
-        var object: [String: String] = ["ts": timestamp(), "level": "\(level)", "msg": message]
+        var object: [String: String] = ["ts": WallTime.now().iso8601, "level": "\(level)", "msg": message]
         for (key, value) in metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }) { object[key] = "\(value)" }
         let fields = object.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(object[$0]!))" }
         return "{" + fields.joined(separator: ",") + "}\n"
@@ -154,19 +154,4 @@ enum StandardError {
             bytes = bytes.dropFirst(written)
         }
     }
-}
-
-private func timestamp() -> String {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    var time = tm()
-    var seconds = spec.tv_sec
-    gmtime_r(&seconds, &time)
-    func padded(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
-    return "\(padded(Int(time.tm_year) + 1900, 4))-\(padded(Int(time.tm_mon) + 1, 2))-\(padded(Int(time.tm_mday), 2))"
-        + "T\(padded(Int(time.tm_hour), 2)):\(padded(Int(time.tm_min), 2)):\(padded(Int(time.tm_sec), 2))"
-        + ".\(padded(Int(spec.tv_nsec / 1_000_000), 3))Z"
 }

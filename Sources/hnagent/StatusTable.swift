@@ -1,6 +1,6 @@
 import OperatorInterface
 import POSIX
-
+import Policy
 
 /// `hnagent status` for humans: one summary row per pair, then each pair's traffic and changes.
 enum StatusTable {
@@ -29,10 +29,10 @@ enum StatusTable {
         var rows = [["SYNTHETIC", "VF", "STATE", "SINCE", "LAST SWITCH", "SWITCHES", "VIA VF PKTS rx/tx", "SYNTHETIC PKTS rx/tx"]]
         for pair in report.pairs {
             let lastSwitch = pair.lastSwitch.map { s in
-                "\(s.direction) \(duration(s.secondsAgo)) ago" + (s.switchMs.map { " (\($0) ms)" } ?? "")
+                "\(s.direction.rawValue) \(duration(s.secondsAgo)) ago" + (s.switchMs.map { " (\($0) ms)" } ?? "")
             } ?? "-"
             let synthetic = pair.traffic.synthetic.map { "\($0.rxPackets)/\($0.txPackets)" } ?? "-"
-            rows.append([label(pair.synthetic), pair.vf.map(label) ?? "-", pair.state, duration(pair.sinceSecondsAgo),
+            rows.append([label(pair.synthetic), pair.vf.map(label) ?? "-", pair.state.rawValue, duration(pair.sinceSecondsAgo),
                          lastSwitch, "\(pair.switchesToVf)/\(pair.switchesToSynthetic)",
                          "\(pair.traffic.viaVf.rxPackets)/\(pair.traffic.viaVf.txPackets)", synthetic])
         }
@@ -42,13 +42,13 @@ enum StatusTable {
     }
 
     private static func details(_ pair: PairStatus) -> String {
-        var out = "\(label(pair.synthetic)): \(pair.state)"
+        var out = "\(label(pair.synthetic)): \(pair.state.rawValue)"
         if let reason = pair.reason { out += " (\(reason))" }
         if let left = pair.settleRemainingSeconds { out += ", steering in \(duration(left))" }
         if let retry = pair.retryInSeconds { out += ", retry in \(duration(retry))" }
         out += "\n"
         if let last = pair.lastSwitch {
-            out += "  last switch  \(last.direction) at \(last.at)" + (last.reason.map { ", \($0)" } ?? "")
+            out += "  last switch  \(last.direction.rawValue) at \(last.at)" + (last.reason.map { ", \($0)" } ?? "")
                 + (last.switchMs.map { ", \($0) ms" } ?? "") + "\n"
         }
         var rows = [["  traffic", "rx packets", "rx bytes", "tx packets", "tx bytes"]]

@@ -4,10 +4,6 @@ import XCTest
 // Independent message assembly for golden tests: nothing here uses Agent's builder or parser.
 // Netlink integers are in host byte order.
 
-/// Tests that document a bug in Sources start with `if skipKnownBugs { throw XCTSkip("BUG: ...") }`.
-/// Set to false to see them fail (and, once the bug is fixed, pass).
-let skipKnownBugs = false
-
 func host<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
     withUnsafeBytes(of: value) { Array($0) }
 }

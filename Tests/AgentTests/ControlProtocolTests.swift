@@ -24,6 +24,28 @@ final class ControlProtocolTests: XCTestCase {
         }
     }
 
+    /// The client's exit code follows the kind of refusal the agent sent, read back from the reply.
+    func testRefusalsKeepTheirKindAcrossTheWire() {
+        let cases: [(ControlProtocolError, ControlProtocolError.Kind, Int32)] = [
+            (ControlProtocolError(.permissionDenied, "only root (uid 0) may use the hnagent control socket; you are uid 1000; try sudo"),
+             .permissionDenied, 77),
+            (ControlProtocolError(.busy, "16 clients connected already; try again"), .busy, 76),
+            (ControlProtocolError("unknown request \"x\"; \(ControlRequest.usage)"), .failed, 76),
+            // A message that merely mentions the words is not a permission refusal.
+            (ControlProtocolError("cannot encode status (permission denied: no)"), .failed, 76),
+        ]
+        for (sent, kind, exitCode) in cases {
+            XCTAssertTrue(sent.reply.hasPrefix("error: ") && sent.reply.hasSuffix("\n"), sent.reply)
+            let text = String(sent.reply.dropFirst("error: ".count).dropLast())
+            let read = ControlProtocolError(replyText: text)
+            XCTAssertEqual(read, sent, text)
+            XCTAssertEqual(read.kind, kind, text)
+            XCTAssertEqual(ControlClientError.refused(read).exitCode, exitCode, text)
+            XCTAssertEqual("\(ControlClientError.refused(read))", "the agent refused: \(text)")
+        }
+        XCTAssertEqual(ControlProtocolError(.permissionDenied, "x").reply, "error: permission denied: x\n")
+    }
+
     func testHTTP() {
         XCTAssertNil(HTTPExchange.headEnd(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8)))
         XCTAssertEqual(HTTPExchange.headEnd(Array("GET / HTTP/1.0\r\n\r\nbody".utf8)), 18)

@@ -2,28 +2,38 @@
 @testable import Netlink
 @testable import NetlinkCodecs
 @testable import Kernel
+@testable import Engine
 import Foundation
 import Glibc
+import KernelModel
 import Logging
 import Policy
 
-/// An in-memory kernel behind `KernelPort`. Actions change links and tc state the way Linux does
-/// (as seen through NetlinkKernel, which treats "already so" errors as success):
-/// - setAdminState toggles IFF_UP; carrier (IFF_LOWER_UP) follows on devices in `carrierOnUp`
-///   and is never reported while a device is down;
-/// - clsact holds the filters: deleting it deletes them; a filter needs a clsact and a target;
-/// - removing a link removes its qdiscs, but a redirect on another device keeps pointing at it.
+/// The shared `KernelModel` behind `KernelPort`, with what only the agent's side needs: failures
+/// to inject, a log of every action attempted, and link events to hand the reconciler.
 final class FakeKernel: KernelPort {
-    private(set) var links: [InterfaceIndex: LinkSnapshot] = [:]
-    var relay: [InterfaceIndex: RelayObservation] = [:]
-    var carrierOnUp: Set<InterfaceIndex> = []
-    /// Largest MTU each device accepts (setMTU above it fails with EINVAL, as on a real NIC).
-    var maximumMTU: [InterfaceIndex: UInt32] = [:]
+    var model = KernelModel()
+    var links: [InterfaceIndex: LinkSnapshot] { model.links }
+    var relay: [InterfaceIndex: RelayObservation] {
+        get { model.relay }
+        set { model.relay = newValue }
+    }
+    var carrierOnUp: Set<InterfaceIndex> {
+        get { model.carrierOnUp }
+        set { model.carrierOnUp = newValue }
+    }
+    var maximumMTU: [InterfaceIndex: UInt32] {
+        get { model.maximumMTU }
+        set { model.maximumMTU = newValue }
+    }
+    var offloads: [InterfaceIndex: OffloadFeatures] {
+        get { model.offloads }
+        set { model.offloads = newValue }
+    }
+    var duplicateFilters: Int { model.duplicateFilters }
     /// Every action attempted, in order, including failed ones.
     private(set) var log: [Action] = []
     private(set) var failed: [Action] = []
-    /// Filters added on a hook that already had the agent's filter (the kernel would hold two).
-    private(set) var duplicateFilters = 0
     private var failures: [(action: Action, error: Error, remaining: Int)] = []
     /// The next this many link dumps report NLM_F_DUMP_INTR.
     var dumpInterruptions = 0
@@ -31,8 +41,6 @@ final class FakeKernel: KernelPort {
     var dumpFailures = 0
     /// observeRelay throws this while set.
     var observeFailure: Error?
-    /// Offload features by device; devices without an entry report none (as without ethtool netlink).
-    var offloads: [InterfaceIndex: OffloadFeatures] = [:]
     /// Link-layer multicast groups by device, as /proc/net/dev_mcast lists them.
     var multicast: [InterfaceIndex: [MACAddress]] = [:]
     private(set) var multicastReads = 0
@@ -40,27 +48,39 @@ final class FakeKernel: KernelPort {
     /// more brings a device's IPv6 back, with the default address generation mode).
     var afterPerform: ((Action, FakeKernel) -> Void)?
 
-    func add(_ link: LinkSnapshot) {
-        var link = link
-        if !link.isAdminUp { link.flags.remove(.lowerUp) }
-        links[link.index] = link
-    }
+    func add(_ link: LinkSnapshot) { model.add(link) }
 
-    func remove(_ index: InterfaceIndex) {
-        links[index] = nil
-        relay[index] = nil
-    }
+    func remove(_ index: InterfaceIndex) { model.remove(index) }
 
     /// Someone else (an operator, a driver) changes a link.
     func change(_ index: InterfaceIndex, _ body: (inout LinkSnapshot) -> Void) {
         guard var link = links[index] else { return }
         body(&link)
-        links[index] = link
+        model.links[index] = link
     }
 
-    /// The next `times` attempts of `action` fail with `error`.
-    func fail(_ action: Action, with error: Error, times: Int = 1) {
-        failures.append((action, error, times))
+    /// What RTM_NEWLINK events would bring after the links changed: every link, as it is now.
+    func deliverLinks(to reconciler: Reconciler) {
+        for link in links.values.sorted(by: { $0.index < $1.index }) { reconciler.take(.present(link)) }
+    }
+
+    /// The link goes (deleted, or moved to another namespace), and the reconciler gets the
+    /// RTM_DELLINK the kernel sends.
+    func remove(_ index: InterfaceIndex, notifying reconciler: Reconciler, movedToNamespace: Bool = false) {
+        guard let name = links[index]?.name else { return }
+        remove(index)
+        reconciler.take(.removed(index: index, name: name, movedToNamespace: movedToNamespace))
+    }
+
+    /// The next `times` attempts of `action` fail with `error`; by default the kernel refuses
+    /// it for lack of memory.
+    func fail(_ action: Action, with error: Error? = nil, times: Int = 1) {
+        failures.append((action, error ?? Self.noMemory("\(action)"), times))
+    }
+
+    /// ENOMEM, as NetlinkKernel reports a refused or failed request.
+    static func noMemory(_ operation: String) -> KernelError {
+        KernelError(operation: operation, errno: ENOMEM, kernelMessage: nil)
     }
 
     func clearLog() {
@@ -73,7 +93,7 @@ final class FakeKernel: KernelPort {
     func dumpLinks() throws -> [LinkSnapshot] {
         if dumpFailures > 0 {
             dumpFailures -= 1
-            throw InjectedDumpFailure()
+            throw Self.noMemory("RTM_GETLINK dump")
         }
         if dumpInterruptions > 0 {
             dumpInterruptions -= 1
@@ -112,69 +132,13 @@ final class FakeKernel: KernelPort {
             failed.append(action)
             throw error
         }
-        let device = action.device
-        func noDevice() -> KernelError { KernelError(operation: "\(action)", errno: ENODEV, kernelMessage: nil) }
-        switch action {
-        case .setAdminState(_, let up):
-            guard links[device] != nil else { throw noDevice() }
-            if up {
-                links[device]!.flags.insert(.up)
-                if carrierOnUp.contains(device) { links[device]!.flags.insert(.lowerUp) }
-            } else {
-                links[device]!.flags.subtract([.up, .lowerUp])
-            }
-        case .setMTU(_, let mtu):
-            guard links[device] != nil else { throw noDevice() }
-            guard mtu <= maximumMTU[device, default: 65_535] else {
-                throw KernelError(operation: "\(action)", errno: EINVAL, kernelMessage: "MTU greater than device maximum")
-            }
-            links[device]!.mtu = mtu
-        case .setFlag(_, let flag, let on):
-            guard links[device] != nil else { throw noDevice() }
-            if on { links[device]!.flags.insert(flag.linkFlag) } else { links[device]!.flags.remove(flag.linkFlag) }
-        case .setAddrGenMode(_, let mode):
-            guard links[device] != nil else { throw noDevice() }
-            links[device]!.addrGenMode = mode
-        case .addClsact:
-            guard links[device] != nil else { throw noDevice() }
-            relay[device, default: .absent].hasClsact = true                   // EEXIST: already so
-        case .deleteClsact:
-            if links[device] != nil { relay[device] = .absent }                // ENOENT/ENODEV: already so
-        case .addRedirect(_, let hook, let kind, let target):
-            guard links[device] != nil, links[target] != nil else { throw noDevice() }
-            guard relay[device]?.hasClsact == true else {
-                throw KernelError(operation: "\(action)", errno: EINVAL, kernelMessage: "Parent Qdisc doesn't exists")
-            }
-            if relay[device]?.filter(on: hook) != nil { duplicateFilters += 1 }
-            let filter = RelayFilter(kind: kind, target: target)
-            if hook == .ingress { relay[device]!.ingress = filter } else { relay[device]!.egress = filter }
-        case .deleteRedirect(_, let hook):
-            if hook == .ingress { relay[device]?.ingress = nil } else { relay[device]?.egress = nil }
-        case .setFeatures(_, let changes):
-            guard links[device] != nil, offloads[device] != nil else { throw noDevice() }
-            for (name, on) in changes where offloads[device]!.changeable.contains(name) {
-                if on { offloads[device]!.wanted.insert(name); offloads[device]!.active.insert(name) }
-                else { offloads[device]!.wanted.remove(name); offloads[device]!.active.remove(name) }
-            }
-        case .setGSOLimits(_, let limits):
-            guard links[device] != nil else { throw noDevice() }
-            links[device]!.gso = limits
-        case .setLinkMode(_, let mode):
-            guard links[device] != nil else { throw noDevice() }
-            links[device]!.linkMode = mode
-        case .setOperState(_, let state):
-            guard links[device] != nil else { throw noDevice() }
-            // As set_operstate(): only between UP and DORMANT, and only while the device is up.
-            if let current = links[device]?.operState, [.up, .dormant, .unknown].contains(current) {
-                links[device]!.operState = state
-            }
+        do {
+            try model.apply(action)
+        } catch let refusal as KernelModel.Refusal {
+            throw KernelError(operation: "\(action)", errno: refusal.errno, kernelMessage: refusal.message)
         }
         afterPerform?(action, self)
     }
-}
-
-struct InjectedDumpFailure: Error, CustomStringConvertible {
-    var description: String { "injected dump failure" }
 }
 
 final class FakeClock: MonotonicClock {

@@ -15,11 +15,11 @@ final class HygieneWatchTests: XCTestCase {
 
     private func snapshot(vf: InterfaceIndex?) -> ReconcilerSnapshot {
         let link = vf.map { LinkSnapshot(index: $0, name: "vf0", mac: nil) }
-        let pair = PairSnapshot(synthetic: 2, syntheticLabel: "hn0(2)", syntheticLink: nil, vf: vf, vfLabel: vf.map { "vf0(\($0))" },
+        let pair = PairSnapshot(synthetic: NamedInterface(2, name: "hn0"), syntheticLink: nil, vf: vf.map { NamedInterface($0, name: "vf0") },
                                 vfLink: link, phase: vf.map { .active(vf: $0, seenUsable: true) } ?? .waitingForVF,
-                                steering: vf != nil, retryAt: nil, lastReason: nil, relay: RelayTotals(), recovered: RelayTotals(),
+                                steering: vf != nil, retryAt: nil, lastReason: nil, relay: TrafficCounters(), recovered: TrafficCounters(),
                                 vfTraffic: nil, memberships: [])
-        return ReconcilerSnapshot(pairs: [pair], links: [:], originals: SavedOriginals(), reconciles: 1, labels: [:])
+        return ReconcilerSnapshot(pairs: [pair], links: [:], originals: SavedOriginals(), reconciles: 1)
     }
 
     private func makeWatch() -> HygieneWatch {

@@ -10,8 +10,8 @@ final class OperatorModelTests: XCTestCase {
     private let wall = WallTime(seconds: 1_795_000_000, nanoseconds: 123_000_000)
 
     private func activity(_ kind: PairActivity.Kind, at seconds: UInt64, switchMs: Int64? = nil, reason: String? = nil) -> PairActivity {
-        PairActivity(kind: kind, at: MonotonicInstant(nanoseconds: seconds * 1_000_000_000), synthetic: 2,
-                     syntheticLabel: "hn0(2)", vf: 3, vfLabel: "vf0(3)", reason: reason,
+        PairActivity(kind: kind, at: MonotonicInstant(nanoseconds: seconds * 1_000_000_000), synthetic: NamedInterface(2, name: "hn0"),
+                     vf: NamedInterface(3, name: "vf0"), reason: reason,
                      switchDuration: switchMs.map { .microseconds($0 * 1000 + 250) })
     }
 
@@ -34,36 +34,42 @@ final class OperatorModelTests: XCTestCase {
                                            vf: "vf0", vfIfindex: 3, reason: "VF removed", switchMs: 2.25))
     }
 
-    func testLabelsSplitIntoNameAndIndex() {
-        XCTAssertEqual(splitLabel("vf0(5)").name, "vf0")
-        XCTAssertEqual(splitLabel("vf0(5)").index, 5)
-        XCTAssertEqual(splitLabel("ifindex(9)").name, "ifindex(9)")
-        XCTAssertEqual(splitLabel("odd(name)").index, nil)
+    func testAnInterfaceWithoutAKnownNameIsNamedByItsIndex() {
+        let timeline = EventTimeline(capacity: 2, wallClock: { self.wall })
+        timeline.append(PairActivity(kind: .fallback, at: MonotonicInstant(nanoseconds: 1), synthetic: NamedInterface(2, name: "hn0"),
+                                     vf: NamedInterface(9, name: nil)))
+        let entry = timeline.entries[0]
+        XCTAssertEqual(entry.synthetic, "hn0")
+        XCTAssertEqual(entry.syntheticIfindex, 2)
+        XCTAssertEqual(entry.vf, "ifindex(9)")
+        XCTAssertEqual(entry.vfIfindex, 9)
+        XCTAssertEqual("\(NamedInterface(5, name: "vf0"))", "vf0(5)")
+        XCTAssertEqual("\(NamedInterface(9, name: nil))", "ifindex(9)")
     }
 
     private func pair(_ phase: PairPhase, steering: Bool = false, retryAt: MonotonicInstant? = nil) -> PairSnapshot {
         var hn = LinkSnapshot(index: 2, name: "hn0", mac: MACAddress("00:15:5d:aa:bb:cc"))
-        hn.counters = LinkCounters(rxPackets: 10, txPackets: 20, rxBytes: 1000, txBytes: 2000)
-        return PairSnapshot(synthetic: 2, syntheticLabel: "hn0(2)", syntheticLink: hn, vf: phase.vf,
-                            vfLabel: phase.vf.map { "vf0(\($0))" }, vfLink: nil, phase: phase, steering: steering,
+        hn.counters = TrafficCounters(rxPackets: 10, txPackets: 20, rxBytes: 1000, txBytes: 2000)
+        return PairSnapshot(synthetic: NamedInterface(2, name: "hn0"), syntheticLink: hn,
+                            vf: phase.vf.map { NamedInterface($0, name: "vf0") }, vfLink: nil, phase: phase, steering: steering,
                             retryAt: retryAt, lastReason: nil,
-                            relay: RelayTotals(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 6, bytes: 600)),
-                            recovered: RelayTotals(), vfTraffic: nil, memberships: [])
+                            relay: TrafficCounters(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 6, bytes: 600)),
+                            recovered: TrafficCounters(), vfTraffic: nil, memberships: [])
     }
 
     private func snapshot(_ pairs: [PairSnapshot]) -> ReconcilerSnapshot {
-        ReconcilerSnapshot(pairs: pairs, links: [:], originals: SavedOriginals(), reconciles: 7, labels: [:])
+        ReconcilerSnapshot(pairs: pairs, links: [:], originals: SavedOriginals(), reconciles: 7)
     }
 
     func testStateNames() {
         let t = MonotonicInstant(nanoseconds: 1)
-        XCTAssertEqual(StatusBoard.state(of: pair(.waitingForVF), mode: .transparent), "waiting-for-vf")
-        XCTAssertEqual(StatusBoard.state(of: pair(.settling(vf: 3, until: t)), mode: .transparent), "settling")
-        XCTAssertEqual(StatusBoard.state(of: pair(.active(vf: 3, seenUsable: true), steering: true), mode: .transparent), "steering")
-        XCTAssertEqual(StatusBoard.state(of: pair(.active(vf: 3, seenUsable: true)), mode: .transparent), "fallback")
-        XCTAssertEqual(StatusBoard.state(of: pair(.suspended(vf: 3, reason: .vfNoCarrier)), mode: .transparent), "fallback")
-        XCTAssertEqual(StatusBoard.state(of: pair(.active(vf: 3, seenUsable: true), retryAt: t), mode: .transparent), "held-back")
-        XCTAssertEqual(StatusBoard.state(of: pair(.active(vf: 3, seenUsable: true)), mode: .nonTransparent), "active")
+        XCTAssertEqual(StatusBoard.state(of: pair(.waitingForVF), mode: .transparent), .waitingForVF)
+        XCTAssertEqual(StatusBoard.state(of: pair(.settling(vf: 3, until: t)), mode: .transparent), .settling)
+        XCTAssertEqual(StatusBoard.state(of: pair(.active(vf: 3, seenUsable: true), steering: true), mode: .transparent), .steering)
+        XCTAssertEqual(StatusBoard.state(of: pair(.active(vf: 3, seenUsable: true)), mode: .transparent), .fallback)
+        XCTAssertEqual(StatusBoard.state(of: pair(.suspended(vf: 3, reason: .vfNoCarrier)), mode: .transparent), .fallback)
+        XCTAssertEqual(StatusBoard.state(of: pair(.active(vf: 3, seenUsable: true), retryAt: t), mode: .transparent), .heldBack)
+        XCTAssertEqual(StatusBoard.state(of: pair(.active(vf: 3, seenUsable: true)), mode: .nonTransparent), .active)
     }
 
     func testBoardKeepsSinceAndSwitchesAndTotals() throws {
@@ -78,16 +84,16 @@ final class OperatorModelTests: XCTestCase {
                                   vfAddresses: [3: ["198.18.0.9/24"]], now: t0.advanced(by: .seconds(5)),
                                   wallNow: wall)
         let status = try XCTUnwrap(report.pairs.first)
-        XCTAssertEqual(status.state, "steering")
+        XCTAssertEqual(status.state, .steering)
         XCTAssertEqual(status.sinceSecondsAgo, 3)
         XCTAssertEqual(status.since, wall.minus(.seconds(3)).iso8601)
         XCTAssertEqual(status.switchesToVf, 1)
         XCTAssertEqual(status.switchesToSynthetic, 0)
-        XCTAssertEqual(status.lastSwitch?.direction, "to-vf")
+        XCTAssertEqual(status.lastSwitch?.direction, .toVF)
         XCTAssertEqual(status.lastSwitch?.switchMs, 1.25)
-        XCTAssertEqual(status.traffic.viaVf, TrafficCounters(rxPackets: 5, rxBytes: 500, txPackets: 6, txBytes: 600))
-        XCTAssertEqual(status.traffic.synthetic, TrafficCounters(rxPackets: 10, rxBytes: 1000, txPackets: 20, txBytes: 2000))
-        XCTAssertEqual(status.traffic.total, TrafficCounters(rxPackets: 15, rxBytes: 1500, txPackets: 26, txBytes: 2600))
+        XCTAssertEqual(status.traffic.viaVf, TrafficCounters(rxPackets: 5, txPackets: 6, rxBytes: 500, txBytes: 600))
+        XCTAssertEqual(status.traffic.synthetic, TrafficCounters(rxPackets: 10, txPackets: 20, rxBytes: 1000, txBytes: 2000))
+        XCTAssertEqual(status.traffic.total, TrafficCounters(rxPackets: 15, txPackets: 26, rxBytes: 1500, txBytes: 2600))
         XCTAssertEqual(status.vfAddresses, ["198.18.0.9/24"])
         XCTAssertEqual(report.agent.reconciles, 7)
         XCTAssertEqual(report.agent.netlinkErrors, 1)

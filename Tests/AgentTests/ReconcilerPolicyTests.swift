@@ -8,33 +8,19 @@ import XCTest
 
 /// The reconciler applying issue 4's policy on the fake kernel: what it changes, what it logs,
 /// what it restores, and that the multicast timer is cheap.
-final class ReconcilerPolicyTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class ReconcilerPolicyTests: ReconcilerTestCase {
     private var reconciler: Reconciler!
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
     private static let features: Set<String> = ["tx-scatter-gather", "tx-checksum-ip-generic", "tx-tcp-segmentation",
                                                 "tx-tcp6-segmentation", "rx-checksum"]
 
     override func setUp() {
-        let mac = MACAddress("00:15:5d:aa:bb:cc")!
-        kernel = FakeKernel()
-        var hnLink = LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                  operState: .up, addrGenMode: .eui64)
-        hnLink.gso = GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536)
-        var vfLink = LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.broadcast, .multicast], addrGenMode: .eui64)
-        vfLink.gso = GSOLimits(maxSize: 32768, maxSegs: 65535, ipv4MaxSize: 32768)
-        kernel.add(hnLink)
-        kernel.add(vfLink)
-        kernel.carrierOnUp = [vf]
+        super.setUp()
+        kernel.change(hn) { $0.gso = GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536) }
+        kernel.change(vf) { $0.gso = GSOLimits(maxSize: 32768, maxSegs: 65535, ipv4MaxSize: 32768) }
         let all = OffloadFeatures(active: Self.features, wanted: Self.features, changeable: Self.features)
         kernel.offloads = [hn: all, vf: all]
         kernel.offloads[vf]!.active.remove("tx-tcp-segmentation")
         kernel.offloads[vf]!.wanted.remove("tx-tcp-segmentation")
-        clock = FakeClock(seconds: 100)
-        logs = LogRecorder()
     }
 
     private func start(_ config: AgentConfig = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .zero)) throws {
@@ -42,16 +28,12 @@ final class ReconcilerPolicyTests: XCTestCase {
                                 logger: logs.logger)
         try reconciler.resynchronise()
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
     }
 
     private func errors(_ text: String) -> Int {
         logs.records.filter { $0.level == .error && $0.message.contains(text) }.count
-    }
-
-    private func deliverLinks() {
-        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { reconciler.take(.present(link)) }
     }
 
     func testAttachIntersectsOffloadsLowersGSOAndFollowsTheVFsLinkState() throws {
@@ -79,7 +61,7 @@ final class ReconcilerPolicyTests: XCTestCase {
         kernel.clearLog()
         kernel.offloads[hn]!.active.insert("tx-tcp-segmentation") // `ethtool -K hn0 tso on`: a FEATURE CHANGE link event
         kernel.offloads[hn]!.wanted.insert("tx-tcp-segmentation")
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.setFeatures(device: hn, changes: ["tx-tcp-segmentation": false])])
         XCTAssertTrue(logs.contains("tx-tcp-segmentation turned on again while paired; VF vf0(3) lacks them: off again (re-intersected)"))
@@ -87,8 +69,7 @@ final class ReconcilerPolicyTests: XCTestCase {
 
     func testVFRemovalGivesTheSyntheticNICItsOffloadsBack() throws {
         try start()
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)
         reconciler.reconcile()
         XCTAssertNil(kernel.relay[hn]?.egress)
         XCTAssertEqual(kernel.offloads[hn]!.active, Self.features)
@@ -170,7 +151,7 @@ final class ReconcilerPolicyTests: XCTestCase {
 
         kernel.change(hn) { $0.mtu = 1500 } // the operator gives up on jumbo frames
         clock.current = second
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf)
         XCTAssertTrue(logs.contains("pair of hn0(2): changes applied again"))
@@ -188,9 +169,9 @@ final class ReconcilerPolicyTests: XCTestCase {
     }
 
     func testNonTransparentModeCountsTheVFsOwnTraffic() throws {
-        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 100, txPackets: 50, rxBytes: 10_000, txBytes: 5_000) }
+        kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 100, txPackets: 50, rxBytes: 10_000, txBytes: 5_000) }
         try start(AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .zero, mode: .nonTransparent))
-        kernel.change(vf) { $0.counters = LinkCounters(rxPackets: 130, txPackets: 60, rxBytes: 13_000, txBytes: 6_000) }
+        kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 130, txPackets: 60, rxBytes: 13_000, txBytes: 6_000) }
         reconciler.shutdown(keepSteering: false)
         XCTAssertTrue(logs.contains("vf traffic rx_packets=30 rx_bytes=3000 tx_packets=10 tx_bytes=1000"),
                       "only what passed since the VF was attached: \(logs.messages.filter { $0.contains("restored") })")

@@ -6,28 +6,17 @@ import XCTest
 
 /// Settings applied by a reload (SIGHUP) to a running reconciler, against the fake kernel.
 final class ReconcilerReloadTests: XCTestCase {
-    private let mac = MACAddress("00:15:5d:aa:bb:cc")!
     private let hn: InterfaceIndex = 2
     private let vf: InterfaceIndex = 3
 
     /// hn0 + vf0 steering under `config` (settle 0), plus eth1, another hv_netvsc NIC without a VF.
     private func steering(_ config: AgentConfig) throws -> (FakeKernel, Reconciler, LogRecorder) {
-        let kernel = FakeKernel()
-        kernel.add(LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                operState: .up, addrGenMode: .eui64))
-        kernel.add(LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast], addrGenMode: .eui64))
+        let kernel = FakeKernel.withPair(hn: hn, vf: vf)
         kernel.add(LinkSnapshot(index: 4, name: "eth1", mac: MACAddress("00:15:5d:00:00:01"), flags: [.up, .lowerUp]))
-        kernel.carrierOnUp = [vf]
         let logs = LogRecorder()
-        let reconciler = Reconciler(config: config, kernel: kernel,
-                                    drivers: FakeDrivers(byName: ["hn0": "hv_netvsc", "vf0": "mlx5_core", "eth1": "hv_netvsc"]),
-                                    clock: FakeClock(seconds: 1000), logger: logs.logger)
-        try reconciler.resynchronise()
-        for _ in 0..<2 {
-            reconciler.reconcile()
-            for link in kernel.links.values { reconciler.take(.present(link)) }
-        }
-        reconciler.reconcile()
+        let reconciler = try Reconciler.steering(
+            config: config, kernel: kernel, clock: FakeClock(seconds: 1000), logger: logs.logger,
+            drivers: FakeDrivers(byName: ["hn0": "hv_netvsc", "vf0": "mlx5_core", "eth1": "hv_netvsc"]))
         XCTAssertEqual(kernel.relay[hn]?.egress, RelayFilter(kind: .toEgress, target: vf), "steering before the reload")
         return (kernel, reconciler, logs)
     }

@@ -29,28 +29,18 @@ final class RecordingNotifier: PeerNotifier {
 
 /// Issue 5 in the reconciler: adoption of a relay left in place, saved originals that survive a
 /// crash, flap damping, peer notification after each switch.
-final class ReconcilerRestartTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class ReconcilerRestartTests: ReconcilerTestCase {
     private let store = MemoryStore()
     private let notifier = RecordingNotifier()
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
     private var config = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .seconds(2))
 
     override func setUp() {
-        let mac = MACAddress("00:15:5d:aa:bb:cc")!
-        kernel = FakeKernel()
-        var hnLink = LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                  mtu: 9000, operState: .up, addrGenMode: .eui64)
-        hnLink.linkMode = .dormant
-        kernel.add(hnLink)
-        kernel.add(LinkSnapshot(index: vf, name: "vf0", mac: mac, flags: [.broadcast, .multicast], addrGenMode: .eui64))
-        kernel.carrierOnUp = [vf]
+        super.setUp()
+        kernel.change(hn) {
+            $0.mtu = 9000
+            $0.linkMode = .dormant
+        }
         kernel.addresses = [hn: [InterfaceAddress(device: hn, family: .ipv4, bytes: [198, 18, 0, 1], unusable: false)]]
-        clock = FakeClock(seconds: 100)
-        logs = LogRecorder()
     }
 
     private func makeReconciler() throws -> Reconciler {
@@ -63,15 +53,11 @@ final class ReconcilerRestartTests: XCTestCase {
         return r
     }
 
-    private func deliverLinks(_ r: Reconciler) {
-        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { r.take(.present(link)) }
-    }
-
     private func steer() throws -> Reconciler {
         let r = try makeReconciler()
         clock.advance(by: config.settle)
         r.reconcile()
-        deliverLinks(r)
+        kernel.deliverLinks(to: r)
         r.reconcile()
         XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering")
         return r
@@ -182,17 +168,16 @@ final class ReconcilerRestartTests: XCTestCase {
         config.flapHold = .seconds(30)
         let r = try steer()
         for cycle in 1...3 {
-            kernel.remove(vf)
-            r.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+            kernel.remove(vf, notifying: r)
             r.reconcile()
             kernel.add(LinkSnapshot(index: vf, name: "vf0", mac: MACAddress("00:15:5d:aa:bb:cc")!,
                                     flags: [.broadcast, .multicast], addrGenMode: .eui64))
-            deliverLinks(r)
+            kernel.deliverLinks(to: r)
             r.reconcile()
             if cycle < 3 {
                 clock.advance(by: config.settle)
                 r.reconcile()
-                deliverLinks(r)
+                kernel.deliverLinks(to: r)
                 r.reconcile()
                 XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "cycle \(cycle): steering again")
             }
@@ -204,7 +189,7 @@ final class ReconcilerRestartTests: XCTestCase {
         XCTAssertNil(kernel.relay[hn]?.egress, "held: not steering after the settle time")
         clock.advance(by: .seconds(28))
         r.onTimer()
-        deliverLinks(r)
+        kernel.deliverLinks(to: r)
         r.reconcile()
         XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering again once the hold is over")
     }
@@ -219,8 +204,7 @@ final class ReconcilerRestartTests: XCTestCase {
         r.onTimer()
         XCTAssertEqual(notifier.rounds.count, 2)
         XCTAssertTrue(logs.contains("peer notification synthetic=hn0(2) via VF vf0(3): 1 gratuitous ARP(s), 0 neighbour advertisement(s) (round 2 of 2)"))
-        kernel.remove(vf)
-        r.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: r)
         r.reconcile()
         XCTAssertEqual(notifier.rounds.count, 3, "and right after the fallback")
         XCTAssertTrue(logs.contains("via the synthetic path"))

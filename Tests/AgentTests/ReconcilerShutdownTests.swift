@@ -15,14 +15,8 @@ final class ReconcilerShutdownTests: XCTestCase {
     /// Two pairs: hn0(2)+vf0(3) and hn1(4)+vf1(5), each VF at MTU 1500 under a synthetic NIC at 9000.
     override func setUp() {
         kernel = FakeKernel()
-        for (hn, vf, last) in [(InterfaceIndex(2), InterfaceIndex(3), UInt8(1)), (4, 5, 2)] {
-            let mac = MACAddress(bytes: [0x00, 0x15, 0x5d, 0xaa, 0xbb, last])!
-            kernel.add(LinkSnapshot(index: hn, name: "hn\(last - 1)", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                    mtu: 9000, operState: .up, addrGenMode: .eui64))
-            kernel.add(LinkSnapshot(index: vf, name: "vf\(last - 1)", mac: mac, flags: [.broadcast, .multicast],
-                                    mtu: 1500, addrGenMode: .eui64))
-        }
-        kernel.carrierOnUp = [3, 5]
+        kernel.addPair(hn: 2, vf: 3, mac: MACAddress("00:15:5d:aa:bb:01")!, mtu: (9000, 1500))
+        kernel.addPair(hn: 4, vf: 5, names: ("hn1", "vf1"), mac: MACAddress("00:15:5d:aa:bb:02")!, mtu: (9000, 1500))
         clock = FakeClock(seconds: 100)
         logs = LogRecorder()
     }
@@ -38,7 +32,7 @@ final class ReconcilerShutdownTests: XCTestCase {
 
     func testAFailedRestoreDoesNotStopTheOthers() throws {
         let r = try steerBoth()
-        kernel.fail(.setMTU(device: 3, mtu: 1500), with: InjectedFailure(), times: 100)
+        kernel.fail(.setMTU(device: 3, mtu: 1500), times: 100)
         let outcome = r.shutdown(keepSteering: false)
 
         // The second pair is given back entirely, though it comes after the failure.
@@ -52,14 +46,14 @@ final class ReconcilerShutdownTests: XCTestCase {
         XCTAssertEqual(kernel.links[3]?.addrGenMode, .eui64)
         XCTAssertEqual(kernel.links[3]?.mtu, 9000, "the one that failed")
 
-        XCTAssertEqual(outcome.failedRestores, ["set mtu 1500 on vf0(3): injected failure: no memory"])
-        XCTAssertTrue(logs.contains("restore failed: set mtu 1500 on vf0(3): injected failure: no memory", level: .error), "\(logs.messages)")
+        XCTAssertEqual(outcome.failedRestores, ["set mtu 1500 on vf0(3): set mtu 1500 on ifindex 3 failed: Cannot allocate memory (ENOMEM)"])
+        XCTAssertTrue(logs.contains("restore failed: set mtu 1500 on vf0(3): set mtu 1500 on ifindex 3 failed: Cannot allocate memory (ENOMEM)", level: .error), "\(logs.messages)")
         XCTAssertEqual(logs.count("restore failed"), 1, "each failure logged once, not once per pass")
     }
 
     func testARestoreThatFailsOnceAndThenWorksIsNoFailure() throws {
         let r = try steerBoth()
-        kernel.fail(.setMTU(device: 3, mtu: 1500), with: InjectedFailure(), times: 1)
+        kernel.fail(.setMTU(device: 3, mtu: 1500), times: 1)
         let outcome = r.shutdown(keepSteering: false)
         XCTAssertEqual(kernel.links[3]?.mtu, 1500, "tried again in the next pass")
         XCTAssertEqual(outcome.failedRestores, [])
@@ -70,7 +64,7 @@ final class ReconcilerShutdownTests: XCTestCase {
         let r = try steerBoth()
         // As on Linux when a VF's MTU is below 1280 (no IPv6 device): its addrgenmode cannot be
         // set until the MTU restore brings IPv6 back, with the default mode, which was the original.
-        kernel.fail(.setAddrGenMode(device: 3, mode: .eui64), with: InjectedFailure(), times: 100)
+        kernel.fail(.setAddrGenMode(device: 3, mode: .eui64), times: 100)
         kernel.afterPerform = { action, kernel in
             if action == .setMTU(device: 3, mtu: 1500) { kernel.change(3) { $0.addrGenMode = .eui64 } }
         }

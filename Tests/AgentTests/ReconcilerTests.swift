@@ -6,28 +6,17 @@ import Logging
 import Policy
 import XCTest
 
-/// Stands in for a KernelError in the failure tests: KernelError's description traps while the
-/// errnoNames bug is present (see testKernelErrorIsLoggedWithErrnoText), and the reconciler
-/// handles any Error the same way.
-struct InjectedFailure: Error, CustomStringConvertible {
-    var description: String { "injected failure: no memory" }
-}
-
-final class ReconcilerTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class ReconcilerTests: ReconcilerTestCase {
     private var reconciler: Reconciler!
 
-    private let mac = MACAddress("00:15:5d:aa:bb:cc")!
+    private let mac = FakeKernel.pairMAC
     private let settle: Duration = .seconds(2)
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
 
+    /// hn0 as the test starts: as `FakeKernel.withPair` makes it, in the dormant link mode the
+    /// agent leaves it in while paired (its own tests set it otherwise).
     private var hnLink: LinkSnapshot {
-        var link = LinkSnapshot(index: hn, name: "hn0", mac: mac, flags: [.up, .lowerUp, .broadcast, .multicast],
-                                operState: .up, addrGenMode: .eui64)
-        link.linkMode = .dormant // as the agent leaves it while paired; its own tests set it otherwise
+        var link = FakeKernel.withPair().links[hn]!
+        link.linkMode = .dormant
         return link
     }
 
@@ -51,14 +40,11 @@ final class ReconcilerTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        kernel = FakeKernel()
+        try super.setUpWithError()
+        kernel.change(hn) { $0.linkMode = .dormant }
         kernel.add(LinkSnapshot(index: 1, name: "lo", mac: nil, hardwareType: 772, flags: [.up, .loopback]))
-        kernel.add(hnLink)
-        kernel.add(vfLink())
         kernel.add(LinkSnapshot(index: 4, name: "eth1", mac: MACAddress("00:15:5d:00:00:01"), flags: [.up, .lowerUp]))
-        kernel.carrierOnUp = [3, 7, 8]
-        clock = FakeClock(seconds: 1000)
-        logs = LogRecorder()
+        kernel.carrierOnUp.formUnion([7, 8])
         try makeReconciler()
     }
 
@@ -69,11 +55,6 @@ final class ReconcilerTests: XCTestCase {
         try reconciler.resynchronise()
     }
 
-    /// What RTM_NEWLINK events would bring after the kernel's links changed.
-    private func deliverLinks() {
-        for link in kernel.links.values.sorted(by: { $0.index < $1.index }) { reconciler.take(.present(link)) }
-    }
-
     private var phase: PairPhase? { reconciler.pairs[hn]?.phase }
 
     /// Start, settle, attach, and let the agent see its own changes.
@@ -82,7 +63,7 @@ final class ReconcilerTests: XCTestCase {
         reconciler.reconcile()
         clock.advance(by: settle)
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.relay, relay ?? steered(), "steering", file: file, line: line)
         XCTAssertEqual(phase, .active(vf: vf, seenUsable: true), file: file, line: line)
@@ -122,7 +103,7 @@ final class ReconcilerTests: XCTestCase {
         // Level-based: the same inputs again, or the agent's own changes arriving as events, change nothing.
         kernel.clearLog()
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [])
         XCTAssertEqual(phase, .active(vf: vf, seenUsable: true))
@@ -148,8 +129,7 @@ final class ReconcilerTests: XCTestCase {
 
     func testVFRemovedDeletesEgressFirstThenSteersAgainWhenItReturns() {
         steer()
-        kernel.remove(vf)                       // hn0's egress redirect now points at nothing: TX blackholed
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)                       // hn0's egress redirect now points at nothing: TX blackholed
         reconciler.reconcile()
         XCTAssertEqual(kernel.log.first, .deleteRedirect(device: hn, hook: .egress))
         XCTAssertEqual(kernel.log, [.deleteRedirect(device: hn, hook: .egress)],
@@ -178,8 +158,7 @@ final class ReconcilerTests: XCTestCase {
 
     func testVFMovedToAnotherNamespace() {
         steer()
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: true))
+        kernel.remove(vf, notifying: reconciler, movedToNamespace: true)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log.first, .deleteRedirect(device: hn, hook: .egress))
         XCTAssertEqual(phase, .waitingForVF)
@@ -260,7 +239,7 @@ final class ReconcilerTests: XCTestCase {
     // MARK: failures
 
     func testFailedEgressAddKeepsPairOffTheVFAndRetriesAfterOneSecond() {
-        kernel.fail(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf), with: InjectedFailure())
+        kernel.fail(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf))
         reconciler.reconcile()
         clock.advance(by: settle)
         let failedAt = clock.now()
@@ -271,13 +250,14 @@ final class ReconcilerTests: XCTestCase {
         XCTAssertNil(kernel.relay[hn]?.egress)
         XCTAssertNil(kernel.relay[vf]?.ingress)
         XCTAssertEqual(reconciler.nextDeadline, failedAt.advanced(by: .seconds(1)))
-        XCTAssertTrue(logs.contains("injected failure: no memory", level: .error))
+        XCTAssertTrue(logs.contains("add egress egress-redirect on ifindex 2 to ifindex 3 failed: Cannot allocate memory (ENOMEM)", level: .error),
+                      "\(logs.messages)")
         XCTAssertTrue(logs.contains("pair of hn0(2) stays on the synthetic path; retrying in 1.0s", level: .warning))
         XCTAssertFalse(logs.contains("steering on"))
 
         kernel.clearLog()
         clock.advance(by: .milliseconds(999))
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [], "no retry before the second is over")
 
@@ -295,8 +275,8 @@ final class ReconcilerTests: XCTestCase {
         steer()
         // Someone turns IPv6 address generation back on; quietening it again fails.
         kernel.change(vf) { $0.addrGenMode = .eui64 }
-        deliverLinks()
-        kernel.fail(.setAddrGenMode(device: vf, mode: .none), with: InjectedFailure())
+        kernel.deliverLinks(to: reconciler)
+        kernel.fail(.setAddrGenMode(device: vf, mode: .none))
         reconciler.reconcile()
         XCTAssertEqual(Array(kernel.log.prefix(2)), [.setAddrGenMode(device: vf, mode: .none),
                                                      .deleteRedirect(device: hn, hook: .egress)],
@@ -312,9 +292,6 @@ final class ReconcilerTests: XCTestCase {
     }
 
     func testKernelErrorIsLoggedWithErrnoText() throws {
-        if skipKnownBugs {
-            throw XCTSkip("BUG: errnoNames duplicate key (EOPNOTSUPP == ENOTSUP) traps when the reconciler logs a KernelError (see report)")
-        }
         kernel.fail(.addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf),
                     with: KernelError(operation: "RTM_NEWTFILTER egress on hn0(2)", errno: ENOMEM, kernelMessage: nil))
         reconciler.reconcile()
@@ -332,7 +309,7 @@ final class ReconcilerTests: XCTestCase {
     func testVFAdminDownSuspendsThenSettlesAgain() {
         steer()
         kernel.change(vf) { $0.flags.subtract([.up, .lowerUp]) }     // `ip link set vf0 down`
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.setOperState(device: hn, state: .dormant), .deleteRedirect(device: hn, hook: .egress),
                                     .deleteRedirect(device: vf, hook: .ingress), .setOperState(device: hn, state: .up)],
@@ -349,14 +326,14 @@ final class ReconcilerTests: XCTestCase {
 
         // Up again: settle again, then steer again.
         kernel.change(vf) { $0.flags.formUnion([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(phase, .settling(vf: vf, until: clock.now().advanced(by: settle)))
         XCTAssertEqual(reconciler.nextDeadline, clock.now().advanced(by: settle))
         XCTAssertNil(kernel.relay[hn]?.egress, "no TX through the VF while it settles")
         clock.advance(by: settle)
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.relay, steered())
         XCTAssertEqual(kernel.links[vf]?.addrGenMode, AddrGenMode.none)
@@ -366,10 +343,10 @@ final class ReconcilerTests: XCTestCase {
     func testResettlingVFStaysQuietAndUp() throws {
         steer()
         kernel.change(vf) { $0.flags.subtract([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         kernel.change(vf) { $0.flags.formUnion([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         kernel.clearLog()
         reconciler.reconcile()
         // The operator brought the VF back up: the agent must not take it down again, and must
@@ -383,7 +360,7 @@ final class ReconcilerTests: XCTestCase {
     func testVFLostCarrierSuspends() {
         steer()
         kernel.change(vf) { $0.flags.remove(.lowerUp) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(Array(kernel.log.prefix(2)), [.setOperState(device: hn, state: .dormant),
                                                      .deleteRedirect(device: hn, hook: .egress)],
@@ -396,7 +373,7 @@ final class ReconcilerTests: XCTestCase {
     func testSyntheticDownTakesVFDownAndBackUp() {
         steer()
         kernel.change(hn) { $0.flags.subtract([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.deleteRedirect(device: hn, hook: .egress), .setAdminState(device: vf, up: false)])
         XCTAssertEqual(phase, .active(vf: vf, seenUsable: false), "not a suspension: the agent took the VF down")
@@ -404,7 +381,7 @@ final class ReconcilerTests: XCTestCase {
 
         kernel.clearLog()
         kernel.change(hn) { $0.flags.formUnion([.up, .lowerUp]) }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.setAdminState(device: vf, up: true),
                                     .addRedirect(device: hn, hook: .egress, kind: .toEgress, target: vf)])
@@ -415,7 +392,7 @@ final class ReconcilerTests: XCTestCase {
         // The VF gets enslaved to a bridge by someone else: no longer a candidate; everything is given back.
         steer()
         kernel.change(vf) { $0.master = 9 }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         // Its admin state now belongs to its new master: not set down, unlike a VF that is simply released.
         XCTAssertEqual(Set(kernel.log), [.deleteRedirect(device: hn, hook: .egress),
@@ -430,23 +407,17 @@ final class ReconcilerTests: XCTestCase {
     }
 
     func testStolenVFReleasedOnlyAfterEgressIsRemoved() throws {
-        if skipKnownBugs {
-            throw XCTSkip("BUG: Reconciler.planAll runs releases of no-longer-engaged devices before the pairs' plans: the VF is set down while hn0 egress still redirects to it (see report)")
-        }
         steer()
         kernel.change(vf) { $0.master = 9 }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log.first, .deleteRedirect(device: hn, hook: .egress), "\(kernel.log)")
     }
 
     func testStolenVFFallbackReasonSaysWhy() throws {
-        if skipKnownBugs {
-            throw XCTSkip("BUG: a VF that is still present but no longer a candidate is logged as \"VF removed\"; FallbackReason.vfNoLongerEligible is never produced (see report)")
-        }
         steer()
         kernel.change(vf) { $0.master = 9 }
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertTrue(logs.contains("fallback synthetic=hn0(2) vf=vf0(3) reason=\"VF no longer a candidate"), "\(logs.messages)")
         XCTAssertFalse(logs.contains("reason=\"VF removed\""), "\(logs.messages)")
@@ -457,7 +428,7 @@ final class ReconcilerTests: XCTestCase {
         try? reconciler.resynchronise()
         reconciler.reconcile()
         reconciler.reconcile()
-        deliverLinks()
+        kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(logs.count("ignored hn0.10(8)"), 1)
         XCTAssertTrue(logs.contains("reason=\"stacked or virtual device (kind macvlan)\""))
@@ -466,8 +437,7 @@ final class ReconcilerTests: XCTestCase {
 
     func testSyntheticNICRemovedGivesVFBack() {
         steer()
-        kernel.remove(hn)
-        reconciler.take(.removed(index: hn, name: "hn0", movedToNamespace: false))
+        kernel.remove(hn, notifying: reconciler)
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [.deleteRedirect(device: vf, hook: .ingress), .setAdminState(device: vf, up: false),
                                     .setAddrGenMode(device: vf, mode: .eui64), .deleteClsact(device: vf)])
@@ -483,10 +453,9 @@ final class ReconcilerTests: XCTestCase {
         kernel.relay[vf]?.ingress?.counters = RelayCounters(packets: 5, bytes: 500)
         reconciler.reconcile()
         XCTAssertEqual(reconciler.pairs[hn]?.totals,
-                       RelayTotals(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 10, bytes: 1000)))
+                       TrafficCounters(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 10, bytes: 1000)))
         // The VF goes and comes back: the new filters count from zero, the old counts are kept.
-        kernel.remove(vf)
-        reconciler.take(.removed(index: vf, name: "vf0", movedToNamespace: false))
+        kernel.remove(vf, notifying: reconciler)
         reconciler.reconcile()
         XCTAssertTrue(logs.contains("relay rx_packets=5 rx_bytes=500 tx_packets=10 tx_bytes=1000"), "\(logs.messages)")
         kernel.add(vfLink(7))
@@ -497,7 +466,7 @@ final class ReconcilerTests: XCTestCase {
         kernel.relay[hn]?.egress?.counters = RelayCounters(packets: 1, bytes: 64)
         reconciler.reconcile()
         XCTAssertEqual(reconciler.pairs[hn]?.totals,
-                       RelayTotals(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 11, bytes: 1064)))
+                       TrafficCounters(received: RelayCounters(packets: 5, bytes: 500), sent: RelayCounters(packets: 11, bytes: 1064)))
     }
 
     func testResynchroniseRetriesInterruptedDumps() throws {
@@ -513,10 +482,10 @@ final class ReconcilerTests: XCTestCase {
     func testObservationFailureChangesNothing() {
         reconciler.reconcile()
         clock.advance(by: settle)
-        kernel.observeFailure = InjectedFailure()
+        kernel.observeFailure = FakeKernel.noMemory("RTM_GETTFILTER dump")
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, [], "no plan without knowing the tc state")
-        XCTAssertTrue(logs.contains("observing tc state: injected failure: no memory", level: .error))
+        XCTAssertTrue(logs.contains("observing tc state: RTM_GETTFILTER dump failed: Cannot allocate memory (ENOMEM)", level: .error))
         kernel.observeFailure = nil
         reconciler.reconcile()
         XCTAssertEqual(kernel.log, attachActions())

@@ -43,9 +43,6 @@ final class RequestChannelTests: XCTestCase {
     }
 
     func testErrorDescriptionsNameTheErrno() throws {
-        if skipKnownBugs {
-            throw XCTSkip("BUG: errnoNames in SystemCall.swift lists EOPNOTSUPP and ENOTSUP (both 95 on Linux); the duplicate key traps on first use of errnoText, i.e. on any KernelError/SystemCallError description (see report)")
-        }
         let kernel = KernelError(operation: "RTM_NEWQDISC clsact on vf0(2)", errno: EEXIST,
                                  kernelMessage: "Exclusivity flag on, cannot modify")
         XCTAssertEqual(kernel.description,
@@ -164,9 +161,6 @@ final class RequestChannelTests: XCTestCase {
     }
 
     func testErrorCodeInt32MinIsRejected() throws {
-        if skipKnownBugs {
-            throw XCTSkip("BUG: RequestChannel.checkAck negates the NLMSG_ERROR code; Int32.min overflows and traps (see report)")
-        }
         // Found by FuzzTests: an NLMSG_ERROR whose error field is 0x80000000.
         transport.queue(nlmsg(type: 2, flags: 0x100, seq: 5, i32(Int32.min) + zeros(16)))
         XCTAssertThrowsError(try channel.perform(request(seq: 5), sequence: 5, operation: "op"))

@@ -7,19 +7,8 @@ import XCTest
 
 /// Issue 11 item 11: a failed resynchronisation (after an event overrun) is retried with
 /// back-off as a deadline of the event loop, and shows in status and metrics until it works.
-final class ResyncRetryTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
+final class ResyncRetryTests: ReconcilerTestCase {
     private let config = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .seconds(2))
-
-    override func setUp() {
-        kernel = FakeKernel.withPair(hn: hn, vf: vf)
-        clock = FakeClock(seconds: 100)
-        logs = LogRecorder()
-    }
 
     private func steer() throws -> Reconciler {
         let r = try Reconciler.steering(config: config, kernel: kernel, clock: clock, logger: logs.logger)
@@ -37,7 +26,7 @@ final class ResyncRetryTests: XCTestCase {
         XCTAssertFalse(r.resynchroniseOrRetry())
         XCTAssertEqual(r.nextDeadline, start.advanced(by: .milliseconds(100)), "first retry after 100 ms")
         XCTAssertEqual(r.snapshot().resync, ResyncStatus(pending: true, failures: 1))
-        XCTAssertTrue(logs.contains("resynchronising: injected dump failure; the link table may be stale, retrying in 0.1s",
+        XCTAssertTrue(logs.contains("resynchronising: RTM_GETLINK dump failed: Cannot allocate memory (ENOMEM); the link table may be stale, retrying in 0.1s",
                                     level: .error), "\(logs.messages)")
 
         clock.advance(by: .milliseconds(50))

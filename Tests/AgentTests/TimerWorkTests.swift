@@ -9,20 +9,13 @@ import XCTest
 /// `onTimer` runs whenever a deadline passed, also right after the reconcile of a wake with
 /// events (see AgentRuntime.run): each due deadline gets its own work, and no reconcile that the
 /// one before it already did.
-final class TimerWorkTests: XCTestCase {
-    private var kernel: FakeKernel!
-    private var clock: FakeClock!
-    private var logs: LogRecorder!
+final class TimerWorkTests: ReconcilerTestCase {
     private let notifier = RecordingNotifier()
-    private let hn: InterfaceIndex = 2
-    private let vf: InterfaceIndex = 3
     private let interval: Duration = .milliseconds(200)
 
     override func setUp() {
-        kernel = FakeKernel.withPair(hn: hn, vf: vf)
+        super.setUp()
         kernel.addresses = [hn: [InterfaceAddress(device: hn, family: .ipv4, bytes: [198, 18, 0, 1], unusable: false)]]
-        clock = FakeClock(seconds: 100)
-        logs = LogRecorder()
     }
 
     /// Steering, with the first of three notification rounds sent.
@@ -68,8 +61,7 @@ final class TimerWorkTests: XCTestCase {
     func testARoundDueOnAGoneSyntheticNICIsDropped() throws {
         let r = try steer()
         clock.advance(by: interval)
-        kernel.remove(hn)
-        r.take(.removed(index: hn, name: "hn0", movedToNamespace: false))
+        kernel.remove(hn, notifying: r)
         r.onTimer()
         XCTAssertEqual(notifier.rounds.count, 1, "nothing sent on a device that is gone")
         if let next = r.nextDeadline { XCTAssertGreaterThan(next, clock.now(), "no deadline left in the past") }
@@ -138,7 +130,7 @@ final class TimerWorkTests: XCTestCase {
                            drivers: FakeDrivers(byName: [:]), clock: clock, logger: logs.logger)
         try r.resynchronise()
         r.reconcile()
-        XCTAssertEqual(r.pairs[hn]?.phase.name, "settling")
+        if case .settling = r.pairs[hn]?.phase {} else { XCTFail("settling: \(String(describing: r.pairs[hn]?.phase))") }
         var churn = LinkEventBatch()
         churn.multicastChanged = true
         let end = clock.now().advanced(by: .milliseconds(2100))

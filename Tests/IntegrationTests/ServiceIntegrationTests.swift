@@ -7,29 +7,13 @@ import XCTest
 import Glibc
 #endif
 
-final class ServiceIntegrationTests: XCTestCase {
-    private var testbed: Testbed?
-    private var agent: AgentProcess?
+final class ServiceIntegrationTests: IntegrationTestCase {
     private var scratch: URL?
 
-    override func setUpWithError() throws {
-        try Testbed.requireRootAndTools()
-        continueAfterFailure = false
-    }
-
     override func tearDown() {
-        if let agent {
-            agent.stop()
-            if (testRun?.failureCount ?? 0) + (testRun?.unexpectedExceptionCount ?? 0) > 0 {
-                print("--- hnagent log ---\n\(agent.log.suffix(8000))\n--- end ---")
-            }
-        }
-        agent = nil
-        testbed?.destroy()
-        testbed = nil
+        super.tearDown()
         if let scratch { try? FileManager.default.removeItem(at: scratch) }
         scratch = nil
-        super.tearDown()
     }
 
     func testConfigFileAppliesAndFlagsWin() throws {
@@ -45,8 +29,7 @@ final class ServiceIntegrationTests: XCTestCase {
         [logging]
         format = "json"
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        let tb = try Testbed(withVF: true)
-        testbed = tb
+        let tb = try makeTestbed()
         let a = try AgentProcess(testbed: tb, settle: 0.3, extraArguments: ["--config", config])
         agent = a
         let ready = try a.waitForLog("ready:", timeout: 10)
@@ -67,8 +50,7 @@ final class ServiceIntegrationTests: XCTestCase {
         // A path socket, not an abstract one: abstract names are per network namespace and the
         // agent runs in the testbed's.
         let listener = try DatagramListener(path: dir.appendingPathComponent("notify").path)
-        let tb = try Testbed(withVF: true)
-        testbed = tb
+        let tb = try makeTestbed()
         let variables = environment.merging(["NOTIFY_SOCKET": listener.path]) { $1 }
         for (name, value) in variables { setenv(name, value, 1) }
         defer { for name in variables.keys { unsetenv(name) } }

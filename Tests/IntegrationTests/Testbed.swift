@@ -1,4 +1,5 @@
-// A network-namespace testbed for hnagent: the same topology as scripts/lib/testbed.sh.
+// A network-namespace testbed for hnagent: the same topology as scripts/lib/testbed.sh, with
+// the names and addresses both read from scripts/lib/testbed.env.
 //
 //   GUEST                          HOST (switch)                 PEER
 //   hn0 198.18.0.1/24  <-veth->  p-hn0 --+
@@ -75,15 +76,18 @@ struct PingResult: CustomStringConvertible {
 
 final class Testbed {
     static let agentPref = 20040
-    static let hnMAC = "02:00:5e:12:00:01"
-    static let peerMAC = "02:00:5e:12:00:02"
-    static let guestIP = "198.18.0.1"
-    static let peerIP = "198.18.0.2"
-    static let prefixLength = 24
+    // Names, addresses and MACs: scripts/lib/testbed.env, shared with scripts/lib/testbed.sh.
+    static let hnMAC = TestbedDefinition.value("TB_HN_MAC")
+    static let peerMAC = TestbedDefinition.value("TB_PEER_MAC")
+    static let guestIP = TestbedDefinition.value("TB_GUEST_IP")
+    static let peerIP = TestbedDefinition.value("TB_PEER_IP")
+    static let prefixLength = Int(TestbedDefinition.value("TB_PREFIXLEN"))!
 
     // Interface names (namespace-local).
-    static let hn = "hn0", vf = "vf0", peerIf = "eth0", bridge = "br0"
-    static let hnPort = "p-hn0", vfPort = "p-vf0", peerPort = "p-peer"
+    static let hn = TestbedDefinition.value("TB_HN"), vf = TestbedDefinition.value("TB_VF")
+    static let peerIf = TestbedDefinition.value("TB_PEER_IF"), bridge = TestbedDefinition.value("TB_BR")
+    static let hnPort = TestbedDefinition.value("TB_HN_PORT"), vfPort = TestbedDefinition.value("TB_VF_PORT")
+    static let peerPort = TestbedDefinition.value("TB_PEER_PORT")
 
     private static let namePrefix = "hnit"
     private static var counter = 0

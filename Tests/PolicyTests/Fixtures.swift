@@ -1,10 +1,6 @@
 @testable import Policy
 import XCTest
 
-/// Tests that document a bug in Sources start with `if skipKnownBugs { throw XCTSkip("BUG: ...") }`.
-/// Set to false to see them fail (and, once the bug is fixed, pass).
-let skipKnownBugs = false
-
 /// Builders for link snapshots, so each test row states only what matters to it.
 enum Fixture {
     static let mac = MACAddress("00:15:5d:01:02:03")!

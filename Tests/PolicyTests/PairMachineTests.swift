@@ -27,7 +27,6 @@ final class PairMachineTests: XCTestCase {
         XCTAssertEqual(events, [.settleStarted(vf: 3, until: until)])
         XCTAssertEqual(phase.deadline, until)
         XCTAssertFalse(phase.holdsVF)
-        XCTAssertEqual(phase.name, "settling")
     }
 
     func testSettlingUntilDeadline() {
@@ -125,7 +124,6 @@ final class PairMachineTests: XCTestCase {
         let (phase, events) = advance(.suspended(vf: 3, reason: .vfAdminDown), vf: vf, at: t0)
         XCTAssertEqual(phase, .settling(vf: 3, until: until))
         XCTAssertEqual(events, [.settleStarted(vf: 3, until: until)])
-        XCTAssertEqual(phase.name, "settling")
 
         let (phase0, events0) = advance(.suspended(vf: 3, reason: .vfNoCarrier), vf: vf, at: t0, settle: .zero)
         XCTAssertEqual(phase0, .active(vf: 3, seenUsable: true))
@@ -157,10 +155,7 @@ final class PairMachineTests: XCTestCase {
         }
     }
 
-    func testPhaseNamesAndHolding() {
-        XCTAssertEqual(PairPhase.waitingForVF.name, "waiting-for-vf")
-        XCTAssertEqual(PairPhase.active(vf: 3, seenUsable: true).name, "active")
-        XCTAssertEqual(PairPhase.suspended(vf: 3, reason: .vfAdminDown).name, "fallback")
+    func testPhaseHoldingAndReasons() {
         XCTAssertTrue(PairPhase.suspended(vf: 3, reason: .vfAdminDown).holdsVF)
         XCTAssertNil(PairPhase.active(vf: 3, seenUsable: true).deadline)
         XCTAssertEqual(FallbackReason.vfAdminDown.description, "VF set down")

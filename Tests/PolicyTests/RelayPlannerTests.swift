@@ -1,3 +1,4 @@
+import KernelModel
 @testable import Policy
 import XCTest
 
@@ -76,14 +77,14 @@ final class RelayPlannerTests: XCTestCase {
     // MARK: attach
 
     func testAttachOrderFromDownVF() {
-        var kernel = MiniKernel(links: table(hnUp, Fixture.vf(3, flags: [.broadcast, .multicast])), carrierOnUp: [3])
+        var kernel = KernelModel(links: table(hnUp, Fixture.vf(3, flags: [.broadcast, .multicast])), carrierOnUp: [3])
         var log: [[Action]] = []
         for _ in 0..<5 {
             let intent = PairIntent.compute(phase: active, synthetic: kernel.links[2]!, vf: kernel.links[3], mode: .transparent)
             let actions = RelayPlanner.plan(intent, links: kernel.links, relay: kernel.relay, originals: SavedOriginals())
             if actions.isEmpty { break }
             log.append(actions)
-            actions.forEach { kernel.apply($0) }
+            for action in actions { XCTAssertNoThrow(try kernel.apply(action), "\(action)") }
         }
         XCTAssertEqual(log, [
             [.setAddrGenMode(device: 3, mode: .none),     // quiet before up: no DAD/RS from the VF
@@ -235,13 +236,13 @@ final class RelayPlannerTests: XCTestCase {
 
     func testReleaseAfterFullAttachRestoresOriginalState() {
         let vf = Fixture.vf(3, flags: [.broadcast], addrGenMode: .eui64)
-        var kernel = MiniKernel(links: table(hnUp, vf), carrierOnUp: [3])
+        var kernel = KernelModel(links: table(hnUp, vf), carrierOnUp: [3])
         var originals = SavedOriginals()
         for _ in 0..<3 {
             let intent = PairIntent.compute(phase: active, synthetic: kernel.links[2]!, vf: kernel.links[3], mode: .transparent)
             for action in RelayPlanner.plan(intent, links: kernel.links, relay: kernel.relay, originals: originals) {
                 originals.record(action, current: kernel.links[action.device])
-                kernel.apply(action)
+                XCTAssertNoThrow(try kernel.apply(action), "\(action)")
             }
         }
         XCTAssertEqual(kernel.relay, steered)
@@ -250,7 +251,7 @@ final class RelayPlannerTests: XCTestCase {
         XCTAssertEqual(release.first, .deleteRedirect(device: 2, hook: .egress))
         for action in release {
             originals.record(action, current: kernel.links[action.device])
-            kernel.apply(action)
+            XCTAssertNoThrow(try kernel.apply(action), "\(action)")
         }
         XCTAssertEqual(kernel.links[3], vf, "VF back to down, eui64")
         XCTAssertEqual(kernel.relay[2], .absent)

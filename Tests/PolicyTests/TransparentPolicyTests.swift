@@ -1,44 +1,39 @@
+import KernelModel
 @testable import Policy
 import XCTest
 
 /// The seed's policy while a VF is attached (issue 4): offloads, GSO limits, LRO, multicast,
 /// operational state, non-transparent mode; restore on detach; idempotence.
 final class TransparentPolicyTests: XCTestCase {
-    /// A steady pair on a `MiniKernel`, with the originals the agent records on the way.
+    /// A steady pair on a `KernelModel`, with the originals the agent records on the way.
+    @dynamicMemberLookup
     struct World {
-        var kernel: MiniKernel
+        var kernel: KernelModel
         var originals = SavedOriginals()
 
-        var links: [InterfaceIndex: LinkSnapshot] {
-            get { kernel.links }
-            set { kernel.links = newValue }
-        }
-        var offloads: [InterfaceIndex: OffloadFeatures] {
-            get { kernel.offloads }
-            set { kernel.offloads = newValue }
-        }
-        var relay: [InterfaceIndex: RelayObservation] {
-            get { kernel.relay }
-            set { kernel.relay = newValue }
+        /// `world.links`, `world.relay`, `world.offloads`: the kernel's.
+        subscript<T>(dynamicMember path: WritableKeyPath<KernelModel, T>) -> T {
+            get { kernel[keyPath: path] }
+            set { kernel[keyPath: path] = newValue }
         }
 
         mutating func apply(_ actions: [Action]) {
             for action in actions {
-                originals.record(action, current: links[action.device], features: offloads[action.device])
-                kernel.apply(action)
+                originals.record(action, current: kernel.links[action.device], features: kernel.offloads[action.device])
+                do { try kernel.apply(action) } catch { XCTFail("the kernel refused \(action): \(error)") }
             }
         }
 
         func plan(phase: PairPhase = .active(vf: 3, seenUsable: true), mode: SteeringMode = .transparent,
                   multicast: Bool = false) -> [Action] {
-            let vf = phase.vf.flatMap { links[$0] }
-            let intent = PairIntent.compute(phase: phase, synthetic: links[2]!, vf: vf, mode: mode,
+            let vf = phase.vf.flatMap { kernel.links[$0] }
+            let intent = PairIntent.compute(phase: phase, synthetic: kernel.links[2]!, vf: vf, mode: mode,
                                             multicastMemberships: multicast)
-            return RelayPlanner.plan(intent, links: links, relay: relay, originals: originals, offloads: offloads)
+            return RelayPlanner.plan(intent, links: kernel.links, relay: kernel.relay, originals: originals, offloads: kernel.offloads)
         }
 
         func release() -> [Action] {
-            [2, 3].flatMap { RelayPlanner.release($0, links: links, relay: relay, originals: originals, offloads: offloads) }
+            [2, 3].flatMap { RelayPlanner.release($0, links: kernel.links, relay: kernel.relay, originals: originals, offloads: kernel.offloads) }
         }
     }
 
@@ -63,7 +58,7 @@ final class TransparentPolicyTests: XCTestCase {
             3: RelayObservation(hasClsact: true, ingress: RelayFilter(kind: .toIngress, target: 2)),
             2: RelayObservation(hasClsact: true, egress: RelayFilter(kind: .toEgress, target: 3)),
         ]
-        return World(kernel: MiniKernel(links: [2: hn, 3: vf], relay: relay, offloads: [2: features, 3: features]))
+        return World(kernel: KernelModel(links: [2: hn, 3: vf], relay: relay, offloads: [2: features, 3: features]))
     }
 
     func testASteadyPairNeedsNothing() {

@@ -23,28 +23,23 @@
 #
 # Knobs (set before tb_create):
 #   TB_PREFIX      namespace name prefix                  (default: hntb)
-#   TB_HN_MAC      MAC of hn0 and vf0                     (default: 02:00:5e:12:00:01)
+#   TB_HN_MAC      MAC of hn0 and vf0                     (default: testbed.env, as every name
+#                  and address there, each of which the environment may override likewise)
 #   TB_IPV6        1 keeps IPv6 on (DAD off, vf0 addrgenmode none); 0 disables IPv6 in all
 #                  three namespaces so no RS/MLD/DAD frames add noise to counters (default: 0)
 #   TB_VERBOSE     1 echoes every command the library runs to stderr (default: 0)
 
 TB_PREFIX=${TB_PREFIX:-hntb}
-TB_HN_MAC=${TB_HN_MAC:-02:00:5e:12:00:01}
-TB_PEER_MAC=${TB_PEER_MAC:-02:00:5e:12:00:02}
-TB_GUEST_IP=${TB_GUEST_IP:-198.18.0.1}
-TB_PEER_IP=${TB_PEER_IP:-198.18.0.2}
-TB_PREFIXLEN=${TB_PREFIXLEN:-24}
 TB_IPV6=${TB_IPV6:-0}
 TB_VERBOSE=${TB_VERBOSE:-0}
 
-# Interface names (inside their namespaces).
-TB_HN=hn0
-TB_VF=vf0
-TB_PEER_IF=eth0
-TB_BR=br0
-TB_HN_PORT=p-hn0      # HOST side of hn0's veth: the synthetic path
-TB_VF_PORT=p-vf0      # HOST side of vf0's veth: the VF path
-TB_PEER_PORT=p-peer   # HOST side of PEER's eth0
+# Names, addresses and MACs (TB_HN_MAC, TB_GUEST_IP, TB_HN, TB_VF_PORT, ...) come from
+# testbed.env, which the Swift integration tests read too; one set in the environment wins.
+while IFS='=' read -r tb_key tb_value; do
+    [[ $tb_key =~ ^TB_[A-Z_]+$ ]] || continue
+    [[ -n ${!tb_key-} ]] || printf -v "$tb_key" '%s' "$tb_value"
+done < "$(dirname "${BASH_SOURCE[0]}")/testbed.env"
+unset tb_key tb_value
 
 TB_ID=""
 TB_GUEST=""
