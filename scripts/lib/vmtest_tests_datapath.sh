@@ -51,8 +51,8 @@ mtu_refused_steps() {
     started=$EPOCHREALTIME
     vm "ip link set $vm_syn mtu $ok" >/dev/null
     # At once, not when that back-off runs out: a new MTU is a new request.
-    vm_wait 3 "[[ \$(cat /sys/class/net/$vm_vf/mtu) == $ok ]]" ||
-        { fail "mtu-refused: $vm_vf's MTU not $ok within 3 s of $vm_syn's (waiting out the back-off?)"; diagnose; return; }
+    vm_wait 4 "[[ \$(cat /sys/class/net/$vm_vf/mtu) == $ok ]]" ||
+        { fail "mtu-refused: $vm_vf's MTU not $ok within 4 s of $vm_syn's (waiting out the back-off?)"; diagnose; return; }
     local followed; followed=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
     # e1000e resets itself on an MTU change: its carrier comes back some seconds later.
     vm_wait 30 "$(status_is steering)" && vm_wait 5 "$(egress_redirect)" ||
