@@ -142,6 +142,7 @@ test_tcp_hotplug() {
         { fail "tcp-hotplug: iperf3 -s did not start in the guest"; tcp_hotplug_cleanup; return; }
     ip netns exec "$vm_peerns" iperf3 -c "${VM_GUEST_ADDR%/*}" -t "$seconds" -b 20M -i 1 -J --get-server-output >"$out" 2>&1 &
     client=$!
+    vm_test_pids+=("$client")
     local cycle vf_error="" started=$SECONDS times=()
     for ((cycle = 1; cycle <= VMTEST_TCP_CYCLES; cycle++)); do
         local t0=$SECONDS
