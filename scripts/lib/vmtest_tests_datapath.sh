@@ -138,7 +138,7 @@ test_tcp_hotplug() {
     guest_setting flap-threshold 0 || { fail "tcp-hotplug: could not turn flap damping off"; diagnose; return; }
     seq0=$(vm "hnagent events --json | tail -1" | json 'd["seq"]')
     vm "iperf3 -s -1 -D -J -B ${VM_GUEST_ADDR%/*} -i 0.2 --pidfile /run/vmtest-iperf3.pid" >/dev/null &&
-        vm_wait 10 "ss -Hltn 'sport = 5201' | grep -q ." ||
+        vm_wait 30 "ss -Hltn 'sport = 5201' | grep -q ." ||
         { fail "tcp-hotplug: iperf3 -s did not start in the guest"; tcp_hotplug_cleanup; return; }
     ip netns exec "$vm_peerns" iperf3 -c "${VM_GUEST_ADDR%/*}" -t "$seconds" -b 20M -i 1 -J --get-server-output >"$out" 2>&1 &
     client=$!
