@@ -12,6 +12,9 @@ public struct PairRecord {
     var retryAt: MonotonicInstant?
     /// Failed changes in a row (for the retry back-off); zero after a plan applies fully.
     var failures = 0
+    /// The synthetic NIC's MTU its VF refused last: once hn has another MTU, that is a new
+    /// request and is tried at once, not after the back-off.
+    var refusedMTU: UInt32?
     /// Traffic the relay moved through filters that no longer exist.
     var retired = TrafficCounters()
     /// The counters of the filters present at the last observation.

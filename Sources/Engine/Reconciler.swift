@@ -258,6 +258,10 @@ public final class Reconciler {
                 return PairRecord(synthetic: hn.index, damper: newDamper())
             }()
             if let retryAt = record.retryAt, now >= retryAt { record.retryAt = nil }
+            if let refused = record.refusedMTU, hn.mtu != refused {
+                record.retryAt = nil
+                record.refusedMTU = nil
+            }
             if let held = record.phase.vf, removedSinceReconcile.contains(held) {
                 // The held VF left; whatever has its ifindex now is another device.
                 let (phase, events) = PairMachine.advance(record.phase, synthetic: hn, vf: nil, now: now,
@@ -380,11 +384,13 @@ public final class Reconciler {
                 let wait = RetryBackoff(initial: Self.retryDelay, maximum: Self.maximumRetryDelay)
                     .delay(afterFailures: record.failures)
                 record.retryAt = now.advanced(by: wait)
-                pairs[hn] = record
+                record.refusedMTU = nil
                 var text = "\(error)"
                 if case .setMTU(let vf, let mtu) = action {
+                    record.refusedMTU = mtu
                     text = "VF \(label(vf)) refused MTU \(mtu) of synthetic NIC \(label(hn)); not steering through it: \(error)"
                 }
+                pairs[hn] = record
                 if lastFailure[hn] != text {
                     lastFailure[hn] = text
                     logger.error("\(text)")

@@ -49,13 +49,20 @@ public enum Preflight {
         uname(&release)
         let version = withUnsafeBytes(of: release.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let configPath = getenv("HNAGENT_KERNEL_CONFIG").map { String(cString: $0) } ?? "/boot/config-\(version)"
-        if let config = BoundedFile.text(configPath) {
-            if let missing = missingOptions(configText: config).first {
-                throw PreflightError.kernelFeatureMissing(feature: missing.feature, config: "\(missing.option), module \(missing.module)")
-            }
-        } else {
-            notes.append("kernel config \(configPath) not readable; tc support is checked when the relay is installed")
-        }
+        notes.append(try checkKernelConfig(path: configPath, text: BoundedFile.text(configPath)))
         return notes
+    }
+
+    /// The kernel config at `path` (`text` nil: not readable) has every required option, or this
+    /// throws naming the first one missing. The note says which it was, so the log shows the
+    /// config was read (or why not) either way.
+    static func checkKernelConfig(path: String, text: String?) throws -> String {
+        guard let text else {
+            return "kernel config \(path) not readable; tc support is checked when the relay is installed"
+        }
+        if let missing = missingOptions(configText: text).first {
+            throw PreflightError.kernelFeatureMissing(feature: missing.feature, config: "\(missing.option), module \(missing.module)")
+        }
+        return "kernel config \(path) has \(requiredKernelOptions.map(\.option).joined(separator: ", "))"
     }
 }

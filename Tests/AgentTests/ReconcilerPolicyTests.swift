@@ -157,6 +157,34 @@ final class ReconcilerPolicyTests: ReconcilerTestCase {
         XCTAssertTrue(logs.contains("pair of hn0(2): changes applied again"))
     }
 
+    /// Seen in the VM tier: after e1000e refused MTU 9300 and the back-off had grown, an MTU it
+    /// takes waited out the back-off (10 s) before steering. A new MTU is a new request: now.
+    func testAnMTUTheVFTakesSteersAtOnceWithoutWaitingOutTheBackOff() throws {
+        kernel.maximumMTU[vf] = 1500
+        kernel.change(hn) { $0.mtu = 9000 }
+        try start()
+        for _ in 0..<3 {
+            clock.current = try XCTUnwrap(reconciler.pairs[hn]?.retryAt)
+            reconciler.onTimer()
+        }
+        let retryAt = try XCTUnwrap(reconciler.pairs[hn]?.retryAt)
+        XCTAssertEqual(retryAt.duration(since: clock.current), .seconds(8), "the back-off has grown to 8 s")
+
+        clock.advance(by: .seconds(1))
+        kernel.change(hn) { $0.mtu = 1400 } // one the VF takes
+        kernel.deliverLinks(to: reconciler)
+        reconciler.reconcile()
+        XCTAssertEqual(kernel.links[vf]?.mtu, 1400)
+        XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering on the MTU change, 7 s before the retry was due")
+        XCTAssertNil(reconciler.pairs[hn]?.retryAt)
+
+        kernel.change(hn) { $0.mtu = 9000 } // refused again: held back, from 1 s again
+        kernel.deliverLinks(to: reconciler)
+        reconciler.reconcile()
+        XCTAssertNil(kernel.relay[hn]?.egress)
+        XCTAssertEqual(try XCTUnwrap(reconciler.pairs[hn]?.retryAt).duration(since: clock.current), .seconds(1))
+    }
+
     func testNonTransparentModeAppliesTheConsistencyItemsOnly() throws {
         kernel.change(hn) { $0.mtu = 4000 }
         try start(AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .zero, mode: .nonTransparent))

@@ -78,28 +78,44 @@ test_ping_vf() {
 
 qemu_has_vf() { qmp '{"execute":"qom-list","arguments":{"path":"/machine/peripheral"}}' | grep -q "\"name\": \"$VM_VF_ID\""; }
 
+# vf_unplug: QMP device_del of the e1000e, then the guest's view of it: the NIC gone, the
+# egress redirect gone, the pair waiting-for-vf. On failure vf_error says what was not seen.
+vf_unplug() {
+    local answer
+    answer=$(qmp "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"$VM_VF_ID\"}}")
+    [[ $answer != *'"error"'* ]] || { vf_error="QMP device_del: $answer"; return 1; }
+    vm_wait 30 "! ip link show $vm_vf" || { vf_error="$vm_vf still in the guest 30 s after device_del"; return 1; }
+    vm_wait 10 "! $(egress_redirect)" || { vf_error="egress redirect still there after the VF was removed"; return 1; }
+    vm_wait 10 "$(status_is waiting-for-vf)" || { vf_error="status not waiting-for-vf after the removal"; return 1; }
+}
+
+# vf_replug: once QEMU has let go of the old device, QMP device_add of a new e1000e with the
+# same MAC; then the guest names it (vm_vf follows udev's name) and the pair steers through it.
+vf_replug() {
+    local answer deadline=$((SECONDS + 30))
+    while qemu_has_vf; do
+        ((SECONDS < deadline)) || { vf_error="QEMU still has $VM_VF_ID 30 s after device_del"; return 1; }
+        sleep 0.5
+    done
+    answer=$(qmp "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"e1000e\",\"id\":\"$VM_VF_ID\",\"bus\":\"rp1\",\"netdev\":\"nvf\",\"mac\":\"$VM_MAC\"}}")
+    [[ $answer != *'"error"'* ]] || { vf_error="QMP device_add: $answer"; return 1; }
+    vm_wait 30 "[[ -n \$(for n in /sys/class/net/*; do [[ \$(basename \"\$(readlink \$n/device/driver 2>/dev/null)\") == e1000e ]] && echo \$n; done) ]]" ||
+        { vf_error="no e1000e NIC in the guest 30 s after device_add"; return 1; }
+    vm_vf=$(guest_nic_by_driver e1000e)
+    vm_wait 60 "$(status_is steering)" && vm_wait 10 "$(egress_redirect)" ||
+        { vf_error="not steering through the re-added $vm_vf within 60 s"; return 1; }
+}
+
 # (c) PCI hot-remove of the e1000e: fallback (egress redirect gone), ping on the synthetic
 # path; hot-add: steering again through the new device.
 test_hotplug() {
-    local answer started=$SECONDS
-    answer=$(qmp "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"$VM_VF_ID\"}}")
-    [[ $answer != *'"error"'* ]] || { fail "hotplug: QMP device_del: $answer"; return; }
-    vm_wait 30 "! ip link show $vm_vf" || { fail "hotplug: $vm_vf still in the guest 30 s after device_del"; diagnose; return; }
-    vm_wait 10 "! $(egress_redirect)" || { fail "hotplug: egress redirect still there after the VF was removed"; diagnose; return; }
-    vm_wait 10 "$(status_is waiting-for-vf)" || { fail "hotplug: status not waiting-for-vf after the removal"; diagnose; return; }
+    local started=$SECONDS vf_error=""
+    vf_unplug || { fail "hotplug: $vf_error"; diagnose; return; }
     local removed=$((SECONDS - started))
     peer_ping 5 || { fail "hotplug: ping lost packets on the synthetic path after the removal"; diagnose; return; }
-    local deadline=$((SECONDS + 30))
-    while qemu_has_vf; do ((SECONDS < deadline)) || { fail "hotplug: QEMU still has $VM_VF_ID 30 s after device_del"; return; }; sleep 0.5; done
-    started=$SECONDS
-    answer=$(qmp "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"e1000e\",\"id\":\"$VM_VF_ID\",\"bus\":\"rp1\",\"netdev\":\"nvf\",\"mac\":\"$VM_MAC\"}}")
-    [[ $answer != *'"error"'* ]] || { fail "hotplug: QMP device_add: $answer"; return; }
     local old=$vm_vf
-    vm_wait 30 "[[ -n \$(for n in /sys/class/net/*; do [[ \$(basename \"\$(readlink \$n/device/driver 2>/dev/null)\") == e1000e ]] && echo \$n; done) ]]" ||
-        { fail "hotplug: no e1000e NIC in the guest 30 s after device_add"; diagnose; return; }
-    vm_vf=$(guest_nic_by_driver e1000e)
-    vm_wait 60 "$(status_is steering)" && vm_wait 10 "$(egress_redirect)" ||
-        { fail "hotplug: not steering through the re-added $vm_vf within 60 s"; diagnose; return; }
+    started=$SECONDS
+    vf_replug || { fail "hotplug: $vf_error"; diagnose; return; }
     local added=$((SECONDS - started)) rx0; rx0=$(vf_counter rx_packets)
     peer_ping 5 || { fail "hotplug: ping lost packets after the re-add"; diagnose; return; }
     (($(vf_counter rx_packets) - rx0 >= 5)) || { fail "hotplug: re-added $vm_vf did not count the ping"; return; }
