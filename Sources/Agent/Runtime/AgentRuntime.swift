@@ -116,7 +116,8 @@ public final class AgentRuntime {
                 logger.notice("stopped")
                 return
             }
-            let wake = reconciler.handleWake(events: fds[0].revents != 0 ? events.drain() : nil)
+            let wake = reconciler.handleWake(events: fds[0].revents != 0
+                                             ? events.drain(urgent: reconciler.fallBackUrgently) : nil)
             if wake.resynchronised { services.noteResync() }
             if wake.eventsHandled { services.afterReconcile(addresses: wake.addresses) }
             if wake.timerRan { services.afterTimer() }
