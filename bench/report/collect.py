@@ -13,6 +13,7 @@ from rawfiles import (read_counters, read_iperf, read_meta, read_nlwatch,  # noq
                       read_switch_log, read_udpseq, usable)
 from stats import summary  # noqa: E402
 from switches import attach_ms, attribute_losses, switches  # noqa: E402
+from interleaved import interleaved  # noqa: E402
 
 IMPLS = ("hnagent", "baseline")
 
@@ -363,6 +364,7 @@ def main():
         "qdisc": qdisc(raw),
         "footprint": footprint(raw, build),
         "scale": scale(raw),
+        "interleaved": interleaved(raw),
     }
     with open(out_path, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)

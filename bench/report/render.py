@@ -117,6 +117,57 @@ def section_removal(r):
     return out
 
 
+def ci(x, digits=1):
+    """"12.0 [10.5, 14.0]": a median and its bootstrap interval."""
+    if not x or x.get("median") is None and x.get("value") is None:
+        return "n/a"
+    value = x.get("median", x.get("value"))
+    iv = x.get("interval")
+    return f(float(value), digits) + (f" [{f(float(iv[0]), digits)}, {f(float(iv[1]), digits)}]" if iv else "")
+
+
+def section_interleaved(r):
+    il = r.get("interleaved") or {}
+    if not il:
+        return ""
+    out = "## 0. Removal loss against the floor, interleaved\n\n"
+    out += ("hnagent, the floor (`bench/floor/floor.c`: the least a user-space relay can do, one "
+            "pre-built `RTM_DELTFILTER` sent on the first event that says the VF is down or gone) and "
+            "the baseline take turns in short blocks within one run, on one testbed with one UDP "
+            "sequence stream (PEER -> GUEST -> PEER, loss by send time): each block starts the "
+            "implementation, deletes and re-adds the VF a few times, and stops it; the order rotates "
+            "every round. Medians of the packets lost per VF deletion and of the reaction (first VF "
+            "event to hn's egress redirect gone, seen by `nlwatch`), each with a 95% bootstrap interval "
+            "drawn by round (a round holds one block of each, so a slow minute of the shared machine "
+            "hits all three alike). Loaded: a busy loop on every CPU and an unpaced iperf3 stream over "
+            "a second veth pair in namespaces of its own, for the whole run.\n\n")
+    rows = []
+    for name in ("idle", "loaded"):
+        x = il.get(name)
+        if not x:
+            continue
+        lost, react = x["lost"], x["reaction_ms"]
+        for impl in sorted(lost["impls"], key=lambda i: ("hnagent", "floor", "baseline").index(i)
+                           if i in ("hnagent", "floor", "baseline") else 9):
+            rows.append([name, impl, lost["impls"][impl]["n"], ci(lost["impls"][impl], 1),
+                         ci(react["impls"].get(impl), 3)])
+        rows.append([name, "**hnagent / floor**", "-", ci(lost["ratio"], 2), ci(react["ratio"], 2)])
+    out += table(["load", "impl", "removals", "lost per removal, median [95% CI]",
+                  "reaction ms, median [95% CI]"], rows) + "\n\n"
+    parts = []
+    for name in ("idle", "loaded"):
+        x = il.get(name)
+        if x:
+            m = x["meta"]
+            parts.append(f"{name}: {x['lost']['rounds']} rounds of {m.get('cycles_per_block')} deletions per "
+                         f"block, order {m.get('impls')} rotated; UDP sent {f(x['udp'].get('sent'), 0)}, lost "
+                         f"{f(x['udp'].get('lost'), 0)}, of it outside the removal and attach windows "
+                         f"{x['udp'].get('lost_outside_switches')}; watcher overruns {x['watcher_overruns']}; "
+                         f"load average {m.get('load_before')} before, {m.get('load_after')} after")
+    out += "Runs: " + "; ".join(parts) + ".\n"
+    return out
+
+
 def section_attach(r):
     rem, att = r.get("removal") or {}, r.get("attach") or {}
     rows = []
@@ -262,6 +313,16 @@ Both implementations are measured in the same run on the same testbed:
   runs `tc` (the same relay: clsact, u32 match-all, mirred, pref 20040): what an operator
   would write by hand. It deletes hn's egress redirect when the VF is deleted or loses UP or
   carrier, and installs both redirects when the VF is up with carrier (after `sleep settle`).
+- **floor** (section 0 only): `bench/floor/floor.c`, the same relay installed with `tc`; it
+  waits on rtnetlink link events and, on the first one that shows the VF without UP or
+  carrier or deleted, sends one `RTM_DELTFILTER` built at start (kind u32, pref 20040),
+  reading nothing of the event but its ifinfomsg header. No user-space relay can remove
+  the redirect sooner after the kernel's event; what it loses is the kernel's part.
+
+Section 0 interleaves the implementations within one run (short blocks, order rotated each
+round) because sequential runs of the same measurement a minute apart differ by 3-10x on
+this machine; sections 1-6 run one implementation after the other and are only comparable
+within that noise.
 
 Measurement tools, in `bench/tools/` (C, built by the script with gcc):
 
@@ -304,6 +365,8 @@ def section_machine(r):
                 meta = get(r, part, name[len(part) + 1:], "meta")
         if name == "throughput":
             meta = get(r, "throughput", "meta")
+        if name.startswith("interleaved"):
+            meta = get(r, "interleaved", "loaded" if name.endswith("-loaded") else "idle", "meta")
         if name.startswith("scale-"):
             _, impl, n = name.split("-")
             meta = get(r, "scale", impl, n, "meta")
@@ -344,7 +407,7 @@ def main():
                              f"![timeline]({os.path.relpath(plot, os.path.dirname(out) or '.')})\n")
         except ImportError:
             print("render: matplotlib missing; no plot", file=sys.stderr)
-    for section in (section_removal, section_attach, section_throughput, section_soak,
+    for section in (section_interleaved, section_removal, section_attach, section_throughput, section_soak,
                     section_footprint, section_scale):
         text = section(r)
         if text:
