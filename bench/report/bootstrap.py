@@ -8,13 +8,7 @@ correlation of the removals within a block, which resampling single removals wou
 """
 import random
 
-
-def median(values):
-    values = sorted(values)
-    if not values:
-        return None
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+from stats import median
 
 
 def _interval(values, level):

@@ -71,7 +71,7 @@ public final class NetlinkKernel: KernelPort {
                 result[qdisc.device]?.hasClsact = true
             }
         }
-        for device in devices { lastDumped[device] = nil }
+        lastDumped = [:] // only the latest observation: devices that left take their entries with them
         for device in devices where result[device]?.hasClsact == true {
             for hook in Hook.allCases {
                 let filters = try dumpFilters(device: device, hook: hook)

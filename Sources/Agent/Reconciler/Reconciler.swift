@@ -276,13 +276,13 @@ public final class Reconciler {
     /// only what follows the delete is left to do.
     func fallBackAtOnce() {
         for record in pairs.values where record.steering {
+            pairs[record.synthetic]?.egressRemovedUrgently = false
             guard let hn = links[record.synthetic] else { continue }
             let vf = record.phase.vf.flatMap { links[$0] }
             let intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode)
             var actions = RelayPlanner.urgentFallback(intent, links: links)
             if record.egressRemovedUrgently {
                 actions.removeAll { $0 == .deleteRedirect(device: hn.index, hook: .egress) }
-                pairs[hn.index]?.egressRemovedUrgently = false
             }
             if !actions.isEmpty { execute(PairPlan(synthetic: hn.index, actions: actions), now: clock.now()) }
         }
