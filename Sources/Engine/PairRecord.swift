@@ -6,6 +6,9 @@ public struct PairRecord {
     var phase: PairPhase = .waitingForVF
     /// The synthetic NIC's egress redirect to the VF was in place at the last observation.
     var steering = false
+    /// The event that said the VF is gone or down already took the egress redirect away
+    /// (`fallBackUrgently`); the reconcile that follows does not delete it again.
+    var egressRemovedUrgently = false
     /// Why the pair last left (or never reached) the VF path; logged with "fallback".
     var lastReason: FallbackReason?
     /// After a failed change the pair stays on the synthetic path until then (then retries).

@@ -1,5 +1,6 @@
 import Kernel
 import NetlinkCodecs
+import Policy
 
 /// What one wake of the event loop did in the reconciler, so the operator services can follow.
 public struct WakeOutcome: Equatable {
@@ -44,5 +45,27 @@ extension Reconciler {
             outcome.timerRan = true
         }
         return outcome
+    }
+
+    /// Called for each link event as soon as it is decoded, before the rest of the batch is read
+    /// (`LinkEventSource.drain(urgent:)`): when it says the VF a steering pair sends through is
+    /// gone, down or without carrier, the synthetic NIC's egress redirect is removed at once,
+    /// because until then every packet sent on it is lost. Nothing comes before that request:
+    /// no log line, no state-file write, no parsing of further events. The event is taken with
+    /// the rest of the batch afterwards, and that reconcile logs the fallback (or, if this
+    /// delete failed, tries it again the usual way).
+    public func fallBackUrgently(on message: LinkMessage) {
+        let lost: InterfaceIndex
+        switch message {
+        case .removed(let index, _, _):
+            lost = index
+        case .present(let link):
+            guard !(link.isAdminUp && link.hasCarrier) else { return }
+            lost = link.index
+        }
+        for (hn, record) in pairs where record.steering && !record.egressRemovedUrgently && record.phase.vf == lost {
+            guard (try? kernel.perform(.deleteRedirect(device: hn, hook: .egress))) != nil else { continue }
+            pairs[hn]?.egressRemovedUrgently = true
+        }
     }
 }

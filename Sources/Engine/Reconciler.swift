@@ -281,13 +281,18 @@ public final class Reconciler {
 
     /// Before anything is observed: a pair that was steering and no longer may loses its egress
     /// redirect now, so TX never waits for a full observation (a redirect to a VF that is down or
-    /// gone blackholes every packet).
+    /// gone blackholes every packet). If the event itself already removed it (`fallBackUrgently`),
+    /// only what follows the delete is left to do.
     func fallBackAtOnce() {
         for record in pairs.values where record.steering {
+            pairs[record.synthetic]?.egressRemovedUrgently = false
             guard let hn = links[record.synthetic] else { continue }
             let vf = record.phase.vf.flatMap { links[$0] }
             let intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode)
-            let actions = RelayPlanner.urgentFallback(intent, links: links)
+            var actions = RelayPlanner.urgentFallback(intent, links: links)
+            if record.egressRemovedUrgently {
+                actions.removeAll { $0 == .deleteRedirect(device: hn.index, hook: .egress) }
+            }
             if !actions.isEmpty { execute(PairPlan(synthetic: hn.index, actions: actions), now: clock.now()) }
         }
     }
@@ -413,6 +418,16 @@ public final class Reconciler {
     /// and the operator's timeline brought up to date after it. Shared by `execute` and the
     /// shutdown's `restoreEach`, which differ only in what a failure means.
     func apply(_ action: Action, synthetic: InterfaceIndex?, explained: Bool = false) throws {
+        if case .deleteRedirect(_, .egress) = action {
+            // TX off a VF comes before anything else, no log line and no state-file write first:
+            // a delete saves no original, and TX may be blackholed until it is done.
+            try kernel.perform(action)
+            if !explained { explain(action) }
+            logger.debug("applied: \(describe(action))")
+            note(action)
+            reportApplied(action, synthetic: synthetic)
+            return
+        }
         if !explained { explain(action) }
         originals.record(action, current: links[action.device], features: offloads[action.device])
         persist()

@@ -39,7 +39,9 @@ public final class LinkEventSource {
         self.logger = logger
     }
 
-    public func drain() -> LinkEventBatch {
+    /// Reads what is queued, up to `maximumDatagramsPerDrain` datagrams. `urgent` sees each link
+    /// event as soon as it is decoded, before the next one is (the VF-loss fast path).
+    public func drain(urgent: ((LinkMessage) -> Void)? = nil) -> LinkEventBatch {
         var batch = LinkEventBatch()
         for _ in 0..<Self.maximumDatagramsPerDrain {
             let datagram: NetlinkDatagram
@@ -85,7 +87,10 @@ public final class LinkEventSource {
                         batch.addresses.append(address)
                         continue
                     }
-                    if let decoded = try LinkCodec.decode(message) { batch.messages.append(decoded) }
+                    if let decoded = try LinkCodec.decode(message) {
+                        urgent?(decoded)
+                        batch.messages.append(decoded)
+                    }
                 }
             } catch {
                 logger.warning("dropped a link event: \(error); resynchronising")

@@ -5,25 +5,41 @@ import Policy
 
 extension NetlinkKernel {
     /// Deletes the agent's relay filters on one hook and nothing else: each is named by the
-    /// handle, kind and priority a dump of that hook reported just before, because the priority
-    /// alone (20040, protocol all) may hold another tool's u32 filters too. One dump round trip
-    /// more than a delete by priority; TX is off the VF once the first delete is acknowledged.
+    /// handle, kind and priority a dump of that hook reported, because the priority alone
+    /// (20040, protocol all) may hold another tool's u32 filters too. The dump is the last
+    /// observation's when there is one, so TX leaves the VF with the first request sent; only
+    /// if a filter so named is gone (ENOENT: replaced since) is the hook dumped again.
     func deleteOwnRedirects(device: InterfaceIndex, hook: Hook) throws {
+        // A dump that showed none of ours says nothing about a filter added since: dump again.
+        if let seen = lastDumped[device]?.removeValue(forKey: hook).map(OwnFilterDeletion.init(hook:)),
+           !seen.filters.isEmpty, try delete(seen, device, hook) {
+            return
+        }
         let present: [DumpedFilter]
         do {
             present = try dumpFilters(device: device, hook: hook)
         } catch let error as KernelError where [ENODEV, EINVAL, ENOENT].contains(error.errno) {
             return // the device or its clsact is gone, and the agent's filters with it
         }
-        let deletion = OwnFilterDeletion(hook: present)
-        // Gone in between (ENOENT), or its priority now holds something else (EINVAL): nothing of ours to delete.
-        let alreadyDone: Set<Int32> = [ENOENT, EINVAL, ENODEV]
+        _ = try delete(OwnFilterDeletion(hook: present), device, hook, fresh: true)
+    }
+
+    /// Sends the deletes; false when a filter named from an older dump was gone (ENOENT), so the
+    /// caller dumps again. With a `fresh` dump, gone means deleted in between: nothing to do.
+    private func delete(_ deletion: OwnFilterDeletion, _ device: InterfaceIndex, _ hook: Hook,
+                        fresh: Bool = false) throws -> Bool {
+        // Its priority now holds something else (EINVAL) or the device is gone: nothing of ours to delete.
+        let alreadyDone: Set<Int32> = fresh ? [ENOENT, EINVAL, ENODEV] : [EINVAL, ENODEV]
         for filter in deletion.filters {
             let sequence = channel.nextSequence()
             let handle = Self.u32Handle(filter.handle)
-            try perform(TrafficControlCodec.deleteFilterRequest(filter, sequence: sequence), sequence: sequence,
-                        operation: "RTM_DELTFILTER \(hook) redirect handle \(handle) prio \(filter.priority) on \(describe(device))",
-                        alreadyDone: alreadyDone)
+            do {
+                try perform(TrafficControlCodec.deleteFilterRequest(filter, sequence: sequence), sequence: sequence,
+                            operation: "RTM_DELTFILTER \(hook) redirect handle \(handle) prio \(filter.priority) on \(describe(device))",
+                            alreadyDone: alreadyDone)
+            } catch let error as KernelError where error.errno == ENOENT {
+                return false
+            }
         }
         if deletion.emptiesPriority {
             let sequence = channel.nextSequence()
@@ -32,6 +48,7 @@ extension NetlinkKernel {
                         operation: "RTM_DELTFILTER empty u32 prio \(RelayIdentity.priority) \(hook) on \(describe(device))",
                         alreadyDone: alreadyDone)
         }
+        return true
     }
 
     private func perform(_ request: [UInt8], sequence: UInt32, operation: String, alreadyDone: Set<Int32>) throws {

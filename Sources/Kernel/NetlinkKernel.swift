@@ -9,6 +9,9 @@ public final class NetlinkKernel: KernelPort {
     let channel: RequestChannel
     private let ethtool: EthtoolNetlink?
     let describe: (InterfaceIndex) -> String
+    /// Each hook's filters as the last observation dumped them, so a delete can name the agent's
+    /// filter at once instead of dumping first (see NetlinkKernel+OwnFilters.swift).
+    var lastDumped: [InterfaceIndex: [Hook: [DumpedFilter]]] = [:]
 
     /// `describe` turns an ifindex into "name(index)" for error messages. Without `ethtool`
     /// (a kernel without ethtool netlink) offloads are neither read nor changed.
@@ -71,9 +74,12 @@ public final class NetlinkKernel: KernelPort {
                 result[qdisc.device]?.hasClsact = true
             }
         }
+        lastDumped = [:] // only the latest observation: devices that left take their entries with them
         for device in devices where result[device]?.hasClsact == true {
             for hook in Hook.allCases {
-                for filter in try dumpFilters(device: device, hook: hook) {
+                let filters = try dumpFilters(device: device, hook: hook)
+                lastDumped[device, default: [:]][hook] = filters
+                for filter in filters {
                     if filter.isOurs, let redirect = filter.redirect {
                         if hook == .ingress { result[device]?.ingress = redirect } else { result[device]?.egress = redirect }
                     } else if !filter.isOurHashTable {
@@ -113,6 +119,7 @@ public final class NetlinkKernel: KernelPort {
                                                                  sequence: sequence)
             operation = "RTM_NEWTFILTER \(hook.rawValue) \(kind.rawValue) on \(describe(device)) to \(describe(target))"
             alreadyDone = [EEXIST]
+            lastDumped[device]?[hook] = nil // its handle is known only from the next dump
         case .deleteRedirect(let device, let hook):
             try deleteOwnRedirects(device: device, hook: hook)
             return

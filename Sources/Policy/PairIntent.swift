@@ -72,15 +72,16 @@ public enum RelayPlanner {
         let wantIngress = RelayFilter(kind: .toIngress, target: hn)
         var actions: [Action] = []
 
-        // 1. Stop TX through the VF first. A VF that lost its link makes the synthetic NIC
-        //    dormant until that is done (the seed: its media status is the VF's).
+        // 1. Stop TX through the VF first, before any other request. A VF that lost its link
+        //    then makes the synthetic NIC dormant until the fallback is complete (the seed: its
+        //    media status is the VF's).
         var madeDormant = false
         if let egress = hnRelay.egress, !(intent.syntheticEgressRedirect && egress.sameRedirect(as: wantEgress)) {
+            actions.append(.deleteRedirect(device: hn, hook: .egress))
             if goesDormant(intent, synthetic: hnLink, vf: vf) {
                 actions.append(.setOperState(device: hn, state: .dormant))
                 madeDormant = true
             }
-            actions.append(.deleteRedirect(device: hn, hook: .egress))
         }
         // Our filters on the wrong hooks (hn ingress, VF egress) are never wanted.
         if hnRelay.ingress != nil { actions.append(.deleteRedirect(device: hn, hook: .ingress)) }
@@ -136,16 +137,17 @@ public enum RelayPlanner {
     }
 
     /// For a pair that was steering at the last observation: when the intent no longer wants TX
-    /// through the VF, the egress redirect is removed before anything is observed (and, if the
-    /// VF merely lost its link, the synthetic NIC is dormant until that is done). Deleting a
-    /// redirect that is already gone is harmless.
+    /// through the VF, the egress redirect is removed before anything is observed, and before
+    /// anything else: every request ahead of it would wait for the same RTNL lock while TX is
+    /// blackholed. If the VF merely lost its link, the synthetic NIC then reports DORMANT until
+    /// the fallback is complete (`plan` sets it UP again). Deleting a redirect that is already
+    /// gone is harmless.
     public static func urgentFallback(_ intent: PairIntent, links: [InterfaceIndex: LinkSnapshot]) -> [Action] {
         guard !intent.syntheticEgressRedirect, let hn = links[intent.synthetic] else { return [] }
-        var actions: [Action] = []
+        var actions: [Action] = [.deleteRedirect(device: hn.index, hook: .egress)]
         if let vf = intent.vf.flatMap({ links[$0] }), goesDormant(intent, synthetic: hn, vf: vf) {
             actions.append(.setOperState(device: hn.index, state: .dormant))
         }
-        actions.append(.deleteRedirect(device: hn.index, hook: .egress))
         return actions
     }
 

@@ -98,7 +98,7 @@ public final class AgentRuntime {
 
         let loop = EventLoop(
             reconciler: reconciler, services: services,
-            linkEvents: .init(descriptor: eventSocket.fileDescriptor, read: events.drain),
+            linkEvents: .init(descriptor: eventSocket.fileDescriptor) { events.drain(urgent: reconciler.fallBackUrgently) },
             signals: .init(descriptor: signals.fileDescriptor, read: signals.read),
             waiter: PollWaiter(clock: clock)
         ) { signal in

@@ -189,6 +189,43 @@ final class NetlinkKernelTests: XCTestCase {
         }
     }
 
+    /// Issue 14: the delete names the agent's filter from the last observation's dump, so the
+    /// first request after a VF event is the delete itself; a filter replaced since (ENOENT) is
+    /// found by dumping the hook again.
+    func testDeleteRedirectUsesTheLastObservation() throws {
+        filtersOn["3/\(0xFFFF_FFF3 as UInt32)"] = [
+            foreignFilterAtOurPriority(ifindex: 3, parent: 0xFFFF_FFF3, handle: 0x8000_0800, seq: 0),
+            redirectFilter(ifindex: 3, parent: 0xFFFF_FFF3, handle: 0x8000_0801, seq: 0),
+        ]
+        _ = try kernel.observeRelay(on: [3])
+        var before = transport.sent.count
+        try kernel.perform(.deleteRedirect(device: 3, hook: .egress))
+        var sent = Array(transport.sent[before...])
+        XCTAssertEqual(sent.map { readU16($0, 4) }, [45], "the delete alone, no dump first")
+        XCTAssertEqual(readU32(sent[0], 24), 0x8000_0801, "named by the agent's handle, not the foreign 800::800")
+        XCTAssertEqual(readU32(sent[0], 32), 0x4E48_0300, "and its priority and protocol")
+
+        // Used once: the next delete dumps.
+        before = transport.sent.count
+        try kernel.perform(.deleteRedirect(device: 3, hook: .egress))
+        XCTAssertEqual(transport.sent[before...].map { readU16($0, 4) }, [46, 45])
+
+        // Replaced since the observation: ENOENT, then dump and delete what is there now.
+        _ = try kernel.observeRelay(on: [3])
+        errnoFor = [45: ENOENT]
+        before = transport.sent.count
+        XCTAssertNoThrow(try kernel.perform(.deleteRedirect(device: 3, hook: .egress)))
+        XCTAssertEqual(transport.sent[before...].map { readU16($0, 4) }, [45, 46, 45])
+        errnoFor = [:]
+
+        // A filter the agent added after the observation has no handle yet: dump first.
+        _ = try kernel.observeRelay(on: [3])
+        try kernel.perform(.addRedirect(device: 3, hook: .egress, kind: .toEgress, target: 9))
+        before = transport.sent.count
+        try kernel.perform(.deleteRedirect(device: 3, hook: .egress))
+        XCTAssertEqual(transport.sent[before...].map { readU16($0, 4) }, [46, 45])
+    }
+
     func testOperationNamesInErrors() throws {
         errnoFor = [44: ENODEV]
         XCTAssertThrowsError(try kernel.perform(.addRedirect(device: 3, hook: .egress, kind: .toEgress, target: 9))) { error in

@@ -311,9 +311,9 @@ final class ReconcilerTests: ReconcilerTestCase {
         kernel.change(vf) { $0.flags.subtract([.up, .lowerUp]) }     // `ip link set vf0 down`
         kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
-        XCTAssertEqual(kernel.log, [.setOperState(device: hn, state: .dormant), .deleteRedirect(device: hn, hook: .egress),
+        XCTAssertEqual(kernel.log, [.deleteRedirect(device: hn, hook: .egress), .setOperState(device: hn, state: .dormant),
                                     .deleteRedirect(device: vf, hook: .ingress), .setOperState(device: hn, state: .up)],
-                       "hn0 dormant until its TX is off the VF")
+                       "TX off the VF first, then hn0 dormant until the fallback is complete")
         XCTAssertEqual(phase, .suspended(vf: vf, reason: .vfAdminDown))
         XCTAssertEqual(kernel.links[vf]?.isAdminUp, false, "the agent does not fight the operator")
         XCTAssertTrue(logs.contains("VF unusable synthetic=hn0(2) vf=vf0(3) reason=\"VF set down\""))
@@ -362,9 +362,9 @@ final class ReconcilerTests: ReconcilerTestCase {
         kernel.change(vf) { $0.flags.remove(.lowerUp) }
         kernel.deliverLinks(to: reconciler)
         reconciler.reconcile()
-        XCTAssertEqual(Array(kernel.log.prefix(2)), [.setOperState(device: hn, state: .dormant),
-                                                     .deleteRedirect(device: hn, hook: .egress)],
-                       "hn0 dormant, then TX off the VF before anything else")
+        XCTAssertEqual(Array(kernel.log.prefix(2)), [.deleteRedirect(device: hn, hook: .egress),
+                                                     .setOperState(device: hn, state: .dormant)],
+                       "TX off the VF before anything else, then hn0 dormant")
         XCTAssertEqual(kernel.links[hn]?.operState, .up, "fallback complete: hn0 up again")
         XCTAssertEqual(phase, .suspended(vf: vf, reason: .vfNoCarrier))
         XCTAssertTrue(logs.contains("fallback synthetic=hn0(2) vf=vf0(3) reason=\"VF lost carrier\""))

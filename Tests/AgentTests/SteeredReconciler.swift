@@ -1,5 +1,6 @@
 @testable import Kernel
 @testable import Engine
+import Persistence
 import Logging
 import Policy
 
@@ -7,8 +8,10 @@ extension Reconciler {
     /// A reconciler started on `kernel` as the agent starts, then past the settle time with every
     /// link delivered as an event: each pair whose VF is usable is steering.
     static func steering(config: AgentConfig, kernel: FakeKernel, clock: FakeClock, logger: Logger,
-                         drivers: FakeDrivers = FakeDrivers(byName: [:]), notifier: PeerNotifier? = nil) throws -> Reconciler {
-        let r = Reconciler(config: config, kernel: kernel, drivers: drivers, clock: clock, logger: logger, notifier: notifier)
+                         drivers: FakeDrivers = FakeDrivers(byName: [:]), store: OriginalsStore? = nil,
+                         notifier: PeerNotifier? = nil) throws -> Reconciler {
+        let r = Reconciler(config: config, kernel: kernel, drivers: drivers, clock: clock, logger: logger,
+                           store: store, notifier: notifier)
         try r.resynchronise()
         r.reconcile()
         clock.advance(by: config.settle)

@@ -195,8 +195,9 @@ final class TransparentPolicyTests: XCTestCase {
         world.links[3]!.flags.remove(.lowerUp)
         let phase = PairPhase.suspended(vf: 3, reason: .vfNoCarrier)
         let actions = world.plan(phase: phase)
-        XCTAssertEqual(actions, [.setOperState(device: 2, state: .dormant),
-                                 .deleteRedirect(device: 2, hook: .egress),
+        // TX off the VF before any other request (each waits for RTNL while TX is blackholed).
+        XCTAssertEqual(actions, [.deleteRedirect(device: 2, hook: .egress),
+                                 .setOperState(device: 2, state: .dormant),
                                  .deleteRedirect(device: 3, hook: .ingress),
                                  .setOperState(device: 2, state: .up)])
         world.apply(actions)

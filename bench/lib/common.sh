@@ -8,6 +8,7 @@
 
 BASELINE_BIN="$BENCH_REPO/bench/baseline/tc-relay-loop"
 IMPLS=(hnagent baseline)
+source "$BENCH_REPO/bench/lib/load.sh"
 
 blog() { printf '[bench] %s\n' "$*" >&2; }
 
@@ -40,6 +41,10 @@ impl_start() {
         baseline)
             ip netns exec "$ns" "$BASELINE_BIN" --synthetic "$syn" --vf "$vf" --settle "$settle" \
                 >/dev/null 2>"$log" </dev/null &
+            ;;
+        floor)
+            # Names, not patterns, and no settle time: the least a relay can do (bench/floor/floor.c).
+            ip netns exec "$ns" "$BENCH_TOOLS/floor" --synthetic "$syn" --vf "$vf" >/dev/null 2>"$log" </dev/null &
             ;;
         *) blog "unknown implementation $impl"; return 1 ;;
     esac
@@ -102,17 +107,17 @@ egress_on_count() {
 }
 egress_on_is() { [[ $(egress_on_count "$1") == "$2" ]]; }
 
-# udp_stream_start DIR RATE: echo in GUEST, sender in PEER; sender PID in UDP_SEND_PID.
+# udp_stream_start DIR RATE [MAX_S]: echo in GUEST, sender in PEER; sender PID in UDP_SEND_PID.
 UDP_SEND_PID=""
 UDP_PORT=9000
 udp_stream_start() {
-    local dir=$1 rate=$2
+    local dir=$1 rate=$2 max_s=${3:-600}
     rm -f "$dir/echo.ready"
     tb_bg "$TB_GUEST" "$BENCH_TOOLS/udpseq" echo "$TB_GUEST_IP" "$UDP_PORT" "$dir/echo.ready"
     local echo_pid=$TB_LAST_PID
     wait_for --timeout 5 -- test -s "$dir/echo.ready" || return 1
     # The cap only bounds memory; the driver stops the sender with SIGINT.
-    tb_bg "$TB_PEER" "$BENCH_TOOLS/udpseq" send "$TB_GUEST_IP" "$UDP_PORT" "$rate" 600 "$dir/udp.txt" 1
+    tb_bg "$TB_PEER" "$BENCH_TOOLS/udpseq" send "$TB_GUEST_IP" "$UDP_PORT" "$rate" "$max_s" "$dir/udp.txt" 1
     UDP_SEND_PID=$TB_LAST_PID
     TB_LAST_PID=$echo_pid   # callers that run several streams stop the echo by this PID
 }

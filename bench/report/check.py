@@ -8,7 +8,8 @@ import sys
 
 
 def measured(results):
-    return [name for name in ("removal", "attach", "throughput", "soak", "timeline", "qdisc", "footprint", "scale")
+    return [name for name in ("removal", "attach", "throughput", "soak", "timeline", "qdisc", "footprint", "scale",
+                              "interleaved")
             if results.get(name) and (name != "footprint" or set(results[name]) - {"binary"})]
 
 

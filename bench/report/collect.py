@@ -11,8 +11,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rawfiles import (read_counters, read_iperf, read_meta, read_nlwatch,  # noqa: E402
                       read_switch_log, read_udpseq, usable)
-from stats import summary  # noqa: E402
+from stats import median, summary  # noqa: E402
 from switches import attach_ms, attribute_losses, switches  # noqa: E402
+from interleaved import interleaved  # noqa: E402
 
 IMPLS = ("hnagent", "baseline")
 
@@ -101,14 +102,6 @@ def attach(raw):
         out[impl] = {"meta": meta, "settle_s": settle, "samples": samples,
                      "summary": summary([s["attach_ms"] for s in samples])}
     return out
-
-
-def median(values):
-    values = sorted(values)
-    if not values:
-        return None
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def throughput(raw):
@@ -363,6 +356,7 @@ def main():
         "qdisc": qdisc(raw),
         "footprint": footprint(raw, build),
         "scale": scale(raw),
+        "interleaved": interleaved(raw),
     }
     with open(out_path, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)

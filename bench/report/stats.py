@@ -21,3 +21,12 @@ def summary(values):
         "max": max(values),
         "mean": sum(values) / len(values),
     }
+
+
+def median(values):
+    """The middle value, or the mean of the two middle ones (throughput runs, bootstrap)."""
+    values = sorted(values)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
