@@ -38,7 +38,7 @@ netmgr_record_default() {
     local vf; vf=$(guest_nic_by_driver e1000e)
     # "configuring" counts: the VF's IPv6 link-local address, the synthetic NIC's too, fails DAD.
     if vm_wait 60 "$(has_dhcp_address "$vf") && $(networkd_says "$vf" 'configur[a-z]*')"; then
-        netmgr_before="networkd configured the VF $vf before the rules: $(vm "ip -4 -o addr show dev $vf" | awk '{print $4}' | head -1), $(vm "networkctl status $vf --no-pager" | grep -m1 'State:' | xargs)"
+        netmgr_before="networkd had configured $vf: $(vm "ip -4 -o addr show dev $vf" | awk '{print $4}' | head -1), $(vm "networkctl status $vf --no-pager" | grep -m1 'State:' | xargs)"
     else
         netmgr_before="FAIL: networkd did not configure the VF $vf with DHCP within 60 s at boot ($(vm "networkctl status $vf --no-pager" | grep -m1 'State:' | xargs)): the default is not hostile, so this run proves nothing"
     fi
@@ -98,4 +98,36 @@ test_networkd_hotplug() {
     [[ -z $problem ]] || { fail "networkd-hotplug: synthetic NIC $vm_syn: $problem"; return; }
     vm "$(status_is steering)" || { fail "networkd-hotplug: hnagent is not steering through $vm_vf"; diagnose; return; }
     pass "networkd-hotplug: the re-added $vm_vf unmanaged (udev, networkctl), no address, route or lease; $vm_syn keeps its lease; steering"
+}
+
+# (f) the boot enumeration order where the VF registers before its synthetic NIC: with the
+# virtio NIC removed (PCI remove in the guest), the re-added e1000e is an ordinary NIC and
+# networkd configures it; when the virtio NIC comes back (PCI rescan), the rule re-triggers the
+# devices with its MAC and networkd lets go of the VF.
+test_networkd_vf_first() {
+    local started=$SECONDS syn_pci answer
+    # The net device's parent is virtio0, which sits on the PCI device.
+    syn_pci=$(vm "basename \$(readlink -f /sys/class/net/$vm_syn/device/..)") || { fail "networkd-vf-first: no PCI device behind $vm_syn"; return; }
+    answer=$(qmp "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"$VM_VF_ID\"}}")
+    [[ $answer != *'"error"'* ]] || { fail "networkd-vf-first: QMP device_del: $answer"; return; }
+    local deadline=$((SECONDS + 30))
+    while qemu_has_vf; do ((SECONDS < deadline)) || { fail "networkd-vf-first: QEMU still has $VM_VF_ID 30 s after device_del"; return; }; sleep 0.5; done
+    vm "echo 1 > /sys/bus/pci/devices/$syn_pci/remove" && vm_wait 30 "! ip link show $vm_syn" ||
+        { fail "networkd-vf-first: could not remove the virtio NIC $syn_pci in the guest"; return; }
+    answer=$(qmp "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"e1000e\",\"id\":\"$VM_VF_ID\",\"bus\":\"rp1\",\"netdev\":\"nvf\",\"mac\":\"$VM_MAC\"}}")
+    [[ $answer != *'"error"'* ]] || { fail "networkd-vf-first: QMP device_add: $answer"; return; }
+    vm_wait 30 "[[ -n \$(ls /sys/bus/pci/drivers/e1000e/*/net 2>/dev/null) ]]" || { fail "networkd-vf-first: no e1000e NIC after device_add"; return; }
+    vm_vf=$(guest_nic_by_driver e1000e)
+    # Alone, the e1000e is an ordinary NIC: networkd configures it (else this test proves nothing).
+    vm_wait 60 "$(has_dhcp_address "$vm_vf")" ||
+        { fail "networkd-vf-first: networkd did not configure $vm_vf while no synthetic NIC had its MAC ($(vm "udevadm info -q property -p /sys/class/net/$vm_vf" | grep HNAGENT | xargs))"; return; }
+    vm "echo 1 > /sys/bus/pci/rescan" && vm_wait 30 "[[ \$(basename \"\$(readlink /sys/class/net/$vm_syn/device/driver 2>/dev/null)\") == virtio_net ]]" ||
+        { fail "networkd-vf-first: the virtio NIC did not come back as $vm_syn after a PCI rescan"; return; }
+    local problem
+    problem=$(vf_left_alone "$vm_vf" boot-ll)
+    [[ -z $problem ]] || { fail "networkd-vf-first: VF $vm_vf, registered before $vm_syn: $problem"; diagnose; return; }
+    problem=$(synthetic_configured "$vm_syn")
+    [[ -z $problem ]] || { fail "networkd-vf-first: synthetic NIC $vm_syn: $problem"; return; }
+    vm_wait 60 "$(status_is steering)" || { fail "networkd-vf-first: hnagent not steering after the virtio NIC came back"; diagnose; return; }
+    pass "networkd-vf-first: $vm_vf configured by networkd while alone, unmanaged (no IPv4 address, route or lease) once $vm_syn came back; $vm_syn leased again; steering ($((SECONDS - started)) s)"
 }
