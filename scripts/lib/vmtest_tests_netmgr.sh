@@ -86,7 +86,12 @@ test_networkd() {
     [[ -z $problem ]] || { fail "networkd: VF $vm_vf: $problem ($netmgr_before)"; diagnose; return; }
     local ll; ll=$(vm "ip -6 -o addr show dev $vm_vf scope link" | awk '{print $4}' | xargs)
     vm "$(status_is steering) && $(egress_redirect)" || { fail "networkd: hnagent is not steering through $vm_vf"; diagnose; return; }
-    pass "networkd: $vm_syn configured (lease ${VM_GUEST_ADDR%/*}, DHCP route); $vm_vf unmanaged, udev HNAGENT_ROLE=vf-candidate NM_UNMANAGED=1, no IPv4 or global address, no route or lease${ll:+ (link-local $ll left from boot)}, steering (before the rules: $netmgr_before)"
+    # What the rule runs for every network event, and how long it takes under TCG.
+    local answer ms
+    answer=$(vm "hnagent udev-role $vm_vf" | tr '\n' ' ')
+    [[ $answer == "HNAGENT_ROLE=vf-candidate HNAGENT_SYNTHETIC=$vm_syn " ]] || { fail "networkd: hnagent udev-role $vm_vf said: $answer"; return; }
+    ms=$(vm "s=\$(date +%s%N); hnagent udev-role $vm_syn >/dev/null; echo \$(( (\$(date +%s%N) - s) / 1000000 ))")
+    pass "networkd: udev-role answers in $ms ms; $vm_syn configured (lease ${VM_GUEST_ADDR%/*}, DHCP route); $vm_vf unmanaged, udev HNAGENT_ROLE=vf-candidate NM_UNMANAGED=1, no IPv4 or global address, no route or lease${ll:+ (link-local $ll left from boot)}, steering (before the rules: $netmgr_before)"
 }
 
 # (e) after test_hotplug's PCI hot-remove and re-add, the new VF is left alone as well.
