@@ -43,7 +43,8 @@ final class InstallScriptTests: XCTestCase {
         let root = try stage()
         let result = try install(["--dry-run"], environment: ["DESTDIR": root.path])
         XCTAssertEqual(result.status, 0, result.stderr)
-        for target in ["/usr/local/sbin/hnagent", "/etc/systemd/system/hnagent.service", "/etc/hnagent/hnagent.toml"] {
+        for target in ["/usr/local/sbin/hnagent", "/etc/systemd/system/hnagent.service", "/etc/hnagent/hnagent.toml",
+                       "/etc/udev/rules.d/81-hnagent-vf.rules", "/etc/systemd/network/00-hnagent-vf.network"] {
             XCTAssertTrue(result.stdout.contains("would run: install ") && result.stdout.contains(root.path + target),
                           "plan lacks \(target):\n\(result.stdout)")
         }
@@ -55,11 +56,19 @@ final class InstallScriptTests: XCTestCase {
         let env = ["DESTDIR": root.path, "PREFIX": "/opt/hn"]
         let first = try install([], environment: env)
         XCTAssertEqual(first.status, 0, first.stderr + first.stdout)
-        XCTAssertEqual(files(under: root), ["etc/hnagent/hnagent.toml", "etc/systemd/system/hnagent.service", "opt/hn/sbin/hnagent"])
+        XCTAssertEqual(files(under: root), ["etc/hnagent/hnagent.toml", "etc/systemd/network/00-hnagent-vf.network",
+                                            "etc/systemd/system/hnagent.service", "etc/udev/rules.d/81-hnagent-vf.rules",
+                                            "opt/hn/sbin/hnagent"])
         XCTAssertEqual(try mode(root.path + "/opt/hn/sbin/hnagent"), 0o755)
         XCTAssertEqual(try mode(root.path + "/etc/systemd/system/hnagent.service"), 0o644)
         let unit = try String(contentsOfFile: root.path + "/etc/systemd/system/hnagent.service", encoding: .utf8)
         XCTAssertTrue(unit.contains("\nExecStart=/opt/hn/sbin/hnagent run\n"), "ExecStart follows PREFIX:\n\(unit)")
+        let rule = try String(contentsOfFile: root.path + "/etc/udev/rules.d/81-hnagent-vf.rules", encoding: .utf8)
+        XCTAssertTrue(rule.contains("\nIMPORT{program}=\"/opt/hn/sbin/hnagent udev-role $env{IFINDEX} --name $name\"\n"),
+                      "the udev rule calls the installed binary:\n\(rule)")
+        XCTAssertFalse(rule.contains("@"), "every placeholder filled in:\n\(rule)")
+        XCTAssertEqual(try String(contentsOfFile: root.path + "/etc/systemd/network/00-hnagent-vf.network", encoding: .utf8),
+                       try String(contentsOfFile: Repository.path("config/hnagent-vf.network"), encoding: .utf8))
         let configPath = root.path + "/etc/hnagent/hnagent.toml"
         XCTAssertEqual(try String(contentsOfFile: configPath, encoding: .utf8),
                        try String(contentsOfFile: Repository.path("config/hnagent.toml"), encoding: .utf8))
@@ -81,6 +90,9 @@ final class InstallScriptTests: XCTestCase {
         let unit = try String(contentsOfFile: root.path + "/etc/systemd/system/hnagent.service", encoding: .utf8)
         XCTAssertTrue(unit.contains("\nExecStart=/usr/local/sbin/hnagent run --config /usr/local/etc/hnagent/hnagent.toml\n"), unit)
         XCTAssertTrue(FileManager.default.fileExists(atPath: root.path + "/usr/local/etc/hnagent/hnagent.toml"))
+        let rule = try String(contentsOfFile: root.path + "/etc/udev/rules.d/81-hnagent-vf.rules", encoding: .utf8)
+        XCTAssertTrue(rule.contains("udev-role $env{IFINDEX} --name $name --config /usr/local/etc/hnagent/hnagent.toml\""),
+                      "udev-role reads the same config as the agent:\n\(rule)")
     }
 
     func testRelativePrefixIsRefused() throws {

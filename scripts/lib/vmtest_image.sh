@@ -8,7 +8,7 @@
 # Bump when the way the image is made changes without the package list changing.
 VMTEST_IMAGE_VERSION=1
 VMTEST_SUITE=bookworm
-VMTEST_PACKAGES=systemd-sysv,udev,iproute2,ethtool,kmod,linux-image-amd64,iperf3,procps,iputils-ping
+VMTEST_PACKAGES=systemd-sysv,udev,iproute2,ethtool,kmod,linux-image-amd64,iperf3,procps,iputils-ping,dbus
 VMTEST_IMAGE_SIZE=2G
 guest_files=scripts/lib/vmtest_guest
 
@@ -83,6 +83,10 @@ image_configure() {
                 systemd-timesyncd.service dpkg-db-backup.timer; do
         ln -sf /dev/null "$root/etc/systemd/system/$unit"
     done
+    # systemd-networkd with DHCP on every Ethernet device, as cloud images ship it (dbus: networkctl reload).
+    install -D -m 0644 "$guest_files/10-cloud-dhcp.network" "$root/etc/systemd/network/10-cloud-dhcp.network"
+    chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1 ||
+        { echo "vmtest: image: could not enable systemd-networkd" >&2; return 1; }
     # The guest's only network is the test bridge; no resolver, no time sync.
     : >"$root/etc/resolv.conf"
 }

@@ -27,9 +27,11 @@ guest_facts() {
     vm "diff <(ethtool -k $vm_syn | tail -n +2) <(ethtool -k $vm_vf | tail -n +2) | grep '^[<>]' | sort -k2,2 -s" | sed 's/^/guest:   /'
 }
 
-# The staged install (scripts/install, DESTDIR) copied from the payload disk into the guest.
+# The staged install (scripts/install, DESTDIR) copied from the payload disk into the guest,
+# then reloaded as scripts/install does on a running system (systemd, udev, networkd).
 guest_install() {
-    vm "mount -o ro /dev/vdb /mnt && cp -a /mnt/usr/. /usr/ && cp -a /mnt/etc/. /etc/ && umount /mnt && systemctl daemon-reload"
+    vm "mount -o ro /dev/vdb /mnt && cp -a /mnt/usr/. /usr/ && cp -a /mnt/etc/. /etc/ && umount /mnt && systemctl daemon-reload" &&
+    vm "udevadm control --reload && udevadm trigger --action=change --subsystem-match=net --settle && networkctl reload"
 }
 
 egress_redirect() {  # COMMAND that succeeds while the synthetic NIC's TX is redirected to the VF
@@ -48,7 +50,9 @@ diagnose() {
 # (a) hnagent under its real unit pairs the virtio NIC with the e1000e NIC and steers.
 test_steer() {
     local started=$SECONDS
-    if ! vm "ip addr add $VM_GUEST_ADDR dev $vm_syn && ip link set $vm_syn up && systemctl enable --now hnagent" >/dev/null; then
+    # The address comes from systemd-networkd's DHCP client (dnsmasq on the host's bridge).
+    vm_wait 60 "$(has_dhcp_address "$vm_syn")" || { fail "steer: networkd gave $vm_syn no DHCP address ${VM_GUEST_ADDR%/*} within 60 s"; return; }
+    if ! vm "systemctl enable --now hnagent" >/dev/null; then
         fail "steer: systemctl enable --now hnagent failed: $(vm 'systemctl status hnagent --no-pager -n 10' | tail -10 | tr '\n' ' ')"; diagnose; return
     fi
     local active type; active=$(vm systemctl is-active hnagent) type=$(vm systemctl show -P Type hnagent)

@@ -14,18 +14,18 @@ vm_pid="" vm_socat_pid="" vm_run="" vm_hostns="" vm_peerns=""
 vm_test_pids=()  # host processes a test started (iperf3 in the peer namespace): ended with the rest
 
 # Everything a run made goes, even after a failure: QEMU by its PID (SIGTERM, then SIGKILL:
-# a hung QEMU ignores SIGTERM), socat, both namespaces (and with them the taps and the bridge),
+# a hung QEMU ignores SIGTERM), socat, dnsmasq, both namespaces (and with them the taps and the bridge),
 # the run folder with the overlay unless VMTEST_KEEP=1.
 vm_cleanup() {
     local pid
-    for pid in "${vm_test_pids[@]}" "$vm_pid" "$vm_socat_pid"; do
+    for pid in "${vm_test_pids[@]}" "$vm_pid" "$vm_socat_pid" "${vm_dnsmasq_pid:-}"; do
         [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || continue
         kill -TERM "$pid" 2>/dev/null
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
-    vm_pid="" vm_socat_pid="" vm_test_pids=()
+    vm_pid="" vm_socat_pid="" vm_dnsmasq_pid="" vm_test_pids=()
     exec 7>&- 8<&- 2>/dev/null
     [[ -n $vm_hostns ]] && ip netns del "$vm_hostns" 2>/dev/null
     [[ -n $vm_peerns ]] && ip netns del "$vm_peerns" 2>/dev/null
