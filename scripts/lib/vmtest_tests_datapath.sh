@@ -33,7 +33,8 @@ test_mtu_refused() {
     vm "ip link set $vm_syn mtu $mtu0" >/dev/null
     vm_wait 60 "$(status_is steering)" && vm_wait 10 "$(egress_redirect)" &&
         vm_wait 10 "[[ \$(cat /sys/class/net/$vm_vf/mtu) == $mtu0 ]]" ||
-        fail "mtu-refused: not steering with MTU $mtu0 on both NICs after restoring it"
+        { fail "mtu-refused: not steering with MTU $mtu0 on both NICs after restoring it (state $(guest_status | json 'd["pairs"][0]["state"]'), $vm_vf mtu $(vm "cat /sys/class/net/$vm_vf/mtu"))"
+          vm "journalctl -u hnagent --no-pager -o cat --since @$since | tail -30" | sed 's/^/     /'; }
     guest_setting level '"info"' || fail "mtu-refused: could not set logging.level back to info"
 }
 
