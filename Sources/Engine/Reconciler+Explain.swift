@@ -16,7 +16,7 @@ extension Reconciler {
                 return
             }
             let vf = label(record.phase.vf)
-            let saved = originals.features[hn] ?? [:]
+            let saved = originals.features(of: hn) ?? [:]
             let off = changes.filter { !$0.value }.keys.sorted()
             let receive = off.filter { OffloadPolicy.disabledWhilePaired.contains($0) }
             let again = off.filter { saved[$0] != nil && !receive.contains($0) }
@@ -145,20 +145,7 @@ extension Reconciler {
     }
 
     func describe(_ action: Action) -> String {
-        switch action {
-        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook.rawValue) \(kind.rawValue) on \(label(d)) to \(label(t))"
-        case .deleteRedirect(let d, let hook): return "delete \(hook) redirect on \(label(d))"
-        case .addClsact(let d): return "add clsact on \(label(d))"
-        case .deleteClsact(let d): return "delete clsact on \(label(d))"
-        case .setAdminState(let d, let up): return "set \(label(d)) \(up ? "up" : "down")"
-        case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on \(label(d))"
-        case .setMTU(let d, let mtu): return "set mtu \(mtu) on \(label(d))"
-        case .setFlag(let d, let flag, let on): return "set \(flag.rawValue) \(on ? "on" : "off") on \(label(d))"
-        case .setFeatures(let d, let changes): return "set features \(Action.describe(changes)) on \(label(d))"
-        case .setGSOLimits(let d, let limits): return "set \(limits) on \(label(d))"
-        case .setLinkMode(let d, let mode): return "set linkmode \(mode) on \(label(d))"
-        case .setOperState(let d, let state): return "set operstate \(state) on \(label(d))"
-        }
+        action.phrase { label($0) }.line
     }
 
     /// " vf traffic rx_packets=..." in non-transparent mode, where the stack uses the VF itself.

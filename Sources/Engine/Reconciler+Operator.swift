@@ -113,20 +113,12 @@ extension Reconciler {
     func reportApplied(_ action: Action, synthetic: InterfaceIndex?) {
         guard eventSink != nil else { return }
         let device = action.device
-        let text: String
         switch action {
         case .addRedirect, .deleteRedirect, .addClsact, .deleteClsact: return
-        case .setAdminState(_, let up): text = "set \(label(device)) \(up ? "up" : "down")"
-        case .setAddrGenMode(_, let mode): text = "addrgenmode \(mode) on \(label(device))"
-        case .setMTU(_, let mtu): text = "mtu \(mtu) on \(label(device))"
-        case .setFlag(_, let flag, let on): text = "\(flag.rawValue) \(on ? "on" : "off") on \(label(device))"
-        case .setFeatures(_, let changes): text = "features \(Action.describe(changes)) on \(label(device))"
-        case .setGSOLimits(_, let limits): text = "\(limits) on \(label(device))"
-        case .setLinkMode(_, let mode): text = "linkmode \(mode) on \(label(device))"
-        case .setOperState(_, let state): text = "operstate \(state) on \(label(device))"
+        default: break
         }
         let owner = synthetic ?? pairs.values.first { $0.synthetic == device || $0.phase.vf == device }?.synthetic
         let vf = owner.flatMap { pairs[$0]?.phase.vf }
-        report(.policy, synthetic: owner, vf: vf, detail: text)
+        report(.policy, synthetic: owner, vf: vf, detail: action.phrase { label($0) }.detail)
     }
 }

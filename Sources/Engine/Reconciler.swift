@@ -498,7 +498,7 @@ public final class Reconciler {
     /// Features of both NICs of every held pair (they decide the intersection) and of every
     /// device whose features the agent changed (they decide the restore).
     func observeOffloads() {
-        var devices = Set(originals.features.keys)
+        var devices = originals.devices(saving: .features)
         for record in pairs.values where record.phase.holdsVF {
             devices.insert(record.synthetic)
             if let vf = record.phase.vf { devices.insert(vf) }
