@@ -18,15 +18,8 @@ public struct PairRecord {
     /// The synthetic NIC's MTU its VF refused last: once hn has another MTU, that is a new
     /// request and is tried at once, not after the back-off.
     var refusedMTU: UInt32?
-    /// Traffic the relay moved through filters that no longer exist.
-    var retired = TrafficCounters()
-    /// The counters of the filters present at the last observation.
-    var live = TrafficCounters()
-    /// The part of `retired` estimated from the VF's own link counters when its filter went with
-    /// it (see `PairRecord+Counters.swift`).
-    var recovered = TrafficCounters()
-    /// How relay counters continue when a filter vanishes with its VF (PairRecord+Counters.swift).
-    var ledger = RelayLedger()
+    /// What the relay moved, banked across filters that come and go (Policy/RelayBank.swift).
+    var relay = RelayBank()
     /// When the event that led to the current switch was first seen (for switch durations).
     var switchStartedAt: MonotonicInstant?
     /// The VF last steered through, named as it was then, for the fallback line after it is gone.
@@ -63,5 +56,5 @@ public struct PairRecord {
         self.damper = damper
     }
 
-    var totals: TrafficCounters { retired + live }
+    var totals: TrafficCounters { relay.totals }
 }

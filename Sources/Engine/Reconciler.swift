@@ -44,7 +44,7 @@ public final class Reconciler {
     /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
     public weak var eventSink: PairEventSink?
     public internal(set) var reconcileCount: UInt64 = 0
-    /// Last link counters of links that left, for the relay counters (see PairRecord+Counters.swift).
+    /// Last link counters of links that left, for the relay counters (see Policy/RelayBank.swift).
     var departedCounters: [InterfaceIndex: TrafficCounters] = [:]
     /// Links removed since the last reconcile. A VF removed and created again at the same ifindex
     /// within one batch of events (ifindex reuse) is a new device: it is released and settles anew,
@@ -530,7 +530,7 @@ public final class Reconciler {
             let egress = hnRelay.egress.flatMap { $0.kind == .toEgress ? $0 : nil }
             let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
             let live = TrafficCounters(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
-            // Filters that vanished (count down, or gone) are banked; see PairRecord+Counters.swift.
+            // Filters that vanished (count down, or gone) are banked; see Policy/RelayBank.swift.
             trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed)
 
             let steering = egress != nil
