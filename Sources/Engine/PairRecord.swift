@@ -2,31 +2,32 @@ import Policy
 
 /// What the agent keeps about one synthetic NIC between reconcile passes.
 public struct PairRecord {
-    let synthetic: InterfaceIndex
-    var phase: PairPhase = .waitingForVF
+    /// Phase, reason, retry and flap damping: the policy's, advanced by `PairStep`.
+    var progress: PairProgress
+    var synthetic: InterfaceIndex { progress.synthetic }
+    var phase: PairPhase {
+        get { progress.phase }
+        set { progress.phase = newValue }
+    }
+    var lastReason: FallbackReason? {
+        get { progress.lastReason }
+        set { progress.lastReason = newValue }
+    }
+    var retryAt: MonotonicInstant? {
+        get { progress.retryAt }
+        set { progress.retryAt = newValue }
+    }
+    var damper: FlapDamper {
+        get { progress.damper }
+        set { progress.damper = newValue }
+    }
     /// The synthetic NIC's egress redirect to the VF was in place at the last observation.
     var steering = false
     /// The event that said the VF is gone or down already took the egress redirect away
     /// (`fallBackUrgently`); the reconcile that follows does not delete it again.
     var egressRemovedUrgently = false
-    /// Why the pair last left (or never reached) the VF path; logged with "fallback".
-    var lastReason: FallbackReason?
-    /// After a failed change the pair stays on the synthetic path until then (then retries).
-    var retryAt: MonotonicInstant?
-    /// Failed changes in a row (for the retry back-off); zero after a plan applies fully.
-    var failures = 0
-    /// The synthetic NIC's MTU its VF refused last: once hn has another MTU, that is a new
-    /// request and is tried at once, not after the back-off.
-    var refusedMTU: UInt32?
-    /// Traffic the relay moved through filters that no longer exist.
-    var retired = TrafficCounters()
-    /// The counters of the filters present at the last observation.
-    var live = TrafficCounters()
-    /// The part of `retired` estimated from the VF's own link counters when its filter went with
-    /// it (see `PairRecord+Counters.swift`).
-    var recovered = TrafficCounters()
-    /// How relay counters continue when a filter vanishes with its VF (PairRecord+Counters.swift).
-    var ledger = RelayLedger()
+    /// What the relay moved, banked across filters that come and go (Policy/RelayBank.swift).
+    var relay = RelayBank()
     /// When the event that led to the current switch was first seen (for switch durations).
     var switchStartedAt: MonotonicInstant?
     /// The VF last steered through, named as it was then, for the fallback line after it is gone.
@@ -49,7 +50,6 @@ public struct PairRecord {
         vfSessionLatest = nil
     }
 
-    var damper = FlapDamper()
     /// Peer notification rounds still to send after the last switch, and when the next is due.
     var notificationsLeft = 0
     var notifyAt: MonotonicInstant?
@@ -58,10 +58,9 @@ public struct PairRecord {
     var multicast = MulticastCoalescer()
     var multicastDueAt: MonotonicInstant?
 
-    init(synthetic: InterfaceIndex, damper: FlapDamper = FlapDamper()) {
-        self.synthetic = synthetic
-        self.damper = damper
+    init(_ progress: PairProgress) {
+        self.progress = progress
     }
 
-    var totals: TrafficCounters { retired + live }
+    var totals: TrafficCounters { relay.totals }
 }

@@ -16,7 +16,7 @@ extension Reconciler {
                 return
             }
             let vf = label(record.phase.vf)
-            let saved = originals.features[hn] ?? [:]
+            let saved = originals.features(of: hn) ?? [:]
             let off = changes.filter { !$0.value }.keys.sorted()
             let receive = off.filter { OffloadPolicy.disabledWhilePaired.contains($0) }
             let again = off.filter { saved[$0] != nil && !receive.contains($0) }
@@ -72,23 +72,15 @@ extension Reconciler {
 
     // MARK: - Logging
 
-    func announce(_ event: PairEvent, synthetic hn: LinkSnapshot, record: inout PairRecord, now: MonotonicInstant) {
-        // The policy only sees that the VF left the candidates; the link table knows whether it
-        // is gone or merely no longer eligible (enslaved, renamed, MAC changed).
-        func refined(_ reason: FallbackReason, _ vf: InterfaceIndex) -> FallbackReason {
-            reason == .vfRemoved && links[vf] != nil && !removedSinceReconcile.contains(vf) ? .vfNoLongerEligible : reason
-        }
-        var event = event
-        switch event {
-        case .settleCancelled(let vf, let reason): event = .settleCancelled(vf: vf, reason: refined(reason, vf))
-        case .released(let vf, let reason): event = .released(vf: vf, reason: refined(reason, vf))
-        default: break
-        }
+    /// Logs and reports one pair machine event (`PairStep` decided it, and whether it started
+    /// a flap-damping hold); keeps the engine's side of the record: switch timing, VF sessions.
+    func announce(_ event: PairEvent, synthetic hn: LinkSnapshot, record: inout PairRecord, before: PairPhase,
+                  flapHoldStarted: Bool, heldBack: Bool, now: MonotonicInstant) {
         switch event {
         case .settleStarted(let vf, let until):
             let mac = links[vf]?.mac?.description ?? "-"
             logger.info("paired synthetic=\(hn.label) vf=\(label(vf)) mac=\(mac)")
-            let held = record.damper.holdUntil(now: now) != nil ? " (held back by flap damping)" : ""
+            let held = heldBack ? " (held back by flap damping)" : ""
             logger.info("settling synthetic=\(hn.label) vf=\(label(vf)) for \(until.duration(since: now).secondsValue)s\(held)")
         case .settleCancelled(let vf, let reason):
             logger.notice("settle cancelled synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
@@ -101,19 +93,23 @@ extension Reconciler {
             }
         case .suspended(let vf, let reason):
             logger.info("VF unusable synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"")
-            noteDetach(&record, hn: hn, vf: vf, now: now)
-            record.lastReason = reason
+            if flapHoldStarted { announceFlapping(hn: hn, vf: vf) }
             record.switchStartedAt = now
         case .released(let vf, let reason):
             logger.info("unpaired synthetic=\(hn.label) vf=\(label(vf)) reason=\"\(reason)\"\(vfTrafficNote(record))")
-            // From fallback it was counted when it went unusable.
-            if case .active = record.phase { noteDetach(&record, hn: hn, vf: vf, now: now) }
+            if flapHoldStarted { announceFlapping(hn: hn, vf: vf) }
             record.endVFSession()
-            record.lastReason = reason
             record.switchStartedAt = now
         }
-        if case .settled = event { record.lastReason = nil }
-        report(event, synthetic: hn.index, previous: record.phase, now: now)
+        report(event, synthetic: hn.index, previous: before, now: now)
+    }
+
+    /// The VF detached too often: the pair is held on the synthetic path.
+    func announceFlapping(hn: LinkSnapshot, vf: InterfaceIndex) {
+        logger.warning("flapping: VF \(label(vf)) of \(hn.label) detached \(config.flapThreshold) times within \(config.flapWindow.secondsValue)s; holding the pair on the synthetic path for \(config.flapHold.secondsValue)s")
+        report(.flapping, synthetic: hn.index, vf: vf,
+               reason: "\(config.flapThreshold) detaches within \(config.flapWindow.secondsValue)s",
+               detail: "held for \(config.flapHold.secondsValue)s")
     }
 
     func announceIgnored(_ result: PairingResult) {
@@ -145,20 +141,7 @@ extension Reconciler {
     }
 
     func describe(_ action: Action) -> String {
-        switch action {
-        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook.rawValue) \(kind.rawValue) on \(label(d)) to \(label(t))"
-        case .deleteRedirect(let d, let hook): return "delete \(hook) redirect on \(label(d))"
-        case .addClsact(let d): return "add clsact on \(label(d))"
-        case .deleteClsact(let d): return "delete clsact on \(label(d))"
-        case .setAdminState(let d, let up): return "set \(label(d)) \(up ? "up" : "down")"
-        case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on \(label(d))"
-        case .setMTU(let d, let mtu): return "set mtu \(mtu) on \(label(d))"
-        case .setFlag(let d, let flag, let on): return "set \(flag.rawValue) \(on ? "on" : "off") on \(label(d))"
-        case .setFeatures(let d, let changes): return "set features \(Action.describe(changes)) on \(label(d))"
-        case .setGSOLimits(let d, let limits): return "set \(limits) on \(label(d))"
-        case .setLinkMode(let d, let mode): return "set linkmode \(mode) on \(label(d))"
-        case .setOperState(let d, let state): return "set operstate \(state) on \(label(d))"
-        }
+        action.phrase { label($0) }.line
     }
 
     /// " vf traffic rx_packets=..." in non-transparent mode, where the stack uses the VF itself.

@@ -14,7 +14,7 @@ extension Reconciler {
                 synthetic: named(record.synthetic), syntheticLink: links[record.synthetic],
                 vf: vf.map(named), vfLink: vf.flatMap { links[$0] },
                 phase: record.phase, steering: record.steering, retryAt: record.retryAt, lastReason: record.lastReason,
-                relay: record.totals, recovered: record.recovered,
+                relay: record.totals, recovered: record.relay.recovered,
                 vfTraffic: nonTransparentTraffic ? record.vfTraffic : nil,
                 memberships: memberships[record.synthetic] ?? [],
                 dampedUntil: record.damper.holdUntil(now: clock.now()),
@@ -37,43 +37,43 @@ extension Reconciler {
 
     // MARK: - Counters
 
-    /// Banks what vanished filters counted (see `PairRecord.account`) and, when the relay moved
+    /// Banks what vanished filters counted (see `RelayBank.account`) and, when the relay moved
     /// something, re-reads the VF's link counters to learn what it carried besides the relay.
     func trackRelayCounters(_ record: inout PairRecord, live: TrafficCounters, through vf: InterfaceIndex?,
                             observed: [InterfaceIndex: RelayObservation]) {
         var live = live, vf = vf
         // A VF that just left the pair keeps its ingress filter until the agent removes it (later
         // in this pass): it still counts for this pair until then.
-        if vf == nil, let previous = record.ledger.vf, let held = observed[previous]?.ingress, held.target == record.synthetic {
+        if vf == nil, let previous = record.relay.ledger.vf, let held = observed[previous]?.ingress, held.target == record.synthetic {
             live.received = held.counters
             vf = previous
         }
-        let changed = live != record.live || record.ledger.vf != vf
+        let changed = live != record.relay.live || record.relay.ledger.vf != vf
         let ingress = vf.map { observed[$0]?.ingress?.target == record.synthetic } ?? false
         let egress = vf.map { observed[record.synthetic]?.egress?.target == $0 } ?? false
-        record.account(live: live, present: (ingress, egress), now: clock.now()) { index in
+        record.relay.account(live: live, present: (ingress, egress), now: clock.now()) { index in
             guard let link = links[index] else { return VFCounters(counters: departedCounters[index], final: true) }
             return VFCounters(counters: link.counters, final: !(link.isAdminUp && link.hasCarrier))
         }
         guard let vf, links[vf] != nil else {
-            record.ledger.vf = nil
+            record.relay.ledger.vf = nil
             return
         }
         // Idle pairs cost nothing: the offsets only move when the relay counted something, or a
         // filter appeared.
-        let unlearned = (ingress && record.ledger.rxOffset == nil) || (egress && record.ledger.txOffset == nil)
+        let unlearned = (ingress && record.relay.ledger.rxOffset == nil) || (egress && record.relay.ledger.txOffset == nil)
         guard changed || unlearned, let fresh = try? kernel.link(vf) else { return }
         store(fresh)
         if let counters = fresh.counters {
-            record.learnOffsets(vf: vf, counters: counters, ingress: ingress, egress: egress)
+            record.relay.learnOffsets(vf: vf, counters: counters, ingress: ingress, egress: egress)
         }
     }
 
     /// The agent removed a redirect: a VF's ingress filter removed this way was read just before.
     func noteRedirectRemoved(_ device: InterfaceIndex, hook: Hook) {
         guard hook == .ingress else { return }
-        for (index, record) in pairs where record.ledger.vf == device {
-            pairs[index]?.ledger.ingressRemovedByAgent = true
+        for (index, record) in pairs where record.relay.ledger.vf == device {
+            pairs[index]?.relay.ledger.ingressRemovedByAgent = true
         }
     }
 
@@ -113,20 +113,12 @@ extension Reconciler {
     func reportApplied(_ action: Action, synthetic: InterfaceIndex?) {
         guard eventSink != nil else { return }
         let device = action.device
-        let text: String
         switch action {
         case .addRedirect, .deleteRedirect, .addClsact, .deleteClsact: return
-        case .setAdminState(_, let up): text = "set \(label(device)) \(up ? "up" : "down")"
-        case .setAddrGenMode(_, let mode): text = "addrgenmode \(mode) on \(label(device))"
-        case .setMTU(_, let mtu): text = "mtu \(mtu) on \(label(device))"
-        case .setFlag(_, let flag, let on): text = "\(flag.rawValue) \(on ? "on" : "off") on \(label(device))"
-        case .setFeatures(_, let changes): text = "features \(Action.describe(changes)) on \(label(device))"
-        case .setGSOLimits(_, let limits): text = "\(limits) on \(label(device))"
-        case .setLinkMode(_, let mode): text = "linkmode \(mode) on \(label(device))"
-        case .setOperState(_, let state): text = "operstate \(state) on \(label(device))"
+        default: break
         }
         let owner = synthetic ?? pairs.values.first { $0.synthetic == device || $0.phase.vf == device }?.synthetic
         let vf = owner.flatMap { pairs[$0]?.phase.vf }
-        report(.policy, synthetic: owner, vf: vf, detail: text)
+        report(.policy, synthetic: owner, vf: vf, detail: action.phrase { label($0) }.detail)
     }
 }

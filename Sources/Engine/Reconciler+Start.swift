@@ -45,7 +45,7 @@ extension Reconciler {
             }
             originals.adopt(device, from: decoded.originals)
             deviceRoles[device] = identity?.role ?? rolesNow[device]
-            if decoded.originals.createdClsact.contains(device) { relayDevices.insert(device) }
+            if decoded.originals[device, .clsact] != nil { relayDevices.insert(device) }
             kept += 1
         }
         persisted = decoded.originals
@@ -63,7 +63,7 @@ extension Reconciler {
         for decision in Adoption.decide(candidates, relay: observed) where pairs[decision.synthetic] == nil {
             guard let hn = links[decision.synthetic] else { continue }
             logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
-            var record = PairRecord(synthetic: decision.synthetic, damper: newDamper())
+            var record = PairRecord(PairProgress(synthetic: decision.synthetic, damper: PairStep.damper(config)))
             record.phase = decision.phase
             record.steering = decision.steering
             record.steeredVF = named(decision.vf)

@@ -44,7 +44,7 @@ public final class Reconciler {
     /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
     public weak var eventSink: PairEventSink?
     public internal(set) var reconcileCount: UInt64 = 0
-    /// Last link counters of links that left, for the relay counters (see PairRecord+Counters.swift).
+    /// Last link counters of links that left, for the relay counters (see Policy/RelayBank.swift).
     var departedCounters: [InterfaceIndex: TrafficCounters] = [:]
     /// Links removed since the last reconcile. A VF removed and created again at the same ifindex
     /// within one batch of events (ifindex reuse) is a new device: it is released and settles anew,
@@ -53,10 +53,6 @@ public final class Reconciler {
 
     /// Most passes of observe/apply in one reconcile before yielding to events.
     static let maximumPasses = 4
-    /// How long a pair stays on the synthetic path after a failed change (FreeBSD: 1 s); doubled
-    /// for each failure in a row, up to `maximumRetryDelay`.
-    public static let retryDelay: Duration = .seconds(1)
-    public static let maximumRetryDelay: Duration = .seconds(30)
     /// How often the multicast table is read while a pair holds a VF.
     public static let multicastCheckInterval: Duration = .seconds(5)
 
@@ -215,7 +211,7 @@ public final class Reconciler {
         for pass in 1...Self.maximumPasses {
             guard let observed = observe() else { return }
             recordObservation(observed, now: now)
-            let plans = planAll(observed: observed, now: now)
+            let plans = planAll(observed: observed)
             if plans.allSatisfy({ $0.actions.isEmpty }) { return }
             // Every original this pass will change, saved in one write before the first change
             // (one state file write per pass, not one per action: 64 pairs attach in one pass).
@@ -235,47 +231,31 @@ public final class Reconciler {
         if let observed = observe() { recordObservation(observed, now: now) }
     }
 
-    /// Pairing and each pair's phase, from the link table alone.
+    /// Pairing and each pair's phase, from the link table alone (`PairStep.advance`); what
+    /// happened is logged and reported here.
     func advancePairs(now: MonotonicInstant) {
-        let current = pairs.compactMapValues { $0.phase.vf }
-        let result = Pairing.pair(Array(links.values), config: config, current: current)
-        announceIgnored(result)
-
-        let present = Set(result.pairs.map(\.synthetic.index))
-        for (index, record) in pairs where !present.contains(index) {
-            logger.notice("synthetic NIC ifindex \(index) gone or no longer synthetic; pair dissolved")
-            if let vf = record.phase.vf, record.phase.holdsVF {
-                logger.info("released vf=\(label(vf)) (its synthetic NIC left)")
-            }
-            report(.dissolved, synthetic: index, vf: record.phase.vf)
-            pairs[index] = nil
-        }
-        for candidate in result.pairs {
-            let hn = candidate.synthetic
-            var record = pairs[hn.index] ?? {
+        let step = PairStep.advance(pairs.mapValues(\.progress), links: links, removed: removedSinceReconcile,
+                                    config: config, now: now)
+        announceIgnored(step.pairing)
+        for event in step.events {
+            switch event {
+            case .dissolved(let index, let vf, let heldVF):
+                logger.notice("synthetic NIC ifindex \(index) gone or no longer synthetic; pair dissolved")
+                if let vf, heldVF { logger.info("released vf=\(label(vf)) (its synthetic NIC left)") }
+                report(.dissolved, synthetic: index, vf: vf)
+                pairs[index] = nil
+            case .discovered(let hn):
                 logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
                 report(.discovered, synthetic: hn.index, detail: hn.mac.map { "mac=\($0)" })
-                return PairRecord(synthetic: hn.index, damper: newDamper())
-            }()
-            if let retryAt = record.retryAt, now >= retryAt { record.retryAt = nil }
-            if let refused = record.refusedMTU, hn.mtu != refused {
-                record.retryAt = nil
-                record.refusedMTU = nil
+                pairs[hn.index] = PairRecord(PairProgress(synthetic: hn.index))
+            case .phase(let index, let pairEvent, let before, let flapHoldStarted, let heldBack):
+                guard let hn = links[index], var record = pairs[index] else { continue }
+                announce(pairEvent, synthetic: hn, record: &record, before: before, flapHoldStarted: flapHoldStarted,
+                         heldBack: heldBack, now: now)
+                pairs[index] = record
             }
-            if let held = record.phase.vf, removedSinceReconcile.contains(held) {
-                // The held VF left; whatever has its ifindex now is another device.
-                let (phase, events) = PairMachine.advance(record.phase, synthetic: hn, vf: nil, now: now,
-                                                          settle: config.settle)
-                for event in events { announce(event, synthetic: hn, record: &record, now: now) }
-                record.phase = phase
-            }
-            let (phase, events) = PairMachine.advance(record.phase, synthetic: hn, vf: candidate.vf, now: now,
-                                                      settle: config.settle,
-                                                      heldUntil: record.damper.holdUntil(now: now))
-            for event in events { announce(event, synthetic: hn, record: &record, now: now) }
-            record.phase = phase
-            pairs[hn.index] = record
         }
+        for (index, progress) in step.pairs { pairs[index]?.progress = progress }
         removedSinceReconcile.removeAll()
     }
 
@@ -286,93 +266,21 @@ public final class Reconciler {
     func fallBackAtOnce() {
         for record in pairs.values where record.steering {
             pairs[record.synthetic]?.egressRemovedUrgently = false
-            guard let hn = links[record.synthetic] else { continue }
-            let vf = record.phase.vf.flatMap { links[$0] }
-            let intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode)
-            var actions = RelayPlanner.urgentFallback(intent, links: links)
-            if record.egressRemovedUrgently {
-                actions.removeAll { $0 == .deleteRedirect(device: hn.index, hook: .egress) }
-            }
-            if !actions.isEmpty { execute(PairPlan(synthetic: hn.index, actions: actions), now: clock.now()) }
+            let actions = PairStep.urgentFallback(record.progress, links: links, mode: config.mode,
+                                                  egressAlreadyRemoved: record.egressRemovedUrgently)
+            if !actions.isEmpty { execute(PairPlan(synthetic: record.synthetic, actions: actions), now: clock.now()) }
         }
     }
 
-    func newDamper() -> FlapDamper {
-        FlapDamper(threshold: config.flapThreshold, window: config.flapWindow, hold: config.flapHold)
-    }
-
-    /// A VF that was carrying (or about to carry) traffic left: count it, and hold the pair on
-    /// the synthetic path if it keeps doing so.
-    func noteDetach(_ record: inout PairRecord, hn: LinkSnapshot, vf: InterfaceIndex, now: MonotonicInstant) {
-        guard record.damper.noteDetach(at: now) else { return }
-        logger.warning("flapping: VF \(label(vf)) of \(hn.label) detached \(config.flapThreshold) times within \(config.flapWindow.secondsValue)s; holding the pair on the synthetic path for \(config.flapHold.secondsValue)s")
-        report(.flapping, synthetic: hn.index, vf: vf,
-               reason: "\(config.flapThreshold) detaches within \(config.flapWindow.secondsValue)s",
-               detail: "held for \(config.flapHold.secondsValue)s")
-    }
-
-    struct PairPlan {
-        var synthetic: InterfaceIndex?
-        var actions: [Action]
-    }
-
-    func planAll(observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) -> [PairPlan] {
-        var plans: [PairPlan] = []
-        var engaged: Set<InterfaceIndex> = []
-        for record in pairs.values.sorted(by: { $0.synthetic < $1.synthetic }) {
-            guard let hn = links[record.synthetic] else { continue }
-            let vf = record.phase.vf.flatMap { links[$0] }
-            var intent = PairIntent.compute(phase: record.phase, synthetic: hn, vf: vf, mode: config.mode,
-                                            multicastMemberships: record.multicast.applied)
-            if record.retryAt != nil {
-                // Held on the synthetic path after a failure: only removals until the retry time.
-                intent.syntheticEgressRedirect = false
-                intent.vfIngressRedirect = false
-            }
-            engaged.insert(hn.index)
-            // A settling VF is engaged too: after a fallback it settles again, and what the agent
-            // changed on it (quiet, admin state) must not be undone in between.
-            if let vf = record.phase.vf { engaged.insert(vf) }
-            var actions = RelayPlanner.plan(intent, links: links, relay: observed, originals: originals, offloads: offloads)
-            if record.retryAt != nil {
-                // Until the retry time nothing is tried again; only steps back to the synthetic path.
-                actions = actions.filter { action in
-                    switch action {
-                    case .deleteRedirect, .setOperState: return true
-                    default: return false
-                    }
-                }
-            }
-            if intent.vf == nil, actions.isEmpty, originals.holds(hn.index), record.retryAt == nil {
-                // No VF and everything given back: forget, so a later change by someone else is not
-                // "restored". Its clsact stays the agent's, to be removed when the pair ends.
-                originals.forget(hn.index, keepingClsact: true)
-                if !originals.holds(hn.index) { relayDevices.remove(hn.index) }
-            }
-            plans.append(PairPlan(synthetic: hn.index, actions: actions))
-        }
-        // Whatever the agent still holds outside any pair is given back.
-        let held = originals.devices.union(relayDevices).subtracting(engaged)
-        var releases: [Action] = []
-        for device in held.sorted() {
-            let actions = RelayPlanner.release(device, links: links, relay: observed, originals: originals,
-                                               offloads: offloads)
-            if actions.isEmpty {
-                // Fully given back: forget, so a later change by someone else is not "restored".
-                originals.forget(device)
-                relayDevices.remove(device)
-            }
-            releases += actions
-        }
-        // After the pairs' plans: those remove every synthetic NIC's egress redirect to a VF
-        // that left its pair before the VF itself is touched.
-        if !releases.isEmpty { plans.append(PairPlan(synthetic: nil, actions: releases)) }
-        return plans
+    func planAll(observed: [InterfaceIndex: RelayObservation]) -> [PairPlan] {
+        PairStep.plan(pairs.values.map(\.progress), links: links, relay: observed, offloads: offloads, mode: config.mode,
+                      multicast: Set(pairs.values.filter { $0.multicast.applied }.map(\.synthetic)),
+                      originals: &originals, held: &relayDevices)
     }
 
     /// Performs a plan in order. On the first failure the rest of the plan is dropped, the
     /// synthetic NIC's egress redirect is removed (never leave TX pointing at a half-configured
-    /// VF) and the pair retries after `retryDelay`, doubled for each failure in a row.
+    /// VF) and the pair retries after `PairStep.retryBackoff`, doubled for each failure in a row.
     func execute(_ plan: PairPlan, now: MonotonicInstant, explained: Bool = false) {
         for action in plan.actions {
             do {
@@ -385,14 +293,9 @@ public final class Reconciler {
                     logger.error("\(error)")
                     return
                 }
-                record.failures += 1
-                let wait = RetryBackoff(initial: Self.retryDelay, maximum: Self.maximumRetryDelay)
-                    .delay(afterFailures: record.failures)
-                record.retryAt = now.advanced(by: wait)
-                record.refusedMTU = nil
+                let wait = record.progress.noteFailure(of: action, now: now)
                 var text = "\(error)"
                 if case .setMTU(let vf, let mtu) = action {
-                    record.refusedMTU = mtu
                     text = "VF \(label(vf)) refused MTU \(mtu) of synthetic NIC \(label(hn)); not steering through it: \(error)"
                 }
                 pairs[hn] = record
@@ -402,13 +305,12 @@ public final class Reconciler {
                     logger.warning("pair of \(label(hn)) stays on the synthetic path; retrying in \(wait.secondsValue)s")
                     report(.heldBack, synthetic: hn, vf: record.phase.vf, reason: text, detail: "retrying in \(wait.secondsValue)s")
                 } else {
-                    logger.debug("\(text) (again, failure \(record.failures)); retrying in \(wait.secondsValue)s")
+                    logger.debug("\(text) (again, failure \(record.progress.failures)); retrying in \(wait.secondsValue)s")
                 }
                 return
             }
         }
-        if let hn = plan.synthetic, var record = pairs[hn], record.failures > 0, record.retryAt == nil {
-            record.failures = 0
+        if let hn = plan.synthetic, var record = pairs[hn], record.progress.noteSuccess() {
             pairs[hn] = record
             if lastFailure.removeValue(forKey: hn) != nil { logger.notice("pair of \(label(hn)): changes applied again") }
         }
@@ -498,7 +400,7 @@ public final class Reconciler {
     /// Features of both NICs of every held pair (they decide the intersection) and of every
     /// device whose features the agent changed (they decide the restore).
     func observeOffloads() {
-        var devices = Set(originals.features.keys)
+        var devices = originals.devices(saving: .features)
         for record in pairs.values where record.phase.holdsVF {
             devices.insert(record.synthetic)
             if let vf = record.phase.vf { devices.insert(vf) }
@@ -530,7 +432,7 @@ public final class Reconciler {
             let egress = hnRelay.egress.flatMap { $0.kind == .toEgress ? $0 : nil }
             let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
             let live = TrafficCounters(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
-            // Filters that vanished (count down, or gone) are banked; see PairRecord+Counters.swift.
+            // Filters that vanished (count down, or gone) are banked; see Policy/RelayBank.swift.
             trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed)
 
             let steering = egress != nil
@@ -542,7 +444,7 @@ public final class Reconciler {
                     logger.notice("steering on synthetic=\(hn.label) vf=\(label(record.steeredVF)) mac=\(hn.mac?.description ?? "-")\(took)")
                     report(.steeringOn, synthetic: index, vf: egress?.target, switchDuration: elapsed)
                 } else {
-                    let reason = record.lastReason ?? fallbackReason(hn: hn, vf: vf)
+                    let reason = record.lastReason ?? FallbackReason.judged(synthetic: hn, vf: vf.flatMap { links[$0] })
                     logger.notice("fallback synthetic=\(hn.label) vf=\(label(record.steeredVF)) reason=\"\(reason)\"\(took) relay \(record.totals)")
                     report(.fallback, synthetic: index, vf: record.steeredVF, reason: "\(reason)", switchDuration: elapsed)
                 }
@@ -554,16 +456,6 @@ public final class Reconciler {
                 }
             }
             pairs[index] = record
-        }
-    }
-
-    func fallbackReason(hn: LinkSnapshot, vf: InterfaceIndex?) -> FallbackReason {
-        guard let vf, let link = links[vf] else { return .vfRemoved }
-        switch VFUsability.assess(synthetic: hn, vf: link) {
-        case .syntheticDown: return .syntheticDown
-        case .vfAdminDown: return .vfAdminDown
-        case .vfNoCarrier: return .vfNoCarrier
-        case .usable: return .vfNoLongerEligible
         }
     }
 

@@ -105,19 +105,21 @@ public final class NetlinkKernel: KernelPort {
         let operation: String
         // Errors that mean "already so": the level-based loop re-observes anyway.
         var alreadyDone: Set<Int32> = []
+        // Errors name the request and the change as the log does: "RTM_NEWLINK mtu 1500 on vf0(3)".
+        let change = action.phrase { describe($0) }.detail
         switch action {
         case .addClsact(let device):
             request = try TrafficControlCodec.addClsactRequest(device: device, sequence: sequence)
-            operation = "RTM_NEWQDISC clsact on \(describe(device))"
+            operation = "RTM_NEWQDISC \(change)"
             alreadyDone = [EEXIST]
         case .deleteClsact(let device):
             request = try TrafficControlCodec.deleteClsactRequest(device: device, sequence: sequence)
-            operation = "RTM_DELQDISC clsact on \(describe(device))"
+            operation = "RTM_DELQDISC \(change)"
             alreadyDone = [ENOENT, EINVAL, ENODEV]
         case .addRedirect(let device, let hook, let kind, let target):
             request = try TrafficControlCodec.addRedirectRequest(device: device, hook: hook, kind: kind, target: target,
                                                                  sequence: sequence)
-            operation = "RTM_NEWTFILTER \(hook.rawValue) \(kind.rawValue) on \(describe(device)) to \(describe(target))"
+            operation = "RTM_NEWTFILTER \(change)"
             alreadyDone = [EEXIST]
             lastDumped[device]?[hook] = nil // its handle is known only from the next dump
         case .deleteRedirect(let device, let hook):
@@ -125,25 +127,25 @@ public final class NetlinkKernel: KernelPort {
             return
         case .setAdminState(let device, let up):
             request = try LinkCodec.setAdminStateRequest(index: device, up: up, sequence: sequence)
-            operation = "RTM_NEWLINK set \(describe(device)) \(up ? "up" : "down")"
+            operation = "RTM_NEWLINK \(change)"
         case .setMTU(let device, let mtu):
             request = try LinkCodec.setMTURequest(index: device, mtu: mtu, sequence: sequence)
-            operation = "RTM_NEWLINK mtu \(mtu) on \(describe(device))"
+            operation = "RTM_NEWLINK \(change)"
         case .setFlag(let device, let flag, let on):
             request = try LinkCodec.setFlagRequest(index: device, flag: flag.linkFlag, on: on, sequence: sequence)
-            operation = "RTM_NEWLINK \(flag.rawValue) \(on ? "on" : "off") on \(describe(device))"
+            operation = "RTM_NEWLINK \(change)"
         case .setAddrGenMode(let device, let mode):
             request = try LinkCodec.setAddrGenModeRequest(index: device, mode: mode, sequence: sequence)
-            operation = "RTM_NEWLINK addrgenmode \(mode) on \(describe(device))"
+            operation = "RTM_NEWLINK \(change)"
         case .setGSOLimits(let device, let limits):
             request = try LinkCodec.setGSOLimitsRequest(index: device, limits: limits, sequence: sequence)
-            operation = "RTM_NEWLINK \(limits) on \(describe(device))"
+            operation = "RTM_NEWLINK \(change)"
         case .setLinkMode(let device, let mode):
             request = try LinkCodec.setLinkModeRequest(index: device, mode: mode, sequence: sequence)
-            operation = "RTM_NEWLINK linkmode \(mode) on \(describe(device))"
+            operation = "RTM_NEWLINK \(change)"
         case .setOperState(let device, let state):
             request = try LinkCodec.setOperStateRequest(index: device, state: state, sequence: sequence)
-            operation = "RTM_NEWLINK operstate \(state) on \(describe(device))"
+            operation = "RTM_NEWLINK \(change)"
         case .setFeatures(let device, let changes):
             guard let ethtool else {
                 throw KernelError(operation: "ETHTOOL_MSG_FEATURES_SET on \(describe(device))", errno: EOPNOTSUPP,

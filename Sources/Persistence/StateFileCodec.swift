@@ -60,20 +60,7 @@ public enum StateFileCodec {
             case .vf(let synthetic): lines.append("role vf \(synthetic.rawValue)")
             case nil: break
             }
-            if let mtu = originals.mtu[device] { lines.append("mtu \(mtu)") }
-            if let up = originals.adminUp[device] { lines.append("admin-up \(up ? 1 : 0)") }
-            if let mode = originals.addrGenMode[device] { lines.append("addrgenmode \(mode.rawValue)") }
-            for (flag, on) in (originals.flags[device] ?? [:]).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                lines.append("flag \(flag.rawValue) \(on ? 1 : 0)")
-            }
-            for (name, on) in (originals.features[device] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                lines.append("feature \(name) \(on ? 1 : 0)")
-            }
-            if let gso = originals.gso[device] {
-                lines.append("gso \(gso.maxSize) \(gso.maxSegs) \(gso.ipv4MaxSize.map(String.init) ?? "-")")
-            }
-            if let mode = originals.linkMode[device] { lines.append("linkmode \(mode.rawValue)") }
-            if originals.createdClsact.contains(device) { lines.append("clsact") }
+            lines += originals.stateFileLines(of: device)
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -107,15 +94,6 @@ public enum StateFileCodec {
                 continue
             }
             let words = line.split(separator: " ").map(String.init)
-            func int<T: FixedWidthInteger>(_ i: Int, _: T.Type = T.self) throws -> T {
-                guard i < words.count, let value = T(words[i]) else { throw fail("\(words[0]): expected a number at field \(i + 1)") }
-                return value
-            }
-            func bool(_ i: Int) throws -> Bool {
-                let value: UInt8 = try int(i)
-                guard value <= 1 else { throw fail("\(words[0]): expected 0 or 1") }
-                return value == 1
-            }
             if words[0] == "boot" {
                 guard words.count == 2, isBootID(words[1]) else { throw fail("boot: expected one word") }
                 guard current == nil, boot == nil else { throw fail("boot: only once, before any device line") }
@@ -136,33 +114,21 @@ public enum StateFileCodec {
                 switch (words.count, words.count > 1 ? words[1] : "") {
                 case (2, "synthetic"): identities[device]?.role = .synthetic
                 case (3, "vf"):
-                    let synthetic: Int32 = try int(2)
-                    guard synthetic > 0 else { throw fail("role: expected \"synthetic\" or \"vf INDEX\"") }
+                    guard let synthetic = Int32(words[2]) else { throw fail("role: expected a number at field 3") }
+                    guard synthetic > 0 else {
+                        throw fail("role: expected \"synthetic\" or \"vf INDEX\"")
+                    }
                     identities[device]?.role = .vf(of: InterfaceIndex(synthetic))
                 default: throw fail("role: expected \"synthetic\" or \"vf INDEX\"")
                 }
                 continue
             }
-            switch (words[0], words.count) {
-            case ("mtu", 2): originals.mtu[device] = try int(1)
-            case ("admin-up", 2): originals.adminUp[device] = try bool(1)
-            case ("addrgenmode", 2):
-                guard let mode = AddrGenMode(rawValue: try int(1)) else { throw fail("addrgenmode: unknown mode") }
-                originals.addrGenMode[device] = mode
-            case ("flag", 3):
-                guard let flag = PassThroughFlag(rawValue: words[1]) else { throw fail("flag: unknown flag \(words[1])") }
-                originals.flags[device, default: [:]][flag] = try bool(2)
-            case ("feature", 3):
-                guard words[1].count <= 64 else { throw fail("feature: name too long") }
-                originals.features[device, default: [:]][words[1]] = try bool(2)
-            case ("gso", 4):
-                originals.gso[device] = GSOLimits(maxSize: try int(1), maxSegs: try int(2),
-                                                  ipv4MaxSize: words[3] == "-" ? nil : try int(3))
-            case ("linkmode", 2):
-                guard let mode = LinkMode(rawValue: try int(1)) else { throw fail("linkmode: unknown mode") }
-                originals.linkMode[device] = mode
-            case ("clsact", 1): originals.createdClsact.insert(device)
-            default: throw fail("unknown or malformed entry \"\(line.prefix(40))\"")
+            do {
+                guard try originals.load(stateFileLine: words, on: device) else {
+                    throw fail("unknown or malformed entry \"\(line.prefix(40))\"")
+                }
+            } catch let error as SettingLineError {
+                throw fail(error.message)
             }
         }
         guard sawHeader else { throw DecodeError(line: 1, message: "empty file (no \"\(header)\" line)") }

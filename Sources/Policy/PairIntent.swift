@@ -109,10 +109,10 @@ public enum RelayPlanner {
         if intent.syntheticFollowsVF {
             if let hnFeatures = offloads[hn], let vfFeatures = offloads[vfIndex] {
                 let changes = OffloadPolicy.changes(synthetic: hnFeatures, vf: vfFeatures,
-                                                    originals: originals.features[hn] ?? [:])
+                                                    originals: originals.features(of: hn) ?? [:])
                 if !changes.isEmpty { actions.append(.setFeatures(device: hn, changes: changes)) }
             }
-            if let limits = GSOPolicy.desired(original: originals.gso[hn], synthetic: hnLink, vf: vf),
+            if let limits = GSOPolicy.desired(original: originals.gsoLimits(of: hn), synthetic: hnLink, vf: vf),
                limits != hnLink.gso {
                 actions.append(.setGSOLimits(device: hn, limits: limits))
             }
@@ -158,9 +158,8 @@ public enum RelayPlanner {
             && VFUsability.assess(synthetic: hn, vf: vf) != .usable
     }
 
-    /// Undoes everything the agent did to `device`: its redirects (egress first), the admin
-    /// state and address generation mode it changed, and the clsact it created when no one
-    /// else's filter sits on it.
+    /// Undoes everything the agent did to `device`: its redirects (egress first), then every
+    /// saved original in the settings' restore order (`RestorableSetting.allCases`).
     public static func release(_ device: InterfaceIndex, links: [InterfaceIndex: LinkSnapshot],
                                relay: [InterfaceIndex: RelayObservation], originals: SavedOriginals,
                                offloads: [InterfaceIndex: OffloadFeatures] = [:], keepClsact: Bool = false) -> [Action] {
@@ -169,35 +168,9 @@ public enum RelayPlanner {
         var actions: [Action] = []
         if observed.egress != nil { actions.append(.deleteRedirect(device: device, hook: .egress)) }
         if observed.ingress != nil { actions.append(.deleteRedirect(device: device, hook: .ingress)) }
-        // A device that now has a master belongs to it: its admin state is left alone.
-        if let wasUp = originals.adminUp[device], wasUp != link.isAdminUp, link.master == nil {
-            actions.append(.setAdminState(device: device, up: wasUp))
-        }
-        if let mode = originals.addrGenMode[device], mode != link.addrGenMode {
-            actions.append(.setAddrGenMode(device: device, mode: mode))
-        }
-        if let mtu = originals.mtu[device], mtu != link.mtu {
-            actions.append(.setMTU(device: device, mtu: mtu))
-        }
-        for flag in PassThroughFlag.allCases {
-            if let on = originals.flags[device]?[flag], on != link.flags.contains(flag.linkFlag) {
-                actions.append(.setFlag(device: device, flag: flag, on: on))
-            }
-        }
-        if let saved = originals.features[device], let current = offloads[device] {
-            let changes = OffloadPolicy.restore(synthetic: current, originals: saved)
-            if !changes.isEmpty { actions.append(.setFeatures(device: device, changes: changes)) }
-        }
-        if let limits = originals.gso[device], let current = link.gso, limits != current {
-            actions.append(.setGSOLimits(device: device, limits: limits))
-        }
-        if let mode = originals.linkMode[device] {
-            // UP first: with the default link mode again the kernel would not recompute it.
-            if link.operState == .dormant, link.isAdminUp { actions.append(.setOperState(device: device, state: .up)) }
-            if mode != link.linkMode { actions.append(.setLinkMode(device: device, mode: mode)) }
-        }
-        if !keepClsact, originals.createdClsact.contains(device), observed.hasClsact, observed.foreignFilters == 0 {
-            actions.append(.deleteClsact(device: device))
+        let now = DeviceNow(link: link, relay: observed, offloads: offloads[device], keepClsact: keepClsact)
+        for (setting, original) in originals.settings(of: device) {
+            actions += setting.restore(original, on: device, now: now)
         }
         return actions
     }

@@ -70,7 +70,7 @@ public enum PassThroughFlag: String, Hashable, Sendable, CaseIterable {
 }
 
 /// One change to kernel state. The Agent performs them in the order given.
-public enum Action: Hashable, Sendable, CustomStringConvertible {
+public enum Action: Hashable, Sendable {
     case deleteRedirect(device: InterfaceIndex, hook: Hook)
     case addRedirect(device: InterfaceIndex, hook: Hook, kind: RedirectKind, target: InterfaceIndex)
     case addClsact(device: InterfaceIndex)
@@ -92,23 +92,6 @@ public enum Action: Hashable, Sendable, CustomStringConvertible {
              .setAdminState(let d, _), .setAddrGenMode(let d, _), .setMTU(let d, _), .setFlag(let d, _, _),
              .setFeatures(let d, _), .setGSOLimits(let d, _), .setLinkMode(let d, _), .setOperState(let d, _):
             return d
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .deleteRedirect(let d, let hook): return "delete \(hook) redirect on ifindex \(d)"
-        case .addRedirect(let d, let hook, let kind, let t): return "add \(hook.rawValue) \(kind.rawValue) on ifindex \(d) to ifindex \(t)"
-        case .addClsact(let d): return "add clsact on ifindex \(d)"
-        case .deleteClsact(let d): return "delete clsact on ifindex \(d)"
-        case .setAdminState(let d, let up): return "set ifindex \(d) \(up ? "up" : "down")"
-        case .setAddrGenMode(let d, let mode): return "set addrgenmode \(mode) on ifindex \(d)"
-        case .setMTU(let d, let mtu): return "set mtu \(mtu) on ifindex \(d)"
-        case .setFlag(let d, let flag, let on): return "set \(flag.rawValue) \(on ? "on" : "off") on ifindex \(d)"
-        case .setFeatures(let d, let changes): return "set features \(Action.describe(changes)) on ifindex \(d)"
-        case .setGSOLimits(let d, let limits): return "set \(limits) on ifindex \(d)"
-        case .setLinkMode(let d, let mode): return "set linkmode \(mode) on ifindex \(d)"
-        case .setOperState(let d, let state): return "set operstate \(state) on ifindex \(d)"
         }
     }
 

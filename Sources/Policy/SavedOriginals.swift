@@ -1,84 +1,80 @@
 /// What the agent changed on each device and what it was before, so that detach restores
-/// exactly that and nothing else.
+/// exactly that and nothing else: per device, per setting (`RestorableSetting`, which knows
+/// everything about each one).
 public struct SavedOriginals: Hashable, Sendable {
-    /// IPv6 address generation mode before the agent quietened the VF.
-    public var addrGenMode: [InterfaceIndex: AddrGenMode] = [:]
-    /// Admin state before the agent first changed it.
-    public var adminUp: [InterfaceIndex: Bool] = [:]
-    /// Devices whose clsact qdisc the agent created (others' qdiscs are left alone).
-    public var createdClsact: Set<InterfaceIndex> = []
-    /// MTU before the agent made the VF follow the synthetic NIC.
-    public var mtu: [InterfaceIndex: UInt32] = [:]
-    /// Promiscuous / allmulti state before the agent mirrored the synthetic NIC's.
-    public var flags: [InterfaceIndex: [PassThroughFlag: Bool]] = [:]
-    /// Offload features (wanted state, by name) before the agent changed them.
-    public var features: [InterfaceIndex: [String: Bool]] = [:]
-    /// Segmentation limits before the agent lowered them.
-    public var gso: [InterfaceIndex: GSOLimits] = [:]
-    /// Link mode before the agent made the synthetic NIC's operational state follow the VF.
-    public var linkMode: [InterfaceIndex: LinkMode] = [:]
+    private var saved: [InterfaceIndex: [RestorableSetting: SettingValue]] = [:]
 
     public init() {}
 
-    public var devices: Set<InterfaceIndex> {
-        Set(addrGenMode.keys).union(adminUp.keys).union(createdClsact).union(mtu.keys).union(flags.keys)
-            .union(features.keys).union(gso.keys).union(linkMode.keys)
+    public var devices: Set<InterfaceIndex> { Set(saved.keys) }
+
+    public func holds(_ device: InterfaceIndex) -> Bool { saved[device] != nil }
+
+    /// The original of one setting of `device`; setting nil forgets it.
+    public subscript(device: InterfaceIndex, setting: RestorableSetting) -> SettingValue? {
+        get { saved[device]?[setting] }
+        set {
+            saved[device, default: [:]][setting] = newValue
+            if saved[device]?.isEmpty == true { saved[device] = nil }
+        }
     }
 
-    public func holds(_ device: InterfaceIndex) -> Bool { devices.contains(device) }
+    /// Every saved original of `device`, in the order they are restored.
+    public func settings(of device: InterfaceIndex) -> [(setting: RestorableSetting, original: SettingValue)] {
+        guard let values = saved[device] else { return [] }
+        return RestorableSetting.allCases.compactMap { setting in values[setting].map { (setting, $0) } }
+    }
+
+    /// Merges one original read from a state file (features come one name per line; a later
+    /// line wins).
+    mutating func load(_ setting: RestorableSetting, _ value: SettingValue, on device: InterfaceIndex) {
+        self[device, setting] = self[device, setting].map { value.adding($0) } ?? value
+    }
 
     /// Records the original of whatever `action` is about to change, unless recorded already.
     /// Called before the action is performed.
     public mutating func record(_ action: Action, current link: LinkSnapshot?, features current: OffloadFeatures? = nil) {
-        switch action {
-        case .setAddrGenMode(let device, _):
-            if addrGenMode[device] == nil { addrGenMode[device] = link?.addrGenMode ?? .eui64 }
-        case .setAdminState(let device, _):
-            if adminUp[device] == nil, let link { adminUp[device] = link.isAdminUp }
-        case .addClsact(let device):
-            createdClsact.insert(device)
-        case .deleteClsact(let device):
-            createdClsact.remove(device)
-        case .setMTU(let device, _):
-            if mtu[device] == nil, let link { mtu[device] = link.mtu }
-        case .setFlag(let device, let flag, _):
-            if flags[device]?[flag] == nil, let link { flags[device, default: [:]][flag] = link.flags.contains(flag.linkFlag) }
-        case .setFeatures(let device, let changes):
-            for name in changes.keys where features[device]?[name] == nil {
-                // Without a reading, a feature switched off was on (the planner only turns off active ones).
-                features[device, default: [:]][name] = current.map { $0.wanted.contains(name) } ?? !(changes[name] ?? false)
-            }
-        case .setGSOLimits(let device, _):
-            if gso[device] == nil, let limits = link?.gso { gso[device] = limits }
-        case .setLinkMode(let device, _):
-            if linkMode[device] == nil, let link { linkMode[device] = link.linkMode }
-        case .deleteRedirect, .addRedirect, .setOperState:
+        switch RestorableSetting.update(before: action, link: link, offloads: current) {
+        case .save(let setting, let original):
+            self[action.device, setting] = self[action.device, setting].map { $0.adding(original) } ?? original
+        case .drop(let setting):
+            self[action.device, setting] = nil
+        case nil:
             break
         }
     }
 
     /// Takes every original of `device` from `other` (a state file read at start).
     public mutating func adopt(_ device: InterfaceIndex, from other: SavedOriginals) {
-        addrGenMode[device] = other.addrGenMode[device]
-        adminUp[device] = other.adminUp[device]
-        if other.createdClsact.contains(device) { createdClsact.insert(device) }
-        mtu[device] = other.mtu[device]
-        flags[device] = other.flags[device]
-        features[device] = other.features[device]
-        gso[device] = other.gso[device]
-        linkMode[device] = other.linkMode[device]
+        let clsact = saved[device]?[.clsact]
+        saved[device] = other.saved[device]
+        if let clsact, self[device, .clsact] == nil { self[device, .clsact] = clsact }
     }
 
     /// Forgets a device that has been restored or no longer exists. `keepingClsact`: except
     /// that the agent created its clsact (kept while the device is paired, removed at the end).
     public mutating func forget(_ device: InterfaceIndex, keepingClsact: Bool = false) {
-        addrGenMode[device] = nil
-        adminUp[device] = nil
-        if !keepingClsact { createdClsact.remove(device) }
-        mtu[device] = nil
-        flags[device] = nil
-        features[device] = nil
-        gso[device] = nil
-        linkMode[device] = nil
+        let clsact = keepingClsact ? saved[device]?[.clsact] : nil
+        saved[device] = nil
+        self[device, .clsact] = clsact
+    }
+
+    // MARK: - What the pair policy reads back
+
+    /// Offload features the agent changed on `device` and their originals (nil: none).
+    public func features(of device: InterfaceIndex) -> [String: Bool]? {
+        guard case .features(let features) = saved[device]?[.features] else { return nil }
+        return features
+    }
+
+    /// Segmentation limits before the agent lowered them.
+    public func gsoLimits(of device: InterfaceIndex) -> GSOLimits? {
+        guard case .gsoLimits(let limits) = saved[device]?[.gsoLimits] else { return nil }
+        return limits
+    }
+
+    /// The devices with an original of `setting` saved.
+    public func devices(saving setting: RestorableSetting) -> Set<InterfaceIndex> {
+        Set(saved.compactMap { $0.value[setting] == nil ? nil : $0.key })
     }
 }

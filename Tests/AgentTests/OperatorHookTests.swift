@@ -90,8 +90,8 @@ final class OperatorHookTests: ReconcilerTestCase {
         XCTAssertEqual(pair.vf, NamedInterface(3, name: "vf0"))
         XCTAssertTrue(pair.steering)
         XCTAssertEqual(StatusBoard.state(of: pair, mode: .transparent), .steering)
-        XCTAssertEqual(snapshot.originals.addrGenMode[vf], .eui64)
-        XCTAssertTrue(snapshot.originals.createdClsact.contains(vf))
+        XCTAssertEqual(snapshot.originals[vf, .addrGenMode], .addrGenMode(.eui64))
+        XCTAssertTrue(snapshot.originals[vf, .clsact] != nil)
         XCTAssertEqual(snapshot.reconciles, 3)
         let changes = NICChangeReport.settings(of: vf, originals: snapshot.originals, link: snapshot.links[vf])
         XCTAssertTrue(changes.contains(SettingChange(setting: "addrgenmode", original: "eui64", current: "none")), "\(changes)")
@@ -110,7 +110,7 @@ final class OperatorHookTests: ReconcilerTestCase {
         reconciler.refreshCounters()
         XCTAssertEqual(reconciler.snapshot().pairs[0].relay,
                        TrafficCounters(received: RelayCounters(packets: 10, bytes: 840), sent: RelayCounters(packets: 20, bytes: 1960)))
-        XCTAssertEqual(reconciler.pairs[hn]?.ledger.rxOffset, RelayCounters(packets: 100, bytes: 100 * 84),
+        XCTAssertEqual(reconciler.pairs[hn]?.relay.ledger.rxOffset, RelayCounters(packets: 100, bytes: 100 * 84),
                        "the VF's RX besides the relay (before the filter): 110 - 10 packets")
 
         // 5 more each way, unread by the agent, then the VF goes: its close event carries its last counters.
@@ -143,7 +143,7 @@ final class OperatorHookTests: ReconcilerTestCase {
         kernel.relay[hn]?.egress?.counters = RelayCounters(packets: 20, bytes: 1960)
         kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 0, txPackets: 27, rxBytes: 0, txBytes: 27 * 98) }
         reconciler.refreshCounters()
-        XCTAssertEqual(reconciler.pairs[hn]?.ledger.txOffset, RelayCounters(packets: 7, bytes: 7 * 98))
+        XCTAssertEqual(reconciler.pairs[hn]?.relay.ledger.txOffset, RelayCounters(packets: 7, bytes: 7 * 98))
         // 3 more relayed, then the VF goes.
         kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 0, txPackets: 30, rxBytes: 0, txBytes: 30 * 98) }
         reconciler.take(.present(kernel.links[vf]!))
@@ -187,7 +187,7 @@ final class OperatorHookTests: ReconcilerTestCase {
     func testFiltersThatVanishBeforeTheirFirstNonZeroReadingAreRecovered() {
         kernel.change(vf) { $0.counters = TrafficCounters(rxPackets: 3, txPackets: 0, rxBytes: 300, txBytes: 0) }
         steer()
-        XCTAssertNotNil(reconciler.pairs[hn]?.ledger.txOffset, "the egress filter, added after the ingress one, was learned too")
+        XCTAssertNotNil(reconciler.pairs[hn]?.relay.ledger.txOffset, "the egress filter, added after the ingress one, was learned too")
         var closed = kernel.links[vf]!
         closed.flags.subtract([.up, .lowerUp])
         closed.counters = TrafficCounters(rxPackets: 503, txPackets: 500, rxBytes: 300 + 500 * 98, txBytes: 500 * 98)

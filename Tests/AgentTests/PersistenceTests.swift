@@ -9,15 +9,17 @@ import XCTest
 final class PersistenceTests: XCTestCase {
     private func sample() -> (SavedOriginals, [InterfaceIndex: DeviceIdentity]) {
         var originals = SavedOriginals()
-        originals.mtu[5] = 1500
-        originals.adminUp[5] = false
-        originals.addrGenMode[5] = .eui64
-        originals.flags[5] = [.promiscuous: false, .allMulticast: true]
-        originals.createdClsact = [5, 2]
-        originals.features[2] = ["tx-tcp-segmentation": true, "rx-checksum": false]
-        originals.gso[2] = GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536)
-        originals.gso[7] = GSOLimits(maxSize: 1000, maxSegs: 10)
-        originals.linkMode[2] = .default
+        originals[5, .mtu] = .mtu(1500)
+        originals[5, .adminState] = .on(false)
+        originals[5, .addrGenMode] = .addrGenMode(.eui64)
+        originals[5, .flag(.promiscuous)] = .on(false)
+        originals[5, .flag(.allMulticast)] = .on(true)
+        originals[5, .clsact] = SettingValue.none
+        originals[2, .clsact] = SettingValue.none
+        originals[2, .features] = .features(["tx-tcp-segmentation": true, "rx-checksum": false])
+        originals[2, .gsoLimits] = .gsoLimits(GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536))
+        originals[7, .gsoLimits] = .gsoLimits(GSOLimits(maxSize: 1000, maxSegs: 10))
+        originals[2, .linkMode] = .linkMode(.default)
         let identities: [InterfaceIndex: DeviceIdentity] = [
             5: DeviceIdentity(index: 5, name: "vf0", mac: MACAddress("02:00:5e:12:00:01"), role: .vf(of: 2)),
             2: DeviceIdentity(index: 2, name: "hn0", mac: MACAddress("02:00:5e:12:00:01"), role: .synthetic),
@@ -39,6 +41,40 @@ final class PersistenceTests: XCTestCase {
         XCTAssertTrue(stamped.contains("hnagent-state 1\nboot 0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10\n"), stamped)
         XCTAssertEqual(try StateFileCodec.decode(stamped).boot, "0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10")
         XCTAssertEqual(try StateFileCodec.decode(stamped).originals, originals)
+    }
+
+    /// A state file as agents before settings were data wrote it (the sample above, encoded by
+    /// the field-by-field codec): it still loads, and is still written byte for byte.
+    static let goldenStateFile = """
+        # What hnagent changed and what it was before; read at start to restore on detach.
+        hnagent-state 1
+        boot 0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10
+        device 2 hn0 02:00:5e:12:00:01
+        role synthetic
+        feature rx-checksum 0
+        feature tx-tcp-segmentation 1
+        gso 65536 65535 65536
+        linkmode 0
+        clsact
+        device 5 vf0 02:00:5e:12:00:01
+        role vf 2
+        mtu 1500
+        admin-up 0
+        addrgenmode 0
+        flag allmulti 1
+        flag promisc 0
+        clsact
+        device 7 odd -
+        gso 1000 10 -
+
+        """
+
+    func testStateFileOfEarlierAgentsLoadsAndIsWrittenTheSame() throws {
+        let (originals, identities) = sample()
+        let decoded = try StateFileCodec.decode(Self.goldenStateFile)
+        XCTAssertEqual(decoded.originals, originals)
+        XCTAssertEqual(decoded.identities, identities)
+        XCTAssertEqual(StateFileCodec.encode(originals, identities: identities, boot: decoded.boot), Self.goldenStateFile)
     }
 
     /// The real file carries the kernel's boot identity.

@@ -76,7 +76,7 @@ final class ReconcilerPolicyTests: ReconcilerTestCase {
         XCTAssertEqual(kernel.links[hn]?.gso?.maxSize, 65536)
         XCTAssertEqual(kernel.links[hn]?.linkMode, .default)
         var onlyClsact = SavedOriginals()
-        onlyClsact.createdClsact = [hn]
+        onlyClsact[hn, .clsact] = SettingValue.none
         XCTAssertEqual(reconciler.originals, onlyClsact, "nothing held but hn0's clsact, removed when the pair ends")
     }
 

@@ -110,12 +110,12 @@ final class ReconcilerRestartTests: ReconcilerTestCase {
         XCTAssertEqual(r.originals, SavedOriginals(), "nothing taken over")
         let rewritten = try StateFileCodec.decode(store.text ?? "")
         XCTAssertEqual(rewritten.boot, "8d0c2f9e-boot-now", "replaced, stamped with this boot")
-        XCTAssertNil(rewritten.originals.mtu[vf])
+        XCTAssertNil(rewritten.originals[vf, .mtu])
 
         // The same file written in this boot (after a crash) is taken over.
         store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\ndevice 2 hn0 00:15:5d:aa:bb:cc\nrole synthetic\n"
             + "device 3 vf0 00:15:5d:aa:bb:cc\nrole vf 2\nmtu 1234\n"
-        XCTAssertEqual(try makeReconciler().originals.mtu[vf], 1234)
+        XCTAssertEqual(try makeReconciler().originals[vf, .mtu], .mtu(1234))
     }
 
     /// Issue 11 item 8: without a boot id a file may be from before a reboot; nothing is restored.
@@ -153,7 +153,7 @@ final class ReconcilerRestartTests: ReconcilerTestCase {
     func testAnOlderFileWithoutRolesStillRestoresTheDevicesPairedNow() throws {
         store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\ndevice 3 vf0 00:15:5d:aa:bb:cc\nmtu 1234\n"
         let r = try makeReconciler()
-        XCTAssertEqual(r.originals.mtu[vf], 1234, "\(logs.messages)")
+        XCTAssertEqual(r.originals[vf, .mtu], .mtu(1234), "\(logs.messages)")
         XCTAssertEqual(r.deviceRoles[vf], .vf(of: hn), "written with its role from the next change on")
     }
 

@@ -75,7 +75,7 @@ final class TransparentPolicyTests: XCTestCase {
                                                                    "tx-tcp6-segmentation": false,
                                                                    "tx-checksum-sctp": false])])
         world.apply(actions)
-        XCTAssertEqual(world.originals.features[2], ["tx-tcp-segmentation": true, "tx-tcp6-segmentation": true,
+        XCTAssertEqual(world.originals.features(of: 2), ["tx-tcp-segmentation": true, "tx-tcp6-segmentation": true,
                                                      "tx-checksum-sctp": true])
         XCTAssertEqual(world.plan(), [], "idempotent: applying the plan twice changes nothing the second time")
 
@@ -97,7 +97,7 @@ final class TransparentPolicyTests: XCTestCase {
         world.offloads[2]!.active.insert("tx-checksum-sctp")
         XCTAssertEqual(world.plan(), [.setFeatures(device: 2, changes: ["tx-checksum-sctp": false])])
         world.apply(world.plan())
-        XCTAssertEqual(world.originals.features[2], ["tx-checksum-sctp": true], "the original stays the first one saved")
+        XCTAssertEqual(world.originals.features(of: 2), ["tx-checksum-sctp": true], "the original stays the first one saved")
     }
 
     func testAFeatureTheVFRegainsIsGivenBackWhilePaired() {
@@ -134,7 +134,7 @@ final class TransparentPolicyTests: XCTestCase {
         XCTAssertEqual(actions, [.setGSOLimits(device: 2, limits: GSOLimits(maxSize: 32768, maxSegs: 64, ipv4MaxSize: 32768))])
         world.apply(actions)
         XCTAssertEqual(world.plan(), [])
-        XCTAssertEqual(world.originals.gso[2], GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536))
+        XCTAssertEqual(world.originals.gsoLimits(of: 2), GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536))
         let restore = world.release().filter { if case .setGSOLimits = $0 { return true }; return false }
         XCTAssertEqual(restore, [.setGSOLimits(device: 2, limits: GSOLimits(maxSize: 65536, maxSegs: 65535, ipv4MaxSize: 65536))])
     }

@@ -1,6 +1,3 @@
-import POSIX
-import Policy
-
 /// What the relay counters need to survive a filter that vanishes with its VF.
 ///
 /// The offsets are what the VF carried besides the relay, per direction, while that filter
@@ -8,46 +5,69 @@ import Policy
 /// just after the filters, so a reading can be too large by what arrived in between (a packet
 /// or two); an older reading would miss what the VF carried on its own since (MLD reports,
 /// router solicitations, the agent's own announcements), which grows without bound.
-struct RelayLedger: Hashable, Sendable {
+public struct RelayLedger: Hashable, Sendable {
     /// The VF the relay runs through.
-    var vf: InterfaceIndex?
+    public var vf: InterfaceIndex?
     /// While the VF's ingress filter lives; bytes in tc's terms (without the Ethernet header).
-    var rxOffset: RelayCounters?
+    public var rxOffset: RelayCounters?
     /// While the synthetic NIC's egress filter to the VF lives.
-    var txOffset: RelayCounters?
+    public var txOffset: RelayCounters?
     /// The agent removed the VF's ingress filter after reading it in the same pass.
-    var ingressRemovedByAgent = false
+    public var ingressRemovedByAgent = false
     /// Vanished filters whose VF's final counters are not known yet.
-    var pendingRX: PendingRecovery?
-    var pendingTX: PendingRecovery?
+    public var pendingRX: PendingRecovery?
+    public var pendingTX: PendingRecovery?
+
+    public init() {}
 }
 
 /// A filter vanished: once its VF's counters are final, what they show beyond `offset` and
 /// `counted` is what the filter relayed after its last reading.
-struct PendingRecovery: Hashable, Sendable {
-    var vf: InterfaceIndex
-    var offset: RelayCounters
-    var counted: RelayCounters
+public struct PendingRecovery: Hashable, Sendable {
+    public var vf: InterfaceIndex
+    public var offset: RelayCounters
+    public var counted: RelayCounters
     /// Given up after this: the VF stayed up, so its counters may include traffic the relay did
     /// not carry (someone else removed the filter).
-    var until: MonotonicInstant
+    public var until: MonotonicInstant
 }
 
 /// A VF's link counters as the reconciler knows them, and whether they are final: the VF left
 /// (its close event carried its last counters), or it is down or without carrier.
-struct VFCounters {
-    var counters: TrafficCounters?
-    var final: Bool
+public struct VFCounters: Hashable, Sendable {
+    public var counters: TrafficCounters?
+    public var final: Bool
+
+    public init(counters: TrafficCounters?, final: Bool) {
+        self.counters = counters
+        self.final = final
+    }
 }
 
 /// Ethernet header bytes: a VF's rx_bytes count them, the ingress hook's byte counter does not
 /// (the kernel pulled the header before tc runs).
 let ethernetHeaderBytes: UInt64 = 14
 
-extension PairRecord {
+/// What the relay moved for one pair, across filters that come and go: the counters of the
+/// filters present now (`live`), what vanished filters had counted (`retired`), and the part of
+/// that estimated from the VF's own counters (`recovered`). Pure: the engine reads the kernel
+/// and hands the readings in.
+public struct RelayBank: Hashable, Sendable {
+    /// Traffic the relay moved through filters that no longer exist.
+    public var retired = TrafficCounters()
+    /// The counters of the filters present at the last observation.
+    public var live = TrafficCounters()
+    /// The part of `retired` estimated from the VF's own link counters when its filter went with it.
+    public var recovered = TrafficCounters()
+    public var ledger = RelayLedger()
+
+    public init() {}
+
+    public var totals: TrafficCounters { retired + live }
+
     /// How long a vanished filter waits for its VF's final counters (the close or removal event
     /// is normally in the same or the next batch of events).
-    static let recoveryWindow: Duration = .seconds(1)
+    public static let recoveryWindow: Duration = .seconds(1)
 
     /// Takes the counters of the relay filters present now. A count that went down means its
     /// filter is gone (or replaced): what it had counted at the last observation is banked.
@@ -63,7 +83,7 @@ extension PairRecord {
     ///
     /// `present` says which filters exist now: a filter read as 0 and gone before it was read
     /// again went down by nothing, but its offset says it was there.
-    mutating func account(live fresh: TrafficCounters, present: (received: Bool, sent: Bool), now: MonotonicInstant,
+    public mutating func account(live fresh: TrafficCounters, present: (received: Bool, sent: Bool), now: MonotonicInstant,
                           vf: (InterfaceIndex) -> VFCounters) {
         let rxVanished = fresh.received.packets < live.received.packets || (!present.received && ledger.rxOffset != nil)
         let txVanished = fresh.sent.packets < live.sent.packets || (!present.sent && ledger.txOffset != nil)
@@ -108,7 +128,7 @@ extension PairRecord {
     }
 
     /// After `account`, with the VF's link counters read just after the filters.
-    mutating func learnOffsets(vf: InterfaceIndex, counters: TrafficCounters, ingress: Bool, egress: Bool) {
+    public mutating func learnOffsets(vf: InterfaceIndex, counters: TrafficCounters, ingress: Bool, egress: Bool) {
         if ledger.vf != vf {
             ledger.vf = vf
             ledger.rxOffset = nil
