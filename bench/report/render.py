@@ -141,11 +141,9 @@ def section_interleaved(r):
             "drawn by round (a round holds one block of each, so a slow minute of the shared machine "
             "hits all three alike). Loaded: a busy loop on every CPU and an unpaced iperf3 stream over "
             "a second veth pair in namespaces of its own, for the whole run.\n\n")
+    scenarios = [(name, il[name]) for name in ("idle", "loaded") if il.get(name)]
     rows = []
-    for name in ("idle", "loaded"):
-        x = il.get(name)
-        if not x:
-            continue
+    for name, x in scenarios:
         near, lost, react = x["lost_near"], x["lost"], x["reaction_ms"]
         for impl in sorted(lost["impls"], key=lambda i: ("hnagent", "floor", "baseline").index(i)
                            if i in ("hnagent", "floor", "baseline") else 9):
@@ -165,16 +163,14 @@ def section_interleaved(r):
             "take tens of ms) counts for no removal at all: it is shown for comparison with "
             "section 1, the near window is the measure.\n\n")
     parts = []
-    for name in ("idle", "loaded"):
-        x = il.get(name)
-        if x:
-            m = x["meta"]
-            parts.append(f"{name}: {x['lost']['rounds']} rounds of {m.get('cycles_per_block')} deletions per "
-                         f"block, order {m.get('impls')} rotated; UDP sent {f(x['udp'].get('sent'), 0)}, lost "
-                         f"{f(x['udp'].get('lost'), 0)}, of it outside the removal and attach windows "
-                         f"{x['udp'].get('lost_outside_switches')}; background loss outside the near windows "
-                         f"{f(100 * (x.get('background_loss_rate') or 0), 3, '%')}; watcher overruns {x['watcher_overruns']}; "
-                         f"load average {m.get('load_before')} before, {m.get('load_after')} after")
+    for name, x in scenarios:
+        m = x["meta"]
+        parts.append(f"{name}: {x['lost']['rounds']} rounds of {m.get('cycles_per_block')} deletions per "
+                     f"block, order {m.get('impls')} rotated; UDP sent {f(x['udp'].get('sent'), 0)}, lost "
+                     f"{f(x['udp'].get('lost'), 0)}, of it outside the removal and attach windows "
+                     f"{x['udp'].get('lost_outside_switches')}; background loss outside the near windows "
+                     f"{f(100 * (x.get('background_loss_rate') or 0), 3, '%')}; watcher overruns {x['watcher_overruns']}; "
+                     f"load average {m.get('load_before')} before, {m.get('load_after')} after")
     out += "Runs: " + "; ".join(parts) + ".\n"
     return out
 
