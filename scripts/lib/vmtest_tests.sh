@@ -125,3 +125,19 @@ test_hotplug() {
     (($(vf_counter rx_packets) - rx0 >= 5)) || { fail "hotplug: re-added $vm_vf did not count the ping"; return; }
     pass "hotplug: device_del -> fallback in ${removed} s, ping 5/5 on $vm_syn; device_add -> $vm_vf (was $old) steering in ${added} s, ping 5/5 through it"
 }
+
+# (last) The unit stayed healthy through every test: systemd's watchdog is armed and fed by the
+# agent (WatchdogTimestamp advances: WATCHDOG=1 arrived), and the journal of this boot has no
+# watchdog kill, crash or automatic restart of hnagent.
+test_unit_health() {
+    local interval first bad
+    interval=$(vm "systemctl show -P WatchdogUSec hnagent")
+    [[ $interval == 20s ]] || { fail "unit-health: WatchdogUSec is '$interval', not 20s (is the installed unit config/hnagent.service?)"; return; }
+    first=$(vm "systemctl show -P WatchdogTimestampMonotonic hnagent")
+    [[ -n $first && $first != 0 ]] || { fail "unit-health: systemd never got WATCHDOG=1 from hnagent"; diagnose; return; }
+    vm_wait 25 "[[ \$(systemctl show -P WatchdogTimestampMonotonic hnagent) != $first ]]" ||
+        { fail "unit-health: no WATCHDOG=1 for 25 s (WatchdogSec=20s)"; diagnose; return; }
+    bad=$(vm "journalctl -b -u hnagent --no-pager -o cat | grep -E 'Watchdog timeout|Scheduled restart job|dumped core|Failed with result' | head -3")
+    [[ -z $bad ]] || { fail "unit-health: the journal of this boot has: $(tr '\n' ' ' <<<"$bad")"; return; }
+    pass "unit-health: WatchdogSec=20s armed and fed (WATCHDOG=1 seen advancing), no watchdog kill, crash or automatic restart of hnagent during the run"
+}
