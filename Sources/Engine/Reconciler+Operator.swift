@@ -31,14 +31,17 @@ extension Reconciler {
     /// a request per NIC made a status request cost 53 ms of agent time at 256 pairs. The dump
     /// comes after the filters are read, as the per-VF read it replaces did. `reading` wraps
     /// the kernel reads (not what is made of them), so the caller can let a VF event's urgent
-    /// step in between two requests.
-    public func refreshCounters(reading: (() -> Void) -> Void = { $0() }) {
+    /// step in between two requests; it returns false when one did. Such a reading is dropped:
+    /// read partly before the redirect went, it would log a fallback with a reason guessed
+    /// before the event is taken. The event's own reconcile observes again.
+    public func refreshCounters(reading: (() -> Void) -> Bool = { $0(); return true }) {
         var observed: [InterfaceIndex: RelayObservation]?
         var dumped: [LinkSnapshot]?
-        reading {
+        let whole = reading {
             observed = observe()
             dumped = try? kernel.dumpLinks()
         }
+        guard whole else { return }
         if let dumped {
             let paired = Set(pairs.values.flatMap { [$0.synthetic] + ($0.phase.vf.map { [$0] } ?? []) })
             for link in dumped where paired.contains(link.index) { store(link) }

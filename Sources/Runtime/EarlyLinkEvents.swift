@@ -15,6 +15,7 @@ final class EarlyLinkEvents {
     private let drain: () -> LinkEventBatch
     private var held: LinkEventBatch?
     private var watching = false
+    private var drains = 0
 
     init(ready: @escaping () -> Bool, drain: @escaping () -> LinkEventBatch) {
         self.ready = ready
@@ -32,11 +33,15 @@ final class EarlyLinkEvents {
     /// Events were drained early and wait for the loop.
     var hasHeld: Bool { held != nil }
 
-    /// Runs `body` (kernel reads only) with checkpoints between its requests.
-    func watching(_ body: () -> Void) {
+    /// Runs `body` (kernel reads only) with checkpoints between its requests. False when events
+    /// were drained in between: what `body` read is partly from before their urgent step.
+    @discardableResult
+    func watching(_ body: () -> Void) -> Bool {
+        let before = drains
         watching = true
         defer { watching = false }
         body()
+        return drains == before
     }
 
     /// Between two kernel requests: drains queued link events, their urgent step first. Not
@@ -45,6 +50,7 @@ final class EarlyLinkEvents {
         guard watching, ready() else { return }
         watching = false
         defer { watching = true }
+        drains += 1
         let batch = drain()
         held = held.map { $0.followed(by: batch) } ?? batch
     }

@@ -113,7 +113,7 @@ final class OperatorServices: ControlResponder {
 
     private func refreshCounters() {
         guard !refreshedThisWake else { return }
-        reconciler.refreshCounters(reading: earlyEvents?.watching ?? { $0() })
+        reconciler.refreshCounters(reading: earlyEvents?.watching ?? { $0(); return true })
         refreshedThisWake = true
     }
 

@@ -81,6 +81,37 @@ final class StatusAtScaleTests: ReconcilerTestCase {
         XCTAssertEqual(services.currentReport().pairs.first?.state, .waitingForVF, "status sees it reconciled")
     }
 
+    /// The VF's event is queued when the status request starts reading: its urgent step runs
+    /// before the first read, so the filters the request reads no longer show the redirect. That
+    /// reading is dropped instead of taken as a fallback of its own (with a reason guessed before
+    /// the event is taken); the event's reconcile logs the one fallback, "VF removed".
+    func testAReadingAnEventCutInToIsDroppedAndTheFallbackHasTheEventsReason() throws {
+        let reconciler = try Reconciler.steering(config: config, kernel: kernel, clock: clock, logger: logs.logger)
+        var queued: LinkEventBatch? = LinkEventBatch(messages: [.removed(index: vf, name: "vf0", movedToNamespace: false)])
+        kernel.remove(vf)
+        let early = EarlyLinkEvents(ready: { queued != nil }, drain: {
+            defer { queued = nil }
+            for message in queued?.messages ?? [] { reconciler.fallBackUrgently(on: message) }
+            return queued ?? LinkEventBatch()
+        })
+        kernel.beforeRead = { early.checkpoint() }
+        let services = try OperatorServices(
+            config: config, options: RuntimeOptions(stateFile: nil), reconciler: reconciler, kernel: CountingKernel(kernel),
+            addresses: AddressReader(channel: RequestChannel(transport: FakeTransport())), clock: clock, logger: logs.logger)
+        services.earlyEvents = early
+        _ = services.currentReport()
+        XCTAssertNil(kernel.relay[hn]?.egress, "the urgent step ran")
+        XCTAssertEqual(logs.count("fallback synthetic=hn0"), 0, "the status request's torn reading logged nothing")
+
+        let loop = EventLoop(reconciler: reconciler, services: services,
+                             linkEvents: .init(descriptor: 10, read: { LinkEventBatch() }),
+                             signals: .init(descriptor: 11, read: { nil }), waiter: RecordingWaiter()) { _ in true }
+        loop.earlyEvents = early
+        XCTAssertTrue(try loop.turn())
+        XCTAssertEqual(logs.count("fallback synthetic=hn0"), 1)
+        XCTAssertTrue(logs.contains("fallback synthetic=hn0(2) vf=vf0(3) reason=\"VF removed\""), "\(logs.messages)")
+    }
+
     /// The runtime's request socket calls its checkpoint before each request goes out.
     func testTheCheckpointRunsBeforeEachRequestIsSent() throws {
         let inner = FakeTransport()
