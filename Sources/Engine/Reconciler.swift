@@ -421,7 +421,7 @@ public final class Reconciler {
     }
 
     /// Updates steering state, counters, and logs switches.
-    func recordObservation(_ observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) {
+    func recordObservation(_ observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant, linksFresh: Bool = false) {
         for (index, var record) in pairs {
             if record.vfSessionStart != nil, let vf = record.phase.vf, let counters = links[vf]?.counters {
                 record.vfSessionLatest = counters
@@ -433,7 +433,8 @@ public final class Reconciler {
             let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
             let live = TrafficCounters(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
             // Filters that vanished (count down, or gone) are banked; see Policy/RelayBank.swift.
-            trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed)
+            trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed,
+                               linksFresh: linksFresh)
 
             let steering = egress != nil
             if steering != record.steering, let hn = links[index] {

@@ -60,7 +60,8 @@ public final class AgentRuntime {
         // Subscribe before dumping, or events between the dump and the subscription are lost.
         let eventSocket = try NetlinkSocket(role: .linkEvents(socketBufferBytes: 4 << 20,
                                                                  optionalGroups: LinkEventSource.optionalGroups))
-        let requestSocket = try NetlinkSocket(role: .requests(timeoutSeconds: 5))
+        // Before each request: the point where a status request lets a VF event's urgent step in.
+        let requestSocket = CheckpointTransport(try NetlinkSocket(role: .requests(timeoutSeconds: 5)))
         let events = LinkEventSource(transport: eventSocket, logger: logger)
         var reconcilerRef: Reconciler?
         let ethtool = openEthtool()
@@ -96,9 +97,13 @@ public final class AgentRuntime {
         let watchdog = ServiceWatchdog.fromEnvironment(notifier: serviceManager)
         if let watchdog { logger.info("service manager watchdog: WATCHDOG=1 at least every \(watchdog.interval.secondsValue)s while the loop turns") }
 
+        let drainEvents = { events.drain(urgent: reconciler.fallBackUrgently) }
+        let earlyEvents = EarlyLinkEvents(descriptor: eventSocket.fileDescriptor, drain: drainEvents)
+        requestSocket.beforeSend = earlyEvents.checkpoint
+        services.earlyEvents = earlyEvents
         let loop = EventLoop(
             reconciler: reconciler, services: services,
-            linkEvents: .init(descriptor: eventSocket.fileDescriptor) { events.drain(urgent: reconciler.fallBackUrgently) },
+            linkEvents: .init(descriptor: eventSocket.fileDescriptor, read: drainEvents),
             signals: .init(descriptor: signals.fileDescriptor, read: signals.read),
             waiter: PollWaiter(clock: clock)
         ) { signal in
@@ -114,6 +119,7 @@ public final class AgentRuntime {
             self.logger.notice("stopped")
             return true
         }
+        loop.earlyEvents = earlyEvents
         loop.housekeeping = {
             // Only a loop that really turns tells systemd it is alive (WatchdogSec=).
             watchdog?.loopTurned(now: clock.now(), logger: self.logger)

@@ -58,6 +58,9 @@ final class EventLoop {
     var housekeeping: () -> MonotonicInstant? = { nil }
     /// A signal arrived: SIGHUP reloads; SIGINT/SIGTERM stop (true ends the loop).
     let onSignal: (Int32) throws -> Bool
+    /// Link events a status request drained (and took the urgent step for) while it read the
+    /// kernel: the next wake does not wait and reconciles them first.
+    var earlyEvents: EarlyLinkEvents?
 
     init(reconciler: Reconciler, services: LoopServices, linkEvents: Source<LinkEventBatch>, signals: Source<Int32?>,
          waiter: LoopWaiter, onSignal: @escaping (Int32) throws -> Bool) {
@@ -81,12 +84,19 @@ final class EventLoop {
         // Control clients come after the two fixed descriptors.
         var fds = [pollfd(fd: linkEvents.descriptor, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0)] + services.pollDescriptors
-        let deadline = [reconciler.nextDeadline, services.nextDeadline, housekeepingDue].compactMap { $0 }.min()
+        // Events drained early are due now: the wait only collects what else is ready.
+        let heldDue = earlyEvents?.hasHeld == true ? MonotonicInstant(nanoseconds: 0) : nil
+        let deadline = [reconciler.nextDeadline, services.nextDeadline, housekeepingDue, heldDue].compactMap { $0 }.min()
         try waiter.wait(&fds, until: deadline)
         services.beginWake()
 
         if fds[1].revents != 0, let signal = signals.read(), try onSignal(signal) { return false }
-        let wake = reconciler.handleWake(events: fds[0].revents != 0 ? linkEvents.read() : nil)
+        var events = earlyEvents?.take()
+        if fds[0].revents != 0 {
+            let fresh = linkEvents.read()
+            events = events.map { $0.followed(by: fresh) } ?? fresh
+        }
+        let wake = reconciler.handleWake(events: events)
         if wake.resynchronised { services.noteResync() }
         if wake.eventsHandled { services.afterReconcile(addresses: wake.addresses) }
         if wake.timerRan { services.afterTimer() }

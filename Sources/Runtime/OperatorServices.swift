@@ -29,6 +29,8 @@ final class OperatorServices: ControlResponder {
     /// Counters are re-read at most once per wake of the loop: requests that arrive together,
     /// and a timer due in the same wake, share one reading; no answer is older than its request.
     private var refreshedThisWake = false
+    /// While a status or metrics request reads counters, a VF event's urgent step goes first.
+    var earlyEvents: EarlyLinkEvents?
 
     init(config: AgentConfig, options: RuntimeOptions, reconciler: Reconciler, kernel: CountingKernel,
          addresses: AddressReader, clock: MonotonicClock, logger: Logger) throws {
@@ -111,7 +113,7 @@ final class OperatorServices: ControlResponder {
 
     private func refreshCounters() {
         guard !refreshedThisWake else { return }
-        reconciler.refreshCounters()
+        reconciler.refreshCounters(reading: earlyEvents?.watching ?? { $0(); return true })
         refreshedThisWake = true
     }
 

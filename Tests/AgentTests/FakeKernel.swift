@@ -44,6 +44,12 @@ final class FakeKernel: KernelPort {
     /// Link-layer multicast groups by device, as /proc/net/dev_mcast lists them.
     var multicast: [InterfaceIndex: [MACAddress]] = [:]
     private(set) var multicastReads = 0
+    /// Reads of links: single links (RTM_GETLINK of one index) and whole dumps.
+    private(set) var linkReads = 0
+    private(set) var linkDumps = 0
+    /// Runs before each read (a link dump or read, a relay observation), as a request socket
+    /// would before sending the request: where the runtime lets urgent work in.
+    var beforeRead: (() -> Void)?
     /// Runs after each action the kernel performed, for side effects Linux has (an MTU of 1280 or
     /// more brings a device's IPv6 back, with the default address generation mode).
     var afterPerform: ((Action, FakeKernel) -> Void)?
@@ -91,6 +97,8 @@ final class FakeKernel: KernelPort {
     // MARK: KernelPort
 
     func dumpLinks() throws -> [LinkSnapshot] {
+        beforeRead?()
+        linkDumps += 1
         if dumpFailures > 0 {
             dumpFailures -= 1
             throw Self.noMemory("RTM_GETLINK dump")
@@ -102,9 +110,14 @@ final class FakeKernel: KernelPort {
         return links.values.sorted { $0.index < $1.index }
     }
 
-    func link(_ index: InterfaceIndex) throws -> LinkSnapshot? { links[index] }
+    func link(_ index: InterfaceIndex) throws -> LinkSnapshot? {
+        beforeRead?()
+        linkReads += 1
+        return links[index]
+    }
 
     func observeRelay(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation] {
+        beforeRead?()
         if let observeFailure { throw observeFailure }
         var result: [InterfaceIndex: RelayObservation] = [:]
         for device in devices where links[device] != nil { result[device] = relay[device] ?? .absent }

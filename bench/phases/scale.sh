@@ -30,6 +30,21 @@ scale_vfs_usable() { # N: all VFs up with carrier
         ! ip -n "$TB_GUEST" -o link show 2>/dev/null | grep ': vf[0-9]*@' | grep -q NO-CARRIER
 }
 
+scale_pairs_add() { # N: after tb_create, N synthetic NICs (hn0 is tb_create's) and N VFs, usable
+    local n=$1 i
+    # Add hn1..hnN-1, up, HOST ends up (no bridge: carrier is enough).
+    for ((i = 1; i < n; i++)); do
+        echo "link add s-hn$i type veth peer name hn$i address $(scale_mac "$i") netns $TB_GUEST"
+        echo "link set s-hn$i up"
+    done >"$SCALE_DIR/host-hn.batch"
+    for ((i = 1; i < n; i++)); do echo "link set hn$i up"; done >"$SCALE_DIR/guest-hn.batch"
+    if ((n > 1)); then
+        ip -n "$TB_HOST" -batch "$SCALE_DIR/host-hn.batch" && ip -n "$TB_GUEST" -batch "$SCALE_DIR/guest-hn.batch" || return 1
+    fi
+    scale_vfs_add "$n" || return 1
+    wait_for --timeout 60 scale_vfs_usable "$n"
+}
+
 phase_scale() {
     local impl=$1 out=$2 n=$3 i
     mkdir -p "$out"
@@ -37,17 +52,7 @@ phase_scale() {
     local m=$out/meta
     meta "$m" impl "$impl"; meta "$m" pairs "$n"; meta "$m" load_before "$(loadavg)"
     tb_create
-    # hn0 exists (tb_create); add hn1..hnN-1, up, HOST ends up (no bridge: carrier is enough).
-    for ((i = 1; i < n; i++)); do
-        echo "link add s-hn$i type veth peer name hn$i address $(scale_mac "$i") netns $TB_GUEST"
-        echo "link set s-hn$i up"
-    done >"$out/host-hn.batch"
-    for ((i = 1; i < n; i++)); do echo "link set hn$i up"; done >"$out/guest-hn.batch"
-    if ((n > 1)); then
-        ip -n "$TB_HOST" -batch "$out/host-hn.batch" && ip -n "$TB_GUEST" -batch "$out/guest-hn.batch" || return 1
-    fi
-    scale_vfs_add "$n" || return 1
-    wait_for --timeout 60 scale_vfs_usable "$n" || return 1
+    scale_pairs_add "$n" || return 1
 
     local nl=$out/nl.txt
     watch_start "$TB_GUEST" "$nl"

@@ -9,7 +9,7 @@ import sys
 
 def measured(results):
     return [name for name in ("removal", "attach", "throughput", "soak", "timeline", "qdisc", "footprint", "scale",
-                              "interleaved")
+                              "interleaved", "status_cost")
             if results.get(name) and (name != "footprint" or set(results[name]) - {"binary"})]
 
 

@@ -14,6 +14,7 @@ from rawfiles import (read_counters, read_iperf, read_meta, read_nlwatch,  # noq
 from stats import median, summary  # noqa: E402
 from switches import attach_ms, attribute_losses, switches  # noqa: E402
 from interleaved import interleaved  # noqa: E402
+from statuscost import status_cost  # noqa: E402
 
 IMPLS = ("hnagent", "baseline")
 
@@ -357,6 +358,7 @@ def main():
         "footprint": footprint(raw, build),
         "scale": scale(raw),
         "interleaved": interleaved(raw),
+        "status_cost": status_cost(raw),
     }
     with open(out_path, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
