@@ -1,4 +1,5 @@
 import Logging
+import POSIX
 import Policy
 
 /// The log: why the policy changes what it changes, what happened to each pair, and how
@@ -102,6 +103,27 @@ extension Reconciler {
             record.switchStartedAt = now
         }
         report(event, synthetic: hn.index, previous: before, now: now)
+    }
+
+    /// Logs and reports a steering switch (`PairStep.observeSteering` saw it), with how long it
+    /// took since its cause was seen, and starts the peer notification rounds.
+    func announce(_ change: SteeringSwitch, synthetic hn: LinkSnapshot, record: inout PairRecord, now: MonotonicInstant) {
+        let elapsed = record.switchStartedAt.map { clock.now().duration(since: $0) }
+        let took = elapsed.map { " switch_ms=\(milliseconds($0))" } ?? ""
+        switch change {
+        case .on(let vf):
+            record.steeredVF = named(vf)
+            logger.notice("steering on synthetic=\(hn.label) vf=\(label(record.steeredVF)) mac=\(hn.mac?.description ?? "-")\(took)")
+            report(.steeringOn, synthetic: hn.index, vf: vf, switchDuration: elapsed)
+        case .off(let reason):
+            logger.notice("fallback synthetic=\(hn.label) vf=\(label(record.steeredVF)) reason=\"\(reason)\"\(took) relay \(record.totals)")
+            report(.fallback, synthetic: hn.index, vf: record.steeredVF, reason: "\(reason)", switchDuration: elapsed)
+        }
+        record.switchStartedAt = nil
+        if config.peerNotifyCount > 0, notifier != nil {
+            record.notificationsLeft = config.peerNotifyCount
+            notifyPeers(&record, hn: hn, now: now)
+        }
     }
 
     /// The VF detached too often: the pair is held on the synthetic path.

@@ -420,40 +420,17 @@ public final class Reconciler {
         offloads = fresh
     }
 
-    /// Updates steering state, counters, and logs switches.
+    /// Updates counters and each pair's steering (`PairStep.observeSteering`); logs switches.
     func recordObservation(_ observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant) {
         for (index, var record) in pairs {
             if record.vfSessionStart != nil, let vf = record.phase.vf, let counters = links[vf]?.counters {
                 record.vfSessionLatest = counters
             }
-            let hnRelay = observed[index] ?? .absent
-            let vf = record.phase.vf
-            // Steering means TX leaves through a VF, whichever: judged from the kernel, not the phase.
-            let egress = hnRelay.egress.flatMap { $0.kind == .toEgress ? $0 : nil }
-            let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
-            let live = TrafficCounters(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
+            let relay = PairStep.relay(of: record.progress, observed: observed)
             // Filters that vanished (count down, or gone) are banked; see Policy/RelayBank.swift.
-            trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed)
-
-            let steering = egress != nil
-            if steering != record.steering, let hn = links[index] {
-                let elapsed = record.switchStartedAt.map { clock.now().duration(since: $0) }
-                let took = elapsed.map { " switch_ms=\(milliseconds($0))" } ?? ""
-                if steering {
-                    record.steeredVF = egress.map { named($0.target) }
-                    logger.notice("steering on synthetic=\(hn.label) vf=\(label(record.steeredVF)) mac=\(hn.mac?.description ?? "-")\(took)")
-                    report(.steeringOn, synthetic: index, vf: egress?.target, switchDuration: elapsed)
-                } else {
-                    let reason = record.lastReason ?? FallbackReason.judged(synthetic: hn, vf: vf.flatMap { links[$0] })
-                    logger.notice("fallback synthetic=\(hn.label) vf=\(label(record.steeredVF)) reason=\"\(reason)\"\(took) relay \(record.totals)")
-                    report(.fallback, synthetic: index, vf: record.steeredVF, reason: "\(reason)", switchDuration: elapsed)
-                }
-                record.steering = steering
-                record.switchStartedAt = nil
-                if config.peerNotifyCount > 0, notifier != nil {
-                    record.notificationsLeft = config.peerNotifyCount
-                    notifyPeers(&record, hn: hn, now: now)
-                }
+            trackRelayCounters(&record, live: relay.live, through: relay.vf, observed: observed)
+            if let change = PairStep.observeSteering(&record.progress, relay: relay, links: links), let hn = links[index] {
+                announce(change, synthetic: hn, record: &record, now: now)
             }
             pairs[index] = record
         }
