@@ -460,31 +460,22 @@ public final class Reconciler {
             record.switchStartedAt = clock.now()
             pairs[index] = record
         }
+        func restore(_ observed: [InterfaceIndex: RelayObservation]) -> ShutdownRestore {
+            ShutdownRestore.plan(synthetics: Set(pairs.keys), held: relayDevices, links: links, relay: observed,
+                                 originals: originals, offloads: offloads)
+        }
         for _ in 1...Self.maximumPasses {
             guard let observed = observe() else { break }
             recordObservation(observed, now: clock.now())
-            let synthetics = pairs.keys.sorted()
-            func release(_ device: InterfaceIndex) -> [Action] {
-                RelayPlanner.release(device, links: links, relay: observed, originals: originals, offloads: offloads)
-            }
-            var actions = synthetics.flatMap(release)
-            let rest = originals.devices.union(relayDevices).subtracting(synthetics).sorted()
-            actions += rest.flatMap(release)
-            if actions.isEmpty { break }
-            restoreEach(actions, ledger: &ledger)
+            let pass = restore(observed)
+            if pass.actions.isEmpty { break }
+            restoreEach(pass.actions, ledger: &ledger)
         }
         if let observed = observe() {
             recordObservation(observed, now: clock.now())
-            // Given back: nothing for a later agent to restore.
-            for device in originals.devices
-            where RelayPlanner.release(device, links: links, relay: observed, originals: originals, offloads: offloads).isEmpty {
-                originals.forget(device)
-            }
-            // A failure that a later restore made good (or that no longer matters) is none.
-            let pending = originals.devices.union(relayDevices).union(pairs.keys).sorted().flatMap {
-                RelayPlanner.release($0, links: links, relay: observed, originals: originals, offloads: offloads)
-            }
-            ledger.keepOnly(Set(pending.map(describe)))
+            let left = restore(observed)
+            for device in left.givenBack { originals.forget(device) }
+            ledger.keepOnly(Set(left.actions.map(describe)))
         }
         for index in pairs.keys.sorted() {
             guard let hn = links[index], let record = pairs[index] else { continue }
