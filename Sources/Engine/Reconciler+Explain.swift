@@ -45,7 +45,7 @@ extension Reconciler {
         case .setFlag(let vf, .allMulticast, let on):
             guard let record = holder(of: vf), let hn = links[record.synthetic],
                   !hn.flags.contains(.allMulticast) else { return }
-            if on, let groups = memberships[hn.index] {
+            if on, let groups = observer.memberships[hn.index] {
                 logger.notice("multicast synthetic=\(hn.label) has memberships \(groups.map(\.description).joined(separator: ",")): allmulti on VF \(label(vf))")
             } else if !on {
                 logger.notice("multicast synthetic=\(hn.label) has no memberships left: allmulti off on VF \(label(vf))")

@@ -16,7 +16,7 @@ extension Reconciler {
                 phase: record.phase, steering: record.steering, retryAt: record.retryAt, lastReason: record.lastReason,
                 relay: record.totals, recovered: record.relay.recovered,
                 vfTraffic: nonTransparentTraffic ? record.vfTraffic : nil,
-                memberships: memberships[record.synthetic] ?? [],
+                memberships: observer.memberships[record.synthetic] ?? [],
                 dampedUntil: record.damper.holdUntil(now: clock.now()),
                 multicastChangesCoalesced: record.multicast.coalescedTotal)
         }

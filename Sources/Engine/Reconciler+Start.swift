@@ -45,7 +45,7 @@ extension Reconciler {
             }
             originals.adopt(device, from: decoded.originals)
             deviceRoles[device] = identity?.role ?? rolesNow[device]
-            if decoded.originals[device, .clsact] != nil { relayDevices.insert(device) }
+            if decoded.originals[device, .clsact] != nil { observer.held.insert(device) }
             kept += 1
         }
         persisted = decoded.originals

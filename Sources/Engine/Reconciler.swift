@@ -19,26 +19,14 @@ public final class Reconciler {
     public var links: [InterfaceIndex: LinkSnapshot] = [:]
     public var pairs: [InterfaceIndex: PairRecord] = [:]
     var originals = SavedOriginals()
-    /// Devices on which the agent has seen or put its own filters.
-    var relayDevices: Set<InterfaceIndex> = []
+    /// tc state, offload features and multicast memberships as last read, and what to read next.
+    let observer: KernelObserver
     /// (link, reason) pairs already logged as ignored, so each is said once.
     var announcedIgnored: Set<String> = []
     /// Names of links that are gone, so log lines and events about them still name them.
     var departedNames: [InterfaceIndex: String] = [:]
-    /// Observe every link's tc state on the next pass (after start and after a resync).
-    var observeEverything = true
-    /// Offload features read in the current reconcile, for held pairs and devices with saved features.
-    var offloads: [InterfaceIndex: OffloadFeatures] = [:]
-    /// Multicast groups beyond the defaults of each synthetic NIC that holds a VF.
-    var memberships: [InterfaceIndex: [MACAddress]] = [:]
-    /// When the multicast table must be read again without an event: link-layer joins
-    /// (`ip maddr`, packet sockets) send no netlink event.
-    var multicastCheckAt: MonotonicInstant?
     /// Most recent failure message per pair, so a repeated failure is logged once.
     var lastFailure: [InterfaceIndex: String] = [:]
-    var offloadReadFailures: [InterfaceIndex: String] = [:]
-    /// Offload features are read once per reconcile (and after the agent's own changes).
-    var offloadsStale = true
     /// Set by `shutdown`: every change from then on is a restore.
     var stopping = false
     /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
@@ -78,6 +66,7 @@ public final class Reconciler {
         self.clock = clock
         self.logger = logger
         self.store = store
+        observer = KernelObserver(kernel: kernel, logger: logger)
     }
 
     // MARK: - Input
@@ -91,7 +80,7 @@ public final class Reconciler {
                 let present = Set(dumped.map(\.index))
                 for index in links.keys where !present.contains(index) { forgetLink(index) }
                 for link in dumped { store(link) }
-                observeEverything = true
+                observer.observeEverything = true
                 return
             } catch let error as DumpInterrupted where attempts < 5 {
                 attempts += 1
@@ -134,7 +123,7 @@ public final class Reconciler {
         }
         links[index] = nil
         originals.forget(index)
-        relayDevices.remove(index)
+        observer.forget(index)
     }
 
     // MARK: - Reconcile
@@ -147,7 +136,7 @@ public final class Reconciler {
     /// The earliest settle, retry, notification or multicast check time.
     var pairDeadline: MonotonicInstant? {
         (pairs.values.flatMap { [$0.phase.deadline, $0.retryAt, $0.notifyAt, $0.multicastDueAt].compactMap { $0 } }
-            + [multicastCheckAt].compactMap { $0 }).min()
+            + [observer.multicastCheckAt].compactMap { $0 }).min()
     }
 
     /// Called when `nextDeadline` passed, in a wake with or without events. Each due deadline gets
@@ -165,11 +154,11 @@ public final class Reconciler {
             [record.phase.deadline, record.retryAt, record.multicastDueAt].contains { $0.map { $0 <= now } ?? false }
         }
         if pairDue { reconcileNeeded = true }
-        if !reconcileNeeded, let due = multicastCheckAt, now >= due {
+        if !reconcileNeeded, let due = observer.multicastCheckAt, now >= due {
             if refreshMemberships() {
                 reconcileNeeded = true
             } else {
-                multicastCheckAt = now.advanced(by: Self.multicastCheckInterval)
+                observer.multicastCheckAt = now.advanced(by: Self.multicastCheckInterval)
             }
         }
         if reconcileNeeded { reconcile() }
@@ -178,36 +167,19 @@ public final class Reconciler {
     /// Re-reads the multicast groups of synthetic NICs that hold a VF. True if any changed.
     @discardableResult
     func refreshMemberships() -> Bool {
-        let holders = pairs.values.filter { $0.phase.holdsVF }.map(\.synthetic)
-        guard !holders.isEmpty else {
-            let changed = !memberships.isEmpty
-            memberships = [:]
-            return changed
-        }
-        let groups: [InterfaceIndex: [MACAddress]]
-        do { groups = try kernel.multicastGroups() } catch {
-            logger.warning("reading multicast groups: \(error); VF allmulti stays as it is")
-            return false
-        }
-        var fresh: [InterfaceIndex: [MACAddress]] = [:]
-        for hn in holders {
-            let joined = MulticastPolicy.memberships(groups[hn] ?? [])
-            if !joined.isEmpty { fresh[hn] = joined }
-        }
-        defer { memberships = fresh }
-        return fresh != memberships
+        observer.refreshMemberships(holders: pairs.values.filter { $0.phase.holdsVF }.map(\.synthetic))
     }
 
     public func reconcile() {
         reconcileCount += 1
         let now = clock.now()
-        offloadsStale = true
+        observer.offloadsStale = true
         defer { persist() } // what planAll forgot, too
         advancePairs(now: now)
         fallBackAtOnce()
         refreshMemberships()
         coalesceMulticast(now: now)
-        multicastCheckAt = pairs.values.contains { $0.phase.holdsVF } ? now.advanced(by: Self.multicastCheckInterval) : nil
+        observer.multicastCheckAt = pairs.values.contains { $0.phase.holdsVF } ? now.advanced(by: Self.multicastCheckInterval) : nil
         for pass in 1...Self.maximumPasses {
             guard let observed = observe() else { return }
             recordObservation(observed, now: now)
@@ -219,7 +191,7 @@ public final class Reconciler {
             for plan in plans {
                 for action in plan.actions {
                     explain(action)
-                    originals.record(action, current: links[action.device], features: offloads[action.device])
+                    originals.record(action, current: links[action.device], features: observer.offloads[action.device])
                 }
             }
             persist()
@@ -273,9 +245,9 @@ public final class Reconciler {
     }
 
     func planAll(observed: [InterfaceIndex: RelayObservation]) -> [PairPlan] {
-        PairStep.plan(pairs.values.map(\.progress), links: links, relay: observed, offloads: offloads, mode: config.mode,
+        PairStep.plan(pairs.values.map(\.progress), links: links, relay: observed, offloads: observer.offloads, mode: config.mode,
                       multicast: Set(pairs.values.filter { $0.multicast.applied }.map(\.synthetic)),
-                      originals: &originals, held: &relayDevices)
+                      originals: &originals, held: &observer.held)
     }
 
     /// Performs a plan in order. On the first failure the rest of the plan is dropped, the
@@ -331,7 +303,7 @@ public final class Reconciler {
             return
         }
         if !explained { explain(action) }
-        originals.record(action, current: links[action.device], features: offloads[action.device])
+        originals.record(action, current: links[action.device], features: observer.offloads[action.device])
         persist()
         logger.debug("apply: \(describe(action))")
         try kernel.perform(action)
@@ -343,7 +315,7 @@ public final class Reconciler {
     func note(_ action: Action) {
         switch action {
         case .addRedirect(let device, _, _, _), .addClsact(let device):
-            relayDevices.insert(device)
+            observer.held.insert(device)
         case .setAdminState(let device, _), .setAddrGenMode(let device, _), .setMTU(let device, _),
              .setFlag(let device, _, _), .setLinkMode(let device, _), .setOperState(let device, _):
             if let fresh = try? kernel.link(device) { store(fresh) }
@@ -354,70 +326,33 @@ public final class Reconciler {
                 if fresh.gso != limits { logger.warning("\(label(device)) reads back \(fresh.gso.map { "\($0)" } ?? "no GSO limits") after asking for \(limits)") }
             }
         case .setFeatures(let device, let changes):
-            if let fresh = try? kernel.offloads(of: device) {
-                offloads[device] = fresh
-                let refused = changes.filter { fresh.active.contains($0.key) != $0.value && fresh.wanted.contains($0.key) != $0.value }
-                if !refused.isEmpty { logger.warning("\(label(device)) did not take features \(Action.describe(refused))") }
+            if let refused = observer.featuresChanged(on: device, asked: changes), !refused.isEmpty {
+                logger.warning("\(label(device)) did not take features \(Action.describe(refused))")
             }
         case .deleteClsact(let device):
-            relayDevices.remove(device)
+            observer.held.remove(device)
         case .deleteRedirect(let device, let hook):
             noteRedirectRemoved(device, hook: hook)
         }
     }
 
+    /// The tc state of every pair's devices and of every device the agent changed; the
+    /// features of both NICs of every held pair (they decide the intersection) and of every
+    /// device whose features the agent changed (they decide the restore).
     func observe() -> [InterfaceIndex: RelayObservation]? {
-        var devices = Set<InterfaceIndex>()
-        if observeEverything {
-            devices = Set(links.keys)
-        } else {
-            for record in pairs.values {
+        var wanted = originals.devices
+        for record in pairs.values {
+            wanted.insert(record.synthetic)
+            if let vf = record.phase.vf { wanted.insert(vf) }
+        }
+        return observer.observe(wanted: wanted, offloadDevices: {
+            var devices = self.originals.devices(saving: .features)
+            for record in self.pairs.values where record.phase.holdsVF {
                 devices.insert(record.synthetic)
                 if let vf = record.phase.vf { devices.insert(vf) }
             }
-            devices.formUnion(originals.devices)
-            devices.formUnion(relayDevices)
-        }
-        devices = devices.filter { links[$0] != nil }
-        do {
-            let observed = try kernel.observeRelay(on: devices)
-            observeEverything = false
-            // Features change by events only; the agent's own changes are read back in note().
-            if offloadsStale {
-                observeOffloads()
-                offloadsStale = false
-            }
-            for (device, relay) in observed where relay.ingress != nil || relay.egress != nil {
-                relayDevices.insert(device)
-            }
-            return observed
-        } catch {
-            logger.error("observing tc state: \(error)")
-            return nil
-        }
-    }
-
-    /// Features of both NICs of every held pair (they decide the intersection) and of every
-    /// device whose features the agent changed (they decide the restore).
-    func observeOffloads() {
-        var devices = originals.devices(saving: .features)
-        for record in pairs.values where record.phase.holdsVF {
-            devices.insert(record.synthetic)
-            if let vf = record.phase.vf { devices.insert(vf) }
-        }
-        var fresh: [InterfaceIndex: OffloadFeatures] = [:]
-        for device in devices.sorted() where links[device] != nil {
-            // A device whose features cannot be read is left out: its offloads are not
-            // intersected this time, but steering goes on.
-            do {
-                if let features = try kernel.offloads(of: device) { fresh[device] = features }
-            } catch {
-                let text = "reading offload features of \(label(device)): \(error)"
-                if offloadReadFailures[device] != text { logger.warning("\(text)") }
-                offloadReadFailures[device] = text
-            }
-        }
-        offloads = fresh
+            return devices
+        }, links: links, label: { self.label($0) })
     }
 
     /// Updates counters and each pair's steering (`PairStep.observeSteering`); logs switches.
@@ -449,7 +384,7 @@ public final class Reconciler {
             return ShutdownOutcome()
         }
         stopping = true
-        offloadsStale = true
+        observer.offloadsStale = true
         var ledger = RestoreLedger()
         for (index, var record) in pairs {
             // Link counters arrive with events only: read the VF's once more for the final totals.
@@ -461,8 +396,8 @@ public final class Reconciler {
             pairs[index] = record
         }
         func restore(_ observed: [InterfaceIndex: RelayObservation]) -> ShutdownRestore {
-            ShutdownRestore.plan(synthetics: Set(pairs.keys), held: relayDevices, links: links, relay: observed,
-                                 originals: originals, offloads: offloads)
+            ShutdownRestore.plan(synthetics: Set(pairs.keys), held: observer.held, links: links, relay: observed,
+                                 originals: originals, offloads: observer.offloads)
         }
         for _ in 1...Self.maximumPasses {
             guard let observed = observe() else { break }
