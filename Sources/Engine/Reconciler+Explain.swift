@@ -137,20 +137,20 @@ extension Reconciler {
     func announceIgnored(_ result: PairingResult) {
         for entry in result.ignoredSynthetics {
             let key = "\(entry.link.index)/\(entry.link.name)/synthetic/\(entry.reason)"
-            guard announcedIgnored.insert(key).inserted else { continue }
+            guard memory.firstAnnouncement(of: key) else { continue }
             logger.info("ignored \(entry.link.label) as synthetic NIC: \(entry.reason)")
         }
         for entry in result.ignored {
             let key = "\(entry.link.index)/\(entry.link.name)/\(entry.reason)"
-            guard announcedIgnored.insert(key).inserted else { continue }
+            guard memory.firstAnnouncement(of: key) else { continue }
             logger.info("ignored \(entry.link.label) mac=\(entry.link.mac?.description ?? "-") for synthetic=\(label(entry.synthetic)) reason=\"\(entry.reason)\"")
         }
-        if announcedIgnored.count > 4096 { announcedIgnored.removeAll() } // bounded memory
+        memory.boundAnnouncements()
     }
 
     /// An interface with its current name, or the name it had when it left.
     func named(_ index: InterfaceIndex) -> NamedInterface {
-        NamedInterface(index, name: links[index]?.name ?? departedNames[index])
+        NamedInterface(index, name: links[index]?.name ?? memory.departedName(index))
     }
 
     /// How log lines name an interface: "vf0(5)"; "-" for none.

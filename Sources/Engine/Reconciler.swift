@@ -21,19 +21,13 @@ public final class Reconciler {
     var originals = SavedOriginals()
     /// tc state, offload features and multicast memberships as last read, and what to read next.
     let observer: KernelObserver
-    /// (link, reason) pairs already logged as ignored, so each is said once.
-    var announcedIgnored: Set<String> = []
-    /// Names of links that are gone, so log lines and events about them still name them.
-    var departedNames: [InterfaceIndex: String] = [:]
-    /// Most recent failure message per pair, so a repeated failure is logged once.
-    var lastFailure: [InterfaceIndex: String] = [:]
+    /// What the log already said, and the names and counters of links that left.
+    var memory = LogMemory()
     /// Set by `shutdown`: every change from then on is a restore.
     var stopping = false
     /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
     public weak var eventSink: PairEventSink?
     public internal(set) var reconcileCount: UInt64 = 0
-    /// Last link counters of links that left, for the relay counters (see Policy/RelayBank.swift).
-    var departedCounters: [InterfaceIndex: TrafficCounters] = [:]
     /// Links removed since the last reconcile. A VF removed and created again at the same ifindex
     /// within one batch of events (ifindex reuse) is a new device: it is released and settles anew,
     /// instead of passing for the old VF set down by an operator.
@@ -105,7 +99,7 @@ public final class Reconciler {
 
     func store(_ incoming: LinkSnapshot) {
         var link = incoming
-        departedNames[link.index] = nil
+        memory.arrived(link.index)
         if let previous = links[link.index], previous.name == link.name {
             link.driver = previous.driver
         } else if SyntheticSelection.needsDriver(config.syntheticPatterns) {
@@ -115,12 +109,7 @@ public final class Reconciler {
     }
 
     func forgetLink(_ index: InterfaceIndex) {
-        if let link = links[index] {
-            if departedNames.count >= 1024 { departedNames.removeAll() } // bounded memory
-            departedNames[index] = link.name
-            if departedCounters.count >= 1024 { departedCounters.removeAll() } // bounded memory
-            departedCounters[index] = link.counters
-        }
+        if let link = links[index] { memory.depart(link) }
         links[index] = nil
         originals.forget(index)
         observer.forget(index)
@@ -271,8 +260,7 @@ public final class Reconciler {
                     text = "VF \(label(vf)) refused MTU \(mtu) of synthetic NIC \(label(hn)); not steering through it: \(error)"
                 }
                 pairs[hn] = record
-                if lastFailure[hn] != text {
-                    lastFailure[hn] = text
+                if memory.noteFailure(of: hn, text) {
                     logger.error("\(text)")
                     logger.warning("pair of \(label(hn)) stays on the synthetic path; retrying in \(wait.secondsValue)s")
                     report(.heldBack, synthetic: hn, vf: record.phase.vf, reason: text, detail: "retrying in \(wait.secondsValue)s")
@@ -284,7 +272,7 @@ public final class Reconciler {
         }
         if let hn = plan.synthetic, var record = pairs[hn], record.progress.noteSuccess() {
             pairs[hn] = record
-            if lastFailure.removeValue(forKey: hn) != nil { logger.notice("pair of \(label(hn)): changes applied again") }
+            if memory.noteRecovery(of: hn) { logger.notice("pair of \(label(hn)): changes applied again") }
         }
     }
 
