@@ -38,15 +38,10 @@ public final class Reconciler {
     /// How often the multicast table is read while a pair holds a VF.
     public static let multicastCheckInterval: Duration = .seconds(5)
 
-    /// Saved originals outlive the process here (nil: memory only).
-    let store: OriginalsStore?
-    /// What the store holds now, so it is written only when the originals changed.
-    var persisted = SavedOriginals()
-    var storeFailureLogged = false
+    /// The state file: saved originals outlive the process there.
+    let stateFile: StateFileKeeper
     /// A failed resynchronisation waiting for its retry (see Reconciler+Resync.swift).
     var resync = ResyncRetry()
-    /// What each device with saved originals is in its pair, recorded in the state file.
-    var deviceRoles: [InterfaceIndex: DeviceRole] = [:]
 
     /// Gratuitous ARP / unsolicited NA after each switch (nil: none).
     public var notifier: PeerNotifier?
@@ -59,7 +54,7 @@ public final class Reconciler {
         self.drivers = drivers
         self.clock = clock
         self.logger = logger
-        self.store = store
+        stateFile = StateFileKeeper(store: store, logger: logger)
         observer = KernelObserver(kernel: kernel, logger: logger)
     }
 
@@ -368,7 +363,7 @@ public final class Reconciler {
     public func shutdown(keepSteering: Bool) -> ShutdownOutcome {
         defer { persist() } // empty after a full restore; kept for the next agent otherwise
         if keepSteering {
-            logger.notice("leaving the relay in place (--keep-steering-on-exit)\(store.map { "; originals kept in \($0.location)" } ?? "")")
+            logger.notice("leaving the relay in place (--keep-steering-on-exit)\(stateFile.store.map { "; originals kept in \($0.location)" } ?? "")")
             return ShutdownOutcome()
         }
         stopping = true
