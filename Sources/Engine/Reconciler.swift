@@ -12,11 +12,12 @@ import Policy
 public final class Reconciler {
     var config: AgentConfig
     let kernel: KernelPort
-    let drivers: DriverLookup
     let clock: MonotonicClock
     let logger: Logger
 
-    public var links: [InterfaceIndex: LinkSnapshot] = [:]
+    /// The links as the kernel has them, and which were removed since the last reconcile.
+    var table: LinkBook
+    public var links: [InterfaceIndex: LinkSnapshot] { table.links }
     public var pairs: [InterfaceIndex: PairRecord] = [:]
     var originals = SavedOriginals()
     /// tc state, offload features and multicast memberships as last read, and what to read next.
@@ -28,10 +29,6 @@ public final class Reconciler {
     /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
     public weak var eventSink: PairEventSink?
     public internal(set) var reconcileCount: UInt64 = 0
-    /// Links removed since the last reconcile. A VF removed and created again at the same ifindex
-    /// within one batch of events (ifindex reuse) is a new device: it is released and settles anew,
-    /// instead of passing for the old VF set down by an operator.
-    var removedSinceReconcile: Set<InterfaceIndex> = []
 
     /// Most passes of observe/apply in one reconcile before yielding to events.
     static let maximumPasses = 4
@@ -51,7 +48,7 @@ public final class Reconciler {
         self.notifier = notifier
         self.config = config
         self.kernel = kernel
-        self.drivers = drivers
+        table = LinkBook(drivers: drivers)
         self.clock = clock
         self.logger = logger
         stateFile = StateFileKeeper(store: store, logger: logger)
@@ -88,24 +85,17 @@ public final class Reconciler {
                 logger.debug("link \(name ?? link.name)(\(index)) \(moved ? "moved to another namespace" : "removed")")
             }
             forgetLink(index)
-            removedSinceReconcile.insert(index)
+            table.noteRemoval(index)
         }
     }
 
-    func store(_ incoming: LinkSnapshot) {
-        var link = incoming
+    func store(_ link: LinkSnapshot) {
         memory.arrived(link.index)
-        if let previous = links[link.index], previous.name == link.name {
-            link.driver = previous.driver
-        } else if SyntheticSelection.needsDriver(config.syntheticPatterns) {
-            link.driver = drivers.driver(of: link.name)
-        }
-        links[link.index] = link
+        table.store(link, patterns: config.syntheticPatterns)
     }
 
     func forgetLink(_ index: InterfaceIndex) {
-        if let link = links[index] { memory.depart(link) }
-        links[index] = nil
+        if let link = table.remove(index) { memory.depart(link) }
         originals.forget(index)
         observer.forget(index)
     }
@@ -190,7 +180,7 @@ public final class Reconciler {
     /// Pairing and each pair's phase, from the link table alone (`PairStep.advance`); what
     /// happened is logged and reported here.
     func advancePairs(now: MonotonicInstant) {
-        let step = PairStep.advance(pairs.mapValues(\.progress), links: links, removed: removedSinceReconcile,
+        let step = PairStep.advance(pairs.mapValues(\.progress), links: links, removed: table.removedSinceReconcile,
                                     config: config, now: now)
         announceIgnored(step.pairing)
         for event in step.events {
@@ -212,7 +202,7 @@ public final class Reconciler {
             }
         }
         for (index, progress) in step.pairs { pairs[index]?.progress = progress }
-        removedSinceReconcile.removeAll()
+        table.reconciled()
     }
 
     /// Before anything is observed: a pair that was steering and no longer may loses its egress
