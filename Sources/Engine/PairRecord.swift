@@ -21,8 +21,10 @@ public struct PairRecord {
         get { progress.damper }
         set { progress.damper = newValue }
     }
-    /// The synthetic NIC's egress redirect to the VF was in place at the last observation.
-    var steering = false
+    var steering: Bool {
+        get { progress.steering }
+        set { progress.steering = newValue }
+    }
     /// The event that said the VF is gone or down already took the egress redirect away
     /// (`fallBackUrgently`); the reconcile that follows does not delete it again.
     var egressRemovedUrgently = false

@@ -1,4 +1,5 @@
 import Logging
+import POSIX
 import Policy
 
 /// The log: why the policy changes what it changes, what happened to each pair, and how
@@ -44,7 +45,7 @@ extension Reconciler {
         case .setFlag(let vf, .allMulticast, let on):
             guard let record = holder(of: vf), let hn = links[record.synthetic],
                   !hn.flags.contains(.allMulticast) else { return }
-            if on, let groups = memberships[hn.index] {
+            if on, let groups = observer.memberships[hn.index] {
                 logger.notice("multicast synthetic=\(hn.label) has memberships \(groups.map(\.description).joined(separator: ",")): allmulti on VF \(label(vf))")
             } else if !on {
                 logger.notice("multicast synthetic=\(hn.label) has no memberships left: allmulti off on VF \(label(vf))")
@@ -104,6 +105,27 @@ extension Reconciler {
         report(event, synthetic: hn.index, previous: before, now: now)
     }
 
+    /// Logs and reports a steering switch (`PairStep.observeSteering` saw it), with how long it
+    /// took since its cause was seen, and starts the peer notification rounds.
+    func announce(_ change: SteeringSwitch, synthetic hn: LinkSnapshot, record: inout PairRecord, now: MonotonicInstant) {
+        let elapsed = record.switchStartedAt.map { clock.now().duration(since: $0) }
+        let took = elapsed.map { " switch_ms=\(milliseconds($0))" } ?? ""
+        switch change {
+        case .on(let vf):
+            record.steeredVF = named(vf)
+            logger.notice("steering on synthetic=\(hn.label) vf=\(label(record.steeredVF)) mac=\(hn.mac?.description ?? "-")\(took)")
+            report(.steeringOn, synthetic: hn.index, vf: vf, switchDuration: elapsed)
+        case .off(let reason):
+            logger.notice("fallback synthetic=\(hn.label) vf=\(label(record.steeredVF)) reason=\"\(reason)\"\(took) relay \(record.totals)")
+            report(.fallback, synthetic: hn.index, vf: record.steeredVF, reason: "\(reason)", switchDuration: elapsed)
+        }
+        record.switchStartedAt = nil
+        if config.peerNotifyCount > 0, notifier != nil {
+            record.notificationsLeft = config.peerNotifyCount
+            notifyPeers(&record, hn: hn, now: now)
+        }
+    }
+
     /// The VF detached too often: the pair is held on the synthetic path.
     func announceFlapping(hn: LinkSnapshot, vf: InterfaceIndex) {
         logger.warning("flapping: VF \(label(vf)) of \(hn.label) detached \(config.flapThreshold) times within \(config.flapWindow.secondsValue)s; holding the pair on the synthetic path for \(config.flapHold.secondsValue)s")
@@ -115,20 +137,20 @@ extension Reconciler {
     func announceIgnored(_ result: PairingResult) {
         for entry in result.ignoredSynthetics {
             let key = "\(entry.link.index)/\(entry.link.name)/synthetic/\(entry.reason)"
-            guard announcedIgnored.insert(key).inserted else { continue }
+            guard memory.firstAnnouncement(of: key) else { continue }
             logger.info("ignored \(entry.link.label) as synthetic NIC: \(entry.reason)")
         }
         for entry in result.ignored {
             let key = "\(entry.link.index)/\(entry.link.name)/\(entry.reason)"
-            guard announcedIgnored.insert(key).inserted else { continue }
+            guard memory.firstAnnouncement(of: key) else { continue }
             logger.info("ignored \(entry.link.label) mac=\(entry.link.mac?.description ?? "-") for synthetic=\(label(entry.synthetic)) reason=\"\(entry.reason)\"")
         }
-        if announcedIgnored.count > 4096 { announcedIgnored.removeAll() } // bounded memory
+        memory.boundAnnouncements()
     }
 
     /// An interface with its current name, or the name it had when it left.
     func named(_ index: InterfaceIndex) -> NamedInterface {
-        NamedInterface(index, name: links[index]?.name ?? departedNames[index])
+        NamedInterface(index, name: links[index]?.name ?? memory.departedName(index))
     }
 
     /// How log lines name an interface: "vf0(5)"; "-" for none.

@@ -19,7 +19,7 @@ extension Reconciler {
         var changed = false
         for index in pairs.keys.sorted() {
             guard var record = pairs[index] else { continue }
-            let outcome = record.multicast.update(wanted: memberships[index] != nil, now: now, settle: config.multicastSettle)
+            let outcome = record.multicast.update(wanted: observer.memberships[index] != nil, now: now, settle: config.multicastSettle)
             record.multicastDueAt = outcome.deadline
             pairs[index] = record
             changed = changed || outcome.changed

@@ -16,7 +16,7 @@ extension Reconciler {
                 phase: record.phase, steering: record.steering, retryAt: record.retryAt, lastReason: record.lastReason,
                 relay: record.totals, recovered: record.relay.recovered,
                 vfTraffic: nonTransparentTraffic ? record.vfTraffic : nil,
-                memberships: memberships[record.synthetic] ?? [],
+                memberships: observer.memberships[record.synthetic] ?? [],
                 dampedUntil: record.damper.holdUntil(now: clock.now()),
                 multicastChangesCoalesced: record.multicast.coalescedTotal)
         }
@@ -68,7 +68,7 @@ extension Reconciler {
         let ingress = vf.map { observed[$0]?.ingress?.target == record.synthetic } ?? false
         let egress = vf.map { observed[record.synthetic]?.egress?.target == $0 } ?? false
         record.relay.account(live: live, present: (ingress, egress), now: clock.now()) { index in
-            guard let link = links[index] else { return VFCounters(counters: departedCounters[index], final: true) }
+            guard let link = links[index] else { return VFCounters(counters: memory.departedCounters(index), final: true) }
             return VFCounters(counters: link.counters, final: !(link.isAdminUp && link.hasCarrier))
         }
         guard let vf, links[vf] != nil else {

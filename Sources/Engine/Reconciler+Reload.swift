@@ -7,11 +7,8 @@ extension Reconciler {
     /// damping keeps each pair's detach history under the new limits.
     public func applyReloaded(_ new: AgentConfig) {
         config = new
-        // Without synthetic patterns, or with a `driver:` entry, synthetic NICs are found by
-        // driver; links stored under name patterns only were never asked theirs.
-        if SyntheticSelection.needsDriver(config.syntheticPatterns) {
-            for (index, link) in links where link.driver == nil { links[index]?.driver = drivers.driver(of: link.name) }
-        }
+        // Without synthetic patterns, or with a `driver:` entry, synthetic NICs are found by driver.
+        table.fillDrivers(patterns: config.syntheticPatterns)
         for index in pairs.keys {
             pairs[index]?.damper.threshold = config.flapThreshold
             pairs[index]?.damper.window = config.flapWindow

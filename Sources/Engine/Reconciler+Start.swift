@@ -10,22 +10,8 @@ extension Reconciler {
     /// pair and are still the same (index, name and MAC match; see SavedDeviceTrust).
     /// Call after `resynchronise()`, before `adoptExistingRelay()`.
     public func loadSavedOriginals() {
-        guard let store else { return }
-        let text: String?
-        do { text = try store.load() } catch {
-            logger.error("reading state file \(store.location): \(error); originals from before this start cannot be restored")
-            return
-        }
-        guard let text else { return }
-        let decoded: StateFileCodec.Contents
-        do { decoded = try StateFileCodec.decode(text) } catch {
-            logger.error("state file \(store.location) \(error); ignoring it (originals from before this start cannot be restored)")
-            return
-        }
-        if let problem = SavedDeviceTrust.bootProblem(saved: decoded.boot, current: store.bootID) {
-            logger.notice("state file \(store.location) \(problem); ignoring it (nothing in it is restored)")
-            persisted = decoded.originals // so the next write replaces it
-            persist()
+        guard let decoded = stateFile.load() else {
+            persist() // a file from before a reboot is replaced now
             return
         }
         var kept = 0
@@ -44,12 +30,11 @@ extension Reconciler {
                 continue
             }
             originals.adopt(device, from: decoded.originals)
-            deviceRoles[device] = identity?.role ?? rolesNow[device]
-            if decoded.originals[device, .clsact] != nil { relayDevices.insert(device) }
+            stateFile.adopted(device, role: identity?.role ?? rolesNow[device])
+            if decoded.originals[device, .clsact] != nil { observer.held.insert(device) }
             kept += 1
         }
-        persisted = decoded.originals
-        logger.notice("state file \(store.location): originals of \(kept) device(s) taken over\(refused.isEmpty ? "" : "; not restored: \(refused.joined(separator: ", "))")")
+        logger.notice("state file \(stateFile.store?.location ?? "-"): originals of \(kept) device(s) taken over\(refused.isEmpty ? "" : "; not restored: \(refused.joined(separator: ", "))")")
         persist()
     }
 
@@ -76,35 +61,6 @@ extension Reconciler {
     /// Writes the originals to the store if they changed since the last write. Called before
     /// each change that records a new original, so a crash never loses one.
     func persist() {
-        guard let store, originals != persisted else { return }
-        updateDeviceRoles()
-        var identities: [InterfaceIndex: DeviceIdentity] = [:]
-        for device in originals.devices {
-            if let link = links[device] {
-                identities[device] = DeviceIdentity(index: device, name: link.name, mac: link.mac, role: deviceRoles[device])
-            }
-        }
-        do {
-            try store.save(StateFileCodec.encode(originals, identities: identities, boot: store.bootID))
-            persisted = originals
-            storeFailureLogged = false
-        } catch {
-            if !storeFailureLogged {
-                logger.error("writing state file \(store.location): \(error); going on, but a crash now would lose what to restore")
-                storeFailureLogged = true
-            }
-        }
-    }
-
-    /// The role of each device with saved originals, for the state file: from the current pairs,
-    /// else as last known (a VF that just left its pair still has originals to give back).
-    func updateDeviceRoles() {
-        var roles: [InterfaceIndex: DeviceRole] = [:]
-        for device in originals.devices { roles[device] = deviceRoles[device] }
-        for record in pairs.values {
-            if originals.holds(record.synthetic) { roles[record.synthetic] = .synthetic }
-            if let vf = record.phase.vf, originals.holds(vf) { roles[vf] = .vf(of: record.synthetic) }
-        }
-        deviceRoles = roles
+        stateFile.save(originals, links: links, pairs: pairs.values.map { ($0.synthetic, $0.phase.vf) })
     }
 }

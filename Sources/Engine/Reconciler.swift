@@ -12,59 +12,33 @@ import Policy
 public final class Reconciler {
     var config: AgentConfig
     let kernel: KernelPort
-    let drivers: DriverLookup
     let clock: MonotonicClock
     let logger: Logger
 
-    public var links: [InterfaceIndex: LinkSnapshot] = [:]
+    /// The links as the kernel has them, and which were removed since the last reconcile.
+    var table: LinkBook
+    public var links: [InterfaceIndex: LinkSnapshot] { table.links }
     public var pairs: [InterfaceIndex: PairRecord] = [:]
     var originals = SavedOriginals()
-    /// Devices on which the agent has seen or put its own filters.
-    var relayDevices: Set<InterfaceIndex> = []
-    /// (link, reason) pairs already logged as ignored, so each is said once.
-    var announcedIgnored: Set<String> = []
-    /// Names of links that are gone, so log lines and events about them still name them.
-    var departedNames: [InterfaceIndex: String] = [:]
-    /// Observe every link's tc state on the next pass (after start and after a resync).
-    var observeEverything = true
-    /// Offload features read in the current reconcile, for held pairs and devices with saved features.
-    var offloads: [InterfaceIndex: OffloadFeatures] = [:]
-    /// Multicast groups beyond the defaults of each synthetic NIC that holds a VF.
-    var memberships: [InterfaceIndex: [MACAddress]] = [:]
-    /// When the multicast table must be read again without an event: link-layer joins
-    /// (`ip maddr`, packet sockets) send no netlink event.
-    var multicastCheckAt: MonotonicInstant?
-    /// Most recent failure message per pair, so a repeated failure is logged once.
-    var lastFailure: [InterfaceIndex: String] = [:]
-    var offloadReadFailures: [InterfaceIndex: String] = [:]
-    /// Offload features are read once per reconcile (and after the agent's own changes).
-    var offloadsStale = true
+    /// tc state, offload features and multicast memberships as last read, and what to read next.
+    let observer: KernelObserver
+    /// What the log already said, and the names and counters of links that left.
+    var memory = LogMemory()
     /// Set by `shutdown`: every change from then on is a restore.
     var stopping = false
     /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
     public weak var eventSink: PairEventSink?
     public internal(set) var reconcileCount: UInt64 = 0
-    /// Last link counters of links that left, for the relay counters (see Policy/RelayBank.swift).
-    var departedCounters: [InterfaceIndex: TrafficCounters] = [:]
-    /// Links removed since the last reconcile. A VF removed and created again at the same ifindex
-    /// within one batch of events (ifindex reuse) is a new device: it is released and settles anew,
-    /// instead of passing for the old VF set down by an operator.
-    var removedSinceReconcile: Set<InterfaceIndex> = []
 
     /// Most passes of observe/apply in one reconcile before yielding to events.
     static let maximumPasses = 4
     /// How often the multicast table is read while a pair holds a VF.
     public static let multicastCheckInterval: Duration = .seconds(5)
 
-    /// Saved originals outlive the process here (nil: memory only).
-    let store: OriginalsStore?
-    /// What the store holds now, so it is written only when the originals changed.
-    var persisted = SavedOriginals()
-    var storeFailureLogged = false
+    /// The state file: saved originals outlive the process there.
+    let stateFile: StateFileKeeper
     /// A failed resynchronisation waiting for its retry (see Reconciler+Resync.swift).
     var resync = ResyncRetry()
-    /// What each device with saved originals is in its pair, recorded in the state file.
-    var deviceRoles: [InterfaceIndex: DeviceRole] = [:]
 
     /// Gratuitous ARP / unsolicited NA after each switch (nil: none).
     public var notifier: PeerNotifier?
@@ -74,10 +48,11 @@ public final class Reconciler {
         self.notifier = notifier
         self.config = config
         self.kernel = kernel
-        self.drivers = drivers
+        table = LinkBook(drivers: drivers)
         self.clock = clock
         self.logger = logger
-        self.store = store
+        stateFile = StateFileKeeper(store: store, logger: logger)
+        observer = KernelObserver(kernel: kernel, logger: logger)
     }
 
     // MARK: - Input
@@ -91,7 +66,7 @@ public final class Reconciler {
                 let present = Set(dumped.map(\.index))
                 for index in links.keys where !present.contains(index) { forgetLink(index) }
                 for link in dumped { store(link) }
-                observeEverything = true
+                observer.observeEverything = true
                 return
             } catch let error as DumpInterrupted where attempts < 5 {
                 attempts += 1
@@ -110,31 +85,19 @@ public final class Reconciler {
                 logger.debug("link \(name ?? link.name)(\(index)) \(moved ? "moved to another namespace" : "removed")")
             }
             forgetLink(index)
-            removedSinceReconcile.insert(index)
+            table.noteRemoval(index)
         }
     }
 
-    func store(_ incoming: LinkSnapshot) {
-        var link = incoming
-        departedNames[link.index] = nil
-        if let previous = links[link.index], previous.name == link.name {
-            link.driver = previous.driver
-        } else if SyntheticSelection.needsDriver(config.syntheticPatterns) {
-            link.driver = drivers.driver(of: link.name)
-        }
-        links[link.index] = link
+    func store(_ link: LinkSnapshot) {
+        memory.arrived(link.index)
+        table.store(link, patterns: config.syntheticPatterns)
     }
 
     func forgetLink(_ index: InterfaceIndex) {
-        if let link = links[index] {
-            if departedNames.count >= 1024 { departedNames.removeAll() } // bounded memory
-            departedNames[index] = link.name
-            if departedCounters.count >= 1024 { departedCounters.removeAll() } // bounded memory
-            departedCounters[index] = link.counters
-        }
-        links[index] = nil
+        if let link = table.remove(index) { memory.depart(link) }
         originals.forget(index)
-        relayDevices.remove(index)
+        observer.forget(index)
     }
 
     // MARK: - Reconcile
@@ -147,7 +110,7 @@ public final class Reconciler {
     /// The earliest settle, retry, notification or multicast check time.
     var pairDeadline: MonotonicInstant? {
         (pairs.values.flatMap { [$0.phase.deadline, $0.retryAt, $0.notifyAt, $0.multicastDueAt].compactMap { $0 } }
-            + [multicastCheckAt].compactMap { $0 }).min()
+            + [observer.multicastCheckAt].compactMap { $0 }).min()
     }
 
     /// Called when `nextDeadline` passed, in a wake with or without events. Each due deadline gets
@@ -165,11 +128,11 @@ public final class Reconciler {
             [record.phase.deadline, record.retryAt, record.multicastDueAt].contains { $0.map { $0 <= now } ?? false }
         }
         if pairDue { reconcileNeeded = true }
-        if !reconcileNeeded, let due = multicastCheckAt, now >= due {
+        if !reconcileNeeded, let due = observer.multicastCheckAt, now >= due {
             if refreshMemberships() {
                 reconcileNeeded = true
             } else {
-                multicastCheckAt = now.advanced(by: Self.multicastCheckInterval)
+                observer.multicastCheckAt = now.advanced(by: Self.multicastCheckInterval)
             }
         }
         if reconcileNeeded { reconcile() }
@@ -178,36 +141,19 @@ public final class Reconciler {
     /// Re-reads the multicast groups of synthetic NICs that hold a VF. True if any changed.
     @discardableResult
     func refreshMemberships() -> Bool {
-        let holders = pairs.values.filter { $0.phase.holdsVF }.map(\.synthetic)
-        guard !holders.isEmpty else {
-            let changed = !memberships.isEmpty
-            memberships = [:]
-            return changed
-        }
-        let groups: [InterfaceIndex: [MACAddress]]
-        do { groups = try kernel.multicastGroups() } catch {
-            logger.warning("reading multicast groups: \(error); VF allmulti stays as it is")
-            return false
-        }
-        var fresh: [InterfaceIndex: [MACAddress]] = [:]
-        for hn in holders {
-            let joined = MulticastPolicy.memberships(groups[hn] ?? [])
-            if !joined.isEmpty { fresh[hn] = joined }
-        }
-        defer { memberships = fresh }
-        return fresh != memberships
+        observer.refreshMemberships(holders: pairs.values.filter { $0.phase.holdsVF }.map(\.synthetic))
     }
 
     public func reconcile() {
         reconcileCount += 1
         let now = clock.now()
-        offloadsStale = true
+        observer.offloadsStale = true
         defer { persist() } // what planAll forgot, too
         advancePairs(now: now)
         fallBackAtOnce()
         refreshMemberships()
         coalesceMulticast(now: now)
-        multicastCheckAt = pairs.values.contains { $0.phase.holdsVF } ? now.advanced(by: Self.multicastCheckInterval) : nil
+        observer.multicastCheckAt = pairs.values.contains { $0.phase.holdsVF } ? now.advanced(by: Self.multicastCheckInterval) : nil
         for pass in 1...Self.maximumPasses {
             guard let observed = observe() else { return }
             recordObservation(observed, now: now)
@@ -219,7 +165,7 @@ public final class Reconciler {
             for plan in plans {
                 for action in plan.actions {
                     explain(action)
-                    originals.record(action, current: links[action.device], features: offloads[action.device])
+                    originals.record(action, current: links[action.device], features: observer.offloads[action.device])
                 }
             }
             persist()
@@ -234,7 +180,7 @@ public final class Reconciler {
     /// Pairing and each pair's phase, from the link table alone (`PairStep.advance`); what
     /// happened is logged and reported here.
     func advancePairs(now: MonotonicInstant) {
-        let step = PairStep.advance(pairs.mapValues(\.progress), links: links, removed: removedSinceReconcile,
+        let step = PairStep.advance(pairs.mapValues(\.progress), links: links, removed: table.removedSinceReconcile,
                                     config: config, now: now)
         announceIgnored(step.pairing)
         for event in step.events {
@@ -256,7 +202,7 @@ public final class Reconciler {
             }
         }
         for (index, progress) in step.pairs { pairs[index]?.progress = progress }
-        removedSinceReconcile.removeAll()
+        table.reconciled()
     }
 
     /// Before anything is observed: a pair that was steering and no longer may loses its egress
@@ -273,9 +219,9 @@ public final class Reconciler {
     }
 
     func planAll(observed: [InterfaceIndex: RelayObservation]) -> [PairPlan] {
-        PairStep.plan(pairs.values.map(\.progress), links: links, relay: observed, offloads: offloads, mode: config.mode,
+        PairStep.plan(pairs.values.map(\.progress), links: links, relay: observed, offloads: observer.offloads, mode: config.mode,
                       multicast: Set(pairs.values.filter { $0.multicast.applied }.map(\.synthetic)),
-                      originals: &originals, held: &relayDevices)
+                      originals: &originals, held: &observer.held)
     }
 
     /// Performs a plan in order. On the first failure the rest of the plan is dropped, the
@@ -299,8 +245,7 @@ public final class Reconciler {
                     text = "VF \(label(vf)) refused MTU \(mtu) of synthetic NIC \(label(hn)); not steering through it: \(error)"
                 }
                 pairs[hn] = record
-                if lastFailure[hn] != text {
-                    lastFailure[hn] = text
+                if memory.noteFailure(of: hn, text) {
                     logger.error("\(text)")
                     logger.warning("pair of \(label(hn)) stays on the synthetic path; retrying in \(wait.secondsValue)s")
                     report(.heldBack, synthetic: hn, vf: record.phase.vf, reason: text, detail: "retrying in \(wait.secondsValue)s")
@@ -312,7 +257,7 @@ public final class Reconciler {
         }
         if let hn = plan.synthetic, var record = pairs[hn], record.progress.noteSuccess() {
             pairs[hn] = record
-            if lastFailure.removeValue(forKey: hn) != nil { logger.notice("pair of \(label(hn)): changes applied again") }
+            if memory.noteRecovery(of: hn) { logger.notice("pair of \(label(hn)): changes applied again") }
         }
     }
 
@@ -331,7 +276,7 @@ public final class Reconciler {
             return
         }
         if !explained { explain(action) }
-        originals.record(action, current: links[action.device], features: offloads[action.device])
+        originals.record(action, current: links[action.device], features: observer.offloads[action.device])
         persist()
         logger.debug("apply: \(describe(action))")
         try kernel.perform(action)
@@ -343,7 +288,7 @@ public final class Reconciler {
     func note(_ action: Action) {
         switch action {
         case .addRedirect(let device, _, _, _), .addClsact(let device):
-            relayDevices.insert(device)
+            observer.held.insert(device)
         case .setAdminState(let device, _), .setAddrGenMode(let device, _), .setMTU(let device, _),
              .setFlag(let device, _, _), .setLinkMode(let device, _), .setOperState(let device, _):
             if let fresh = try? kernel.link(device) { store(fresh) }
@@ -354,107 +299,46 @@ public final class Reconciler {
                 if fresh.gso != limits { logger.warning("\(label(device)) reads back \(fresh.gso.map { "\($0)" } ?? "no GSO limits") after asking for \(limits)") }
             }
         case .setFeatures(let device, let changes):
-            if let fresh = try? kernel.offloads(of: device) {
-                offloads[device] = fresh
-                let refused = changes.filter { fresh.active.contains($0.key) != $0.value && fresh.wanted.contains($0.key) != $0.value }
-                if !refused.isEmpty { logger.warning("\(label(device)) did not take features \(Action.describe(refused))") }
+            if let refused = observer.featuresChanged(on: device, asked: changes), !refused.isEmpty {
+                logger.warning("\(label(device)) did not take features \(Action.describe(refused))")
             }
         case .deleteClsact(let device):
-            relayDevices.remove(device)
+            observer.held.remove(device)
         case .deleteRedirect(let device, let hook):
             noteRedirectRemoved(device, hook: hook)
         }
     }
 
+    /// The tc state of every pair's devices and of every device the agent changed; the
+    /// features of both NICs of every held pair (they decide the intersection) and of every
+    /// device whose features the agent changed (they decide the restore).
     func observe() -> [InterfaceIndex: RelayObservation]? {
-        var devices = Set<InterfaceIndex>()
-        if observeEverything {
-            devices = Set(links.keys)
-        } else {
-            for record in pairs.values {
+        var wanted = originals.devices
+        for record in pairs.values {
+            wanted.insert(record.synthetic)
+            if let vf = record.phase.vf { wanted.insert(vf) }
+        }
+        return observer.observe(wanted: wanted, offloadDevices: {
+            var devices = self.originals.devices(saving: .features)
+            for record in self.pairs.values where record.phase.holdsVF {
                 devices.insert(record.synthetic)
                 if let vf = record.phase.vf { devices.insert(vf) }
             }
-            devices.formUnion(originals.devices)
-            devices.formUnion(relayDevices)
-        }
-        devices = devices.filter { links[$0] != nil }
-        do {
-            let observed = try kernel.observeRelay(on: devices)
-            observeEverything = false
-            // Features change by events only; the agent's own changes are read back in note().
-            if offloadsStale {
-                observeOffloads()
-                offloadsStale = false
-            }
-            for (device, relay) in observed where relay.ingress != nil || relay.egress != nil {
-                relayDevices.insert(device)
-            }
-            return observed
-        } catch {
-            logger.error("observing tc state: \(error)")
-            return nil
-        }
+            return devices
+        }, links: links, label: { self.label($0) })
     }
 
-    /// Features of both NICs of every held pair (they decide the intersection) and of every
-    /// device whose features the agent changed (they decide the restore).
-    func observeOffloads() {
-        var devices = originals.devices(saving: .features)
-        for record in pairs.values where record.phase.holdsVF {
-            devices.insert(record.synthetic)
-            if let vf = record.phase.vf { devices.insert(vf) }
-        }
-        var fresh: [InterfaceIndex: OffloadFeatures] = [:]
-        for device in devices.sorted() where links[device] != nil {
-            // A device whose features cannot be read is left out: its offloads are not
-            // intersected this time, but steering goes on.
-            do {
-                if let features = try kernel.offloads(of: device) { fresh[device] = features }
-            } catch {
-                let text = "reading offload features of \(label(device)): \(error)"
-                if offloadReadFailures[device] != text { logger.warning("\(text)") }
-                offloadReadFailures[device] = text
-            }
-        }
-        offloads = fresh
-    }
-
-    /// Updates steering state, counters, and logs switches.
+    /// Updates counters and each pair's steering (`PairStep.observeSteering`); logs switches.
     func recordObservation(_ observed: [InterfaceIndex: RelayObservation], now: MonotonicInstant, linksFresh: Bool = false) {
         for (index, var record) in pairs {
             if record.vfSessionStart != nil, let vf = record.phase.vf, let counters = links[vf]?.counters {
                 record.vfSessionLatest = counters
             }
-            let hnRelay = observed[index] ?? .absent
-            let vf = record.phase.vf
-            // Steering means TX leaves through a VF, whichever: judged from the kernel, not the phase.
-            let egress = hnRelay.egress.flatMap { $0.kind == .toEgress ? $0 : nil }
-            let ingress = (egress?.target ?? vf).flatMap { observed[$0]?.ingress }.flatMap { $0.target == index ? $0 : nil }
-            let live = TrafficCounters(received: ingress?.counters ?? RelayCounters(), sent: egress?.counters ?? RelayCounters())
+            let relay = PairStep.relay(of: record.progress, observed: observed)
             // Filters that vanished (count down, or gone) are banked; see Policy/RelayBank.swift.
-            trackRelayCounters(&record, live: live, through: egress?.target ?? (ingress != nil ? vf : nil), observed: observed,
-                               linksFresh: linksFresh)
-
-            let steering = egress != nil
-            if steering != record.steering, let hn = links[index] {
-                let elapsed = record.switchStartedAt.map { clock.now().duration(since: $0) }
-                let took = elapsed.map { " switch_ms=\(milliseconds($0))" } ?? ""
-                if steering {
-                    record.steeredVF = egress.map { named($0.target) }
-                    logger.notice("steering on synthetic=\(hn.label) vf=\(label(record.steeredVF)) mac=\(hn.mac?.description ?? "-")\(took)")
-                    report(.steeringOn, synthetic: index, vf: egress?.target, switchDuration: elapsed)
-                } else {
-                    let reason = record.lastReason ?? FallbackReason.judged(synthetic: hn, vf: vf.flatMap { links[$0] })
-                    logger.notice("fallback synthetic=\(hn.label) vf=\(label(record.steeredVF)) reason=\"\(reason)\"\(took) relay \(record.totals)")
-                    report(.fallback, synthetic: index, vf: record.steeredVF, reason: "\(reason)", switchDuration: elapsed)
-                }
-                record.steering = steering
-                record.switchStartedAt = nil
-                if config.peerNotifyCount > 0, notifier != nil {
-                    record.notificationsLeft = config.peerNotifyCount
-                    notifyPeers(&record, hn: hn, now: now)
-                }
+            trackRelayCounters(&record, live: relay.live, through: relay.vf, observed: observed, linksFresh: linksFresh)
+            if let change = PairStep.observeSteering(&record.progress, relay: relay, links: links), let hn = links[index] {
+                announce(change, synthetic: hn, record: &record, now: now)
             }
             pairs[index] = record
         }
@@ -469,11 +353,11 @@ public final class Reconciler {
     public func shutdown(keepSteering: Bool) -> ShutdownOutcome {
         defer { persist() } // empty after a full restore; kept for the next agent otherwise
         if keepSteering {
-            logger.notice("leaving the relay in place (--keep-steering-on-exit)\(store.map { "; originals kept in \($0.location)" } ?? "")")
+            logger.notice("leaving the relay in place (--keep-steering-on-exit)\(stateFile.store.map { "; originals kept in \($0.location)" } ?? "")")
             return ShutdownOutcome()
         }
         stopping = true
-        offloadsStale = true
+        observer.offloadsStale = true
         var ledger = RestoreLedger()
         for (index, var record) in pairs {
             // Link counters arrive with events only: read the VF's once more for the final totals.
@@ -484,31 +368,22 @@ public final class Reconciler {
             record.switchStartedAt = clock.now()
             pairs[index] = record
         }
+        func restore(_ observed: [InterfaceIndex: RelayObservation]) -> ShutdownRestore {
+            ShutdownRestore.plan(synthetics: Set(pairs.keys), held: observer.held, links: links, relay: observed,
+                                 originals: originals, offloads: observer.offloads)
+        }
         for _ in 1...Self.maximumPasses {
             guard let observed = observe() else { break }
             recordObservation(observed, now: clock.now())
-            let synthetics = pairs.keys.sorted()
-            func release(_ device: InterfaceIndex) -> [Action] {
-                RelayPlanner.release(device, links: links, relay: observed, originals: originals, offloads: offloads)
-            }
-            var actions = synthetics.flatMap(release)
-            let rest = originals.devices.union(relayDevices).subtracting(synthetics).sorted()
-            actions += rest.flatMap(release)
-            if actions.isEmpty { break }
-            restoreEach(actions, ledger: &ledger)
+            let pass = restore(observed)
+            if pass.actions.isEmpty { break }
+            restoreEach(pass.actions, ledger: &ledger)
         }
         if let observed = observe() {
             recordObservation(observed, now: clock.now())
-            // Given back: nothing for a later agent to restore.
-            for device in originals.devices
-            where RelayPlanner.release(device, links: links, relay: observed, originals: originals, offloads: offloads).isEmpty {
-                originals.forget(device)
-            }
-            // A failure that a later restore made good (or that no longer matters) is none.
-            let pending = originals.devices.union(relayDevices).union(pairs.keys).sorted().flatMap {
-                RelayPlanner.release($0, links: links, relay: observed, originals: originals, offloads: offloads)
-            }
-            ledger.keepOnly(Set(pending.map(describe)))
+            let left = restore(observed)
+            for device in left.givenBack { originals.forget(device) }
+            ledger.keepOnly(Set(left.actions.map(describe)))
         }
         for index in pairs.keys.sorted() {
             guard let hn = links[index], let record = pairs[index] else { continue }

@@ -16,6 +16,13 @@ extension PairStep {
 
     /// What the pair wants of the kernel now. `honouringRetry`: a pair waiting for its retry
     /// wants no redirect (the urgent fallback judges the relay alone, so it passes false).
+    ///
+    /// Computed once per pair per pass (`plan`), and once more before the first pass for a
+    /// steering pair (`urgentFallback`), never kept between them: each pass's actions and
+    /// observation re-read the NICs' links (a VF set up, its MTU set, counters refreshed), and
+    /// the next pass must want what those links allow now. An intent kept from the first pass
+    /// never adds the egress redirect once that pass brought the VF up (ReconcilerTests'
+    /// attach tests fail with it).
     public static func intent(of progress: PairProgress, links: [InterfaceIndex: LinkSnapshot], mode: SteeringMode,
                               multicastMemberships: Bool = false, honouringRetry: Bool = true) -> PairIntent? {
         guard let hn = links[progress.synthetic] else { return nil }

@@ -1,6 +1,6 @@
 /// The policy's part of one pair, kept between reconciles: its phase, why it last left the VF
-/// path, its retry after a failed change, and its flap damping. The engine keeps the rest
-/// (counters, notifications, switch timing) next to it.
+/// path, its retry after a failed change, its flap damping, and whether it steered at the last
+/// observation. The engine keeps the rest (counters, notifications, switch timing) next to it.
 public struct PairProgress: Hashable, Sendable {
     public let synthetic: InterfaceIndex
     public var phase: PairPhase = .waitingForVF
@@ -14,6 +14,9 @@ public struct PairProgress: Hashable, Sendable {
     /// request and is tried at once, not after the back-off.
     public var refusedMTU: UInt32?
     public var damper: FlapDamper
+    /// The synthetic NIC's egress redirect to a VF was in place at the last observation
+    /// (`PairStep.observeSteering`).
+    public var steering = false
 
     public init(synthetic: InterfaceIndex, damper: FlapDamper = FlapDamper()) {
         self.synthetic = synthetic

@@ -154,7 +154,7 @@ final class ReconcilerRestartTests: ReconcilerTestCase {
         store.text = "hnagent-state 1\nboot 8d0c2f9e-boot-now\ndevice 3 vf0 00:15:5d:aa:bb:cc\nmtu 1234\n"
         let r = try makeReconciler()
         XCTAssertEqual(r.originals[vf, .mtu], .mtu(1234), "\(logs.messages)")
-        XCTAssertEqual(r.deviceRoles[vf], .vf(of: hn), "written with its role from the next change on")
+        XCTAssertEqual(r.stateFile.deviceRoles[vf], .vf(of: hn), "written with its role from the next change on")
     }
 
     func testACorruptStateFileIsReportedAndIgnored() throws {
