@@ -25,9 +25,10 @@ public struct PairRecord {
         get { progress.steering }
         set { progress.steering = newValue }
     }
-    /// The event that said the VF is gone or down already took the egress redirect away
-    /// (`fallBackUrgently`); the reconcile that follows does not delete it again.
-    var egressRemovedUrgently = false
+    var egressRemovedUrgently: Bool {
+        get { progress.egressRemovedUrgently }
+        set { progress.egressRemovedUrgently = newValue }
+    }
     /// What the relay moved, banked across filters that come and go (Policy/RelayBank.swift).
     var relay = RelayBank()
     /// When the event that led to the current switch was first seen (for switch durations).

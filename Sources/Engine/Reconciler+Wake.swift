@@ -55,15 +55,15 @@ extension Reconciler {
     /// the rest of the batch afterwards, and that reconcile logs the fallback (or, if this
     /// delete failed, tries it again the usual way).
     public func fallBackUrgently(on message: LinkMessage) {
-        let lost: InterfaceIndex
+        let index: InterfaceIndex
+        let link: LinkSnapshot?
         switch message {
-        case .removed(let index, _, _):
-            lost = index
-        case .present(let link):
-            guard !(link.isAdminUp && link.hasCarrier) else { return }
-            lost = link.index
+        case .removed(let removed, _, _):
+            (index, link) = (removed, nil)
+        case .present(let present):
+            (index, link) = (present.index, present)
         }
-        for (hn, record) in pairs where record.steering && !record.egressRemovedUrgently && record.phase.vf == lost {
+        for hn in PairStep.urgentEgressDeletes(event: index, link: link, pairs: pairs.values.lazy.map(\.progress)) {
             guard (try? kernel.perform(.deleteRedirect(device: hn, hook: .egress))) != nil else { continue }
             pairs[hn]?.egressRemovedUrgently = true
         }

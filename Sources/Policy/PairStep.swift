@@ -17,6 +17,9 @@ public struct PairProgress: Hashable, Sendable {
     /// The synthetic NIC's egress redirect to a VF was in place at the last observation
     /// (`PairStep.observeSteering`).
     public var steering = false
+    /// The event that said the VF is gone or down already took the egress redirect away
+    /// (`PairStep.urgentEgressDeletes`); the reconcile that follows does not delete it again.
+    public var egressRemovedUrgently = false
 
     public init(synthetic: InterfaceIndex, damper: FlapDamper = FlapDamper()) {
         self.synthetic = synthetic
