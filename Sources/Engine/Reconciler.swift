@@ -225,15 +225,15 @@ public final class Reconciler {
     }
 
     /// Performs a plan in order. On the first failure the rest of the plan is dropped, the
-    /// synthetic NIC's egress redirect is removed (never leave TX pointing at a half-configured
-    /// VF) and the pair retries after `PairStep.retryBackoff`, doubled for each failure in a row.
+    /// step back `PairStep.stepBack` decides is sent (the synthetic NIC's egress redirect) and
+    /// the pair retries after `PairStep.retryBackoff`, doubled for each failure in a row.
     func execute(_ plan: PairPlan, now: MonotonicInstant, explained: Bool = false) {
         for action in plan.actions {
             do {
                 try apply(action, synthetic: plan.synthetic, explained: explained)
             } catch {
-                if case .addRedirect(_, .egress, _, _) = action {} else if let hn = plan.synthetic {
-                    try? kernel.perform(.deleteRedirect(device: hn, hook: .egress))
+                if let stepBack = PairStep.stepBack(after: action, synthetic: plan.synthetic) {
+                    try? kernel.perform(stepBack)
                 }
                 guard let hn = plan.synthetic, var record = pairs[hn] else {
                     logger.error("\(error)")
@@ -364,7 +364,7 @@ public final class Reconciler {
             if record.vfSessionStart != nil, let vf = record.phase.vf, let fresh = try? kernel.link(vf) {
                 store(fresh)
             }
-            record.lastReason = .agentStopping
+            record.progress.noteStopping()
             record.switchStartedAt = clock.now()
             pairs[index] = record
         }
