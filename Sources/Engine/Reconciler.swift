@@ -18,17 +18,30 @@ public final class Reconciler {
     /// The links as the kernel has them, and which were removed since the last reconcile.
     var table: LinkBook
     public var links: [InterfaceIndex: LinkSnapshot] { table.links }
-    public var pairs: [InterfaceIndex: PairRecord] = [:]
-    var originals = SavedOriginals()
+    /// Pairs, saved originals, stopping, reconcile count; read and changed through the accessors below.
+    var state = ReconcilerState()
+    public var pairs: [InterfaceIndex: PairRecord] {
+        get { state.pairs }
+        _modify { yield &state.pairs } // in place: no copy of the table per change of one pair
+    }
+    var originals: SavedOriginals {
+        get { state.originals }
+        _modify { yield &state.originals }
+    }
+    var stopping: Bool {
+        get { state.stopping }
+        set { state.stopping = newValue }
+    }
+    public internal(set) var reconcileCount: UInt64 {
+        get { state.reconcileCount }
+        set { state.reconcileCount = newValue }
+    }
     /// tc state, offload features and multicast memberships as last read, and what to read next.
     let observer: KernelObserver
     /// What the log already said, and the names and counters of links that left.
     var memory = LogMemory()
-    /// Set by `shutdown`: every change from then on is a restore.
-    var stopping = false
     /// Gets every pair activity (timeline, status); see Reconciler+Operator.swift.
     public weak var eventSink: PairEventSink?
-    public internal(set) var reconcileCount: UInt64 = 0
 
     /// Most passes of observe/apply in one reconcile before yielding to events.
     static let maximumPasses = 4
