@@ -57,8 +57,9 @@ relay_adoption() {
 # forced to u32 (HNAGENT_RELAY_CLASSIFIER=u32 in a runtime drop-in) against matchall,
 # interleaved u32, matchall, u32, ... VMTEST_RELAY_ROUNDS rounds each. Each sample: a UDP
 # stream from the guest (iperf3 -R, 1000 packets/s) with the VF hot-removed ~1.5 s in; the lost
-# datagrams the peer counts, and the agent's fallback switch_ms. Prints both medians and the
-# u32/matchall ratio of the loss.
+# datagrams the peer counts, the agent's fallback switch_ms, and the reaction as independent
+# watchers in the guest saw it (the VF's down notification -> hn's egress filter deleted).
+# Prints the medians and the u32/matchall ratios.
 test_relay_ratio() {
     local rounds=${VMTEST_RELAY_ROUNDS:-5} round mode samples=$vm_run/relay-ratio.txt
     guest_setting flap-threshold 0 || { fail "relay-ratio: could not turn flap damping off"; return; }
@@ -74,16 +75,16 @@ test_relay_ratio() {
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 def med(mode, col): return statistics.median(float(r[col]) for r in rows if r[0] == mode)
-lu, lm, su, sm = med("u32", 1), med("matchall", 1), med("u32", 2), med("matchall", 2)
-ratio = "%.2f" % (lu / lm) if lm else ("inf" if lu else "1 (both 0)")
-print("%d samples each; lost per removal median u32 %g, matchall %g, u32/matchall %s; fallback switch_ms median u32 %g, matchall %g"
-      % (len(rows) // 2, lu, lm, ratio, su, sm))
+def ratio(a, b): return "%.2f" % (a / b) if b else ("inf" if a else "1 (both 0)")
+lu, lm, su, sm, ru, rm = (med(m, c) for c in (1, 2, 3) for m in ("u32", "matchall"))
+print("%d samples each; medians u32 / matchall: lost per removal %g / %g (ratio %s), VF down -> filter deleted %g / %g ms (ratio %s), fallback switch_ms %g / %g"
+      % (len(rows) // 2, lu, lm, ratio(lu, lm), ru, rm, ratio(ru, rm), su, sm))
 PY
 )
     pass "relay-ratio: $summary"
 }
 
-# relay_ratio_sample MODE: prints "MODE LOST SWITCH_MS" (or an error line, returning 1).
+# relay_ratio_sample MODE: prints "MODE LOST SWITCH_MS REACTION_MS" (or an error line, returning 1).
 relay_ratio_sample() {
     local mode=$1 vf_error="" out=$vm_run/relay-ratio-$1.json since
     vm "mkdir -p /run/systemd/system/hnagent.service.d && printf '[Service]\nEnvironment=HNAGENT_RELAY_CLASSIFIER=$mode\n' >/run/systemd/system/hnagent.service.d/vmtest-classifier.conf && systemctl daemon-reload" >/dev/null
@@ -92,6 +93,9 @@ relay_ratio_sample() {
     vm "systemctl restart hnagent" >/dev/null
     vm_wait 60 "$(status_is steering)" && vm_wait 10 "$(egress_redirect)" || { echo "error: not steering after the restart"; return 1; }
     [[ $(relay_filters "$vm_syn" egress) == "$mode:"* ]] || { echo "error: relay is $(relay_filters "$vm_syn" egress), not $mode"; return 1; }
+    # Independent watchers in the guest, started well before the removal: the VF's first
+    # notification that it is down or gone, and the notification that hn's egress filter is deleted.
+    vm "rm -f /run/vmtest-mon-*; setsid ip -ts monitor link >/run/vmtest-mon-link.txt 2>&1 </dev/null & echo \$! >/run/vmtest-mon-link.pid; setsid tc -ts monitor >/run/vmtest-mon-tc.txt 2>&1 </dev/null & echo \$! >/run/vmtest-mon-tc.pid" >/dev/null
     vm "iperf3 -s -1 -D -B ${VM_GUEST_ADDR%/*} --pidfile /run/vmtest-iperf3.pid" >/dev/null &&
         vm_wait 30 "ss -Hltn 'sport = 5201' | grep -q ." || { echo "error: iperf3 -s did not start in the guest"; return 1; }
     ip netns exec "$vm_peerns" iperf3 -c "${VM_GUEST_ADDR%/*}" -R -u -b 4M -l 500 -t 8 -J >"$out" 2>&1 &
@@ -103,11 +107,31 @@ relay_ratio_sample() {
         { wait "$client"; echo "error: the stream did not go through $vm_vf"; return 1; }
     vf_unplug || { wait "$client"; echo "error: $vf_error"; return 1; }
     wait "$client"
-    local switch_ms lost
+    local switch_ms lost reaction
     switch_ms=$(guest_status | json 'd["pairs"][0]["last_switch"]["switch_ms"]')
     lost=$(json 'd["end"]["sum"]["lost_packets"]' <"$out") || { echo "error: iperf3: $(tail -c 200 "$out")"; return 1; }
+    vm "kill \$(cat /run/vmtest-mon-link.pid) \$(cat /run/vmtest-mon-tc.pid)" >/dev/null
+    reaction=$(relay_reaction_ms) || { echo "error: watchers: $reaction"; return 1; }
     vf_replug || { echo "error: $vf_error"; return 1; }
-    echo "$mode $lost $switch_ms"
+    echo "$mode $lost $switch_ms $reaction"
+}
+
+# Milliseconds from the VF's first down-or-gone link notification to the deletion of hn's
+# egress filter, as the watchers' timestamps (ip/tc -ts monitor, microseconds) saw them.
+relay_reaction_ms() {
+    local link tc; link=$(vm "cat /run/vmtest-mon-link.txt") tc=$(vm "cat /run/vmtest-mon-tc.txt")
+    LINK=$link TC=$tc VF=$vm_vf SYN=$vm_syn python3 - <<'PY'
+import datetime, os, re, sys
+def ts(line): return datetime.datetime.fromisoformat(line[1:line.index("]")]).timestamp()
+vf, syn = os.environ["VF"], os.environ["SYN"]
+down = next((ts(l) for l in os.environ["LINK"].splitlines()
+             if re.match(r"\[[^]]+\] (Deleted )?\d+: %s[:@]" % re.escape(vf), l)
+             and ("Deleted" in l or not re.search(r"[<,]UP[,>]", l))), None)
+gone = next((ts(l) for l in os.environ["TC"].splitlines() if "deleted filter dev %s egress" % syn in l), None)
+if down is None or gone is None:
+    print("no %s" % ("VF down notification" if down is None else "egress filter deletion")); sys.exit(1)
+print("%.3f" % ((gone - down) * 1000))
+PY
 }
 
 relay_ratio_cleanup() {
