@@ -32,10 +32,10 @@ extension NetlinkKernel {
         let alreadyDone: Set<Int32> = fresh ? [ENOENT, EINVAL, ENODEV] : [EINVAL, ENODEV]
         for filter in deletion.filters {
             let sequence = channel.nextSequence()
-            let handle = Self.u32Handle(filter.handle)
+            let handle = filter.kind == "u32" ? Self.u32Handle(filter.handle) : String(filter.handle, radix: 16)
             do {
                 try perform(TrafficControlCodec.deleteFilterRequest(filter, sequence: sequence), sequence: sequence,
-                            operation: "RTM_DELTFILTER \(hook) redirect handle \(handle) prio \(filter.priority) on \(describe(device))",
+                            operation: "RTM_DELTFILTER \(hook) \(filter.kind ?? "?") redirect handle \(handle) prio \(filter.priority) on \(describe(device))",
                             alreadyDone: alreadyDone)
             } catch let error as KernelError where error.errno == ENOENT {
                 return false

@@ -12,6 +12,9 @@ public final class NetlinkKernel: KernelPort {
     /// Each hook's filters as the last observation dumped them, so a delete can name the agent's
     /// filter at once instead of dumping first (see NetlinkKernel+OwnFilters.swift).
     var lastDumped: [InterfaceIndex: [Hook: [DumpedFilter]]] = [:]
+    /// The classifier of the relay filters the agent adds (`chooseRelayClassifier` at start).
+    /// Deletes name whatever kind a dump reported, so a relay of either kind is adopted.
+    public var relayClassifier: RelayClassifier = .u32
 
     /// `describe` turns an ifindex into "name(index)" for error messages. Without `ethtool`
     /// (a kernel without ethtool netlink) offloads are neither read nor changed.
@@ -118,7 +121,7 @@ public final class NetlinkKernel: KernelPort {
             alreadyDone = [ENOENT, EINVAL, ENODEV]
         case .addRedirect(let device, let hook, let kind, let target):
             request = try TrafficControlCodec.addRedirectRequest(device: device, hook: hook, kind: kind, target: target,
-                                                                 sequence: sequence)
+                                                                 classifier: relayClassifier, sequence: sequence)
             operation = "RTM_NEWTFILTER \(change)"
             alreadyDone = [EEXIST]
             lastDumped[device]?[hook] = nil // its handle is known only from the next dump

@@ -45,7 +45,8 @@ enum AF {
 }
 
 enum TCA {
-    static let kind: UInt16 = 1, options: UInt16 = 2, stats: UInt16 = 3
+    static let kind: UInt16 = 1, options: UInt16 = 2, stats: UInt16 = 3, chain: UInt16 = 11
+    static let matchallAct: UInt16 = 2 // TCA_MATCHALL_ACT
     static let u32Sel: UInt16 = 5, u32Act: UInt16 = 7
     static let actKind: UInt16 = 1, actOptions: UInt16 = 2, actStats: UInt16 = 4, actCookie: UInt16 = 6
     static let mirredParms: UInt16 = 2

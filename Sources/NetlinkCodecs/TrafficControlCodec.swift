@@ -36,7 +36,8 @@ public struct DumpedFilter: Equatable, Sendable {
     public var device: InterfaceIndex
     public var hook: Hook?
     public var priority: UInt16
-    /// tcm_handle: for u32 "htid:hash:node" packed as 12:8:12 bits (800::800 = 0x80000800).
+    /// tcm_handle: for u32 "htid:hash:node" packed as 12:8:12 bits (800::800 = 0x80000800);
+    /// for matchall the one filter's handle (1 unless asked otherwise).
     public var handle: UInt32 = 0
     /// The low 16 bits of tcm_info: the protocol in network byte order (0x0300 = ETH_P_ALL).
     public var protocolNumber: UInt16 = 0
@@ -69,7 +70,9 @@ public struct OwnFilterDeletion: Equatable {
         filters = present.filter(\.isOurRedirect)
         let others = present.filter { $0.priority == RelayIdentity.priority && !$0.isOurRedirect && !$0.isU32Container }
         let otherU32Priority = present.contains { $0.kind == "u32" && $0.priority != RelayIdentity.priority }
-        emptiesPriority = !filters.isEmpty && others.isEmpty && otherU32Priority
+        // A matchall priority holds one filter and goes with it: only u32 leaves a container.
+        let deletesU32 = filters.contains { $0.kind == "u32" }
+        emptiesPriority = deletesU32 && others.isEmpty && otherU32Priority
     }
 }
 
@@ -130,16 +133,18 @@ public enum TrafficControlCodec {
     // MARK: filters
 
     /// `tc filter add dev D {ingress|egress} prio 20040 protocol all u32 match u32 0 0
-    ///  action mirred {ingress|egress} redirect dev T cookie "hnagent1"`.
+    ///  action mirred {ingress|egress} redirect dev T cookie "hnagent1"`, or with `matchall` in
+    /// place of `u32 match u32 0 0`: the same action, cookie and priority.
     public static func addRedirectRequest(device: InterfaceIndex, hook: Hook, kind: RedirectKind,
-                                          target: InterfaceIndex, sequence: UInt32) throws -> [UInt8] {
+                                          target: InterfaceIndex, classifier: RelayClassifier = .u32,
+                                          sequence: UInt32) throws -> [UInt8] {
         let builder = MessageBuilder(type: RT.newFilter, flags: NLM.request | NLM.ack | NLM.create | NLM.excl,
                                      sequence: sequence)
         builder.putFamilyHeader(TrafficControlHeader(ifindex: device.rawValue, parent: hookParent(hook), info: relayInfo))
-        builder.put(TCA.kind, string: "u32")
+        builder.put(TCA.kind, string: classifier.rawValue)
         builder.nest(TCA.options) {
-            builder.put(TCA.u32Sel, bytes: matchAllSelector)
-            builder.nest(TCA.u32Act) {
+            if classifier == .u32 { builder.put(TCA.u32Sel, bytes: matchAllSelector) }
+            builder.nest(classifier == .u32 ? TCA.u32Act : TCA.matchallAct) {
                 builder.nest(1) { // first action in the list (TCA_ACT_TAB order)
                     builder.put(TCA.actKind, string: "mirred")
                     builder.nest(TCA.actOptions) {
@@ -154,8 +159,35 @@ public enum TrafficControlCodec {
         return try builder.bytes()
     }
 
-    /// `tc filter del dev D HOOK prio P protocol PROTO handle H u32`: exactly one filter, as a dump
-    /// reported it. The kernel refuses (EINVAL) if the priority holds another classifier kind.
+    /// The chain of the start-up probe: no action jumps to it, so a filter there classifies nothing.
+    public static let probeChain: UInt32 = 0x484E
+
+    /// `tc filter add dev D ingress chain 0x484E prio 20040 protocol all matchall`: a filter
+    /// without action in a chain nothing reaches. The kernel refuses it (ENOENT) without cls_matchall.
+    public static func addProbeFilterRequest(device: InterfaceIndex, classifier: RelayClassifier,
+                                             sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.newFilter, flags: NLM.request | NLM.ack | NLM.create | NLM.excl,
+                                     sequence: sequence)
+        builder.putFamilyHeader(TrafficControlHeader(ifindex: device.rawValue, parent: hookParent(.ingress), info: relayInfo))
+        builder.put(TCA.kind, string: classifier.rawValue)
+        builder.put(TCA.chain, u32: probeChain)
+        builder.nest(TCA.options) {}
+        return try builder.bytes()
+    }
+
+    /// `tc filter del dev D ingress chain 0x484E prio 20040 protocol all matchall`: the probe's filter.
+    public static func deleteProbeFilterRequest(device: InterfaceIndex, classifier: RelayClassifier,
+                                                sequence: UInt32) throws -> [UInt8] {
+        let builder = MessageBuilder(type: RT.delFilter, flags: NLM.request | NLM.ack, sequence: sequence)
+        builder.putFamilyHeader(TrafficControlHeader(ifindex: device.rawValue, parent: hookParent(.ingress), info: relayInfo))
+        builder.put(TCA.kind, string: classifier.rawValue)
+        builder.put(TCA.chain, u32: probeChain)
+        return try builder.bytes()
+    }
+
+    /// `tc filter del dev D HOOK prio P protocol PROTO handle H {u32|matchall}`: exactly one filter,
+    /// as a dump reported it. Naming kind and priority lets the kernel delete a matchall filter on
+    /// clsact without RTNL (tc_del_tfilter: prio set, qdisc DOIT_UNLOCKED, classifier unlocked). The kernel refuses (EINVAL) if the priority holds another classifier kind.
     public static func deleteFilterRequest(_ filter: DumpedFilter, sequence: UInt32) throws -> [UInt8] {
         guard let hook = filter.hook, let kind = filter.kind, filter.handle != 0 else {
             throw MalformedMessage("filter on ifindex \(filter.device) has no clsact hook, kind or handle: not deleted")
@@ -202,8 +234,9 @@ public enum TrafficControlCodec {
                                   handle: reader.u32(at: 8) ?? 0, protocolNumber: UInt16(truncatingIfNeeded: info))
         let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
         filter.kind = attributes.first(TCA.kind)?.string
-        guard filter.kind == "u32", let options = try attributes.first(TCA.options)?.nested(),
-              let actions = try options.first(TCA.u32Act)?.nested() else { return filter }
+        let actionList: UInt16? = filter.kind == "u32" ? TCA.u32Act : filter.kind == "matchall" ? TCA.matchallAct : nil
+        guard let actionList, let options = try attributes.first(TCA.options)?.nested(),
+              let actions = try options.first(actionList)?.nested() else { return filter }
         for action in actions {
             let fields = try action.nested()
             guard fields.first(TCA.actKind)?.string == "mirred" else { continue }

@@ -68,6 +68,11 @@ public enum MetricsExposition {
                        "1 while a process that cannot be an agent holds the single-instance lock name (a second agent would not be detected).")
             out.sample("hnagent_instance_lock_squatted", [:], lock == LockHolder.Hold.held.description ? 0 : 1)
         }
+        if let classifier = report.agent.relayClassifier {
+            out.family("hnagent_relay_classifier", "gauge",
+                       "1 for the tc classifier of the relay filters the agent adds: matchall (deletes need no RTNL) or u32.")
+            out.sample("hnagent_relay_classifier", ["classifier": classifier], 1)
+        }
         if let listener = report.agent.metricsListener {
             out.family("hnagent_metrics_listening", "gauge", "1 while the HTTP metrics endpoint listens; 0 while its bind is retried.")
             out.sample("hnagent_metrics_listening", [:], listener.listening ? 1 : 0)

@@ -16,6 +16,8 @@ public struct AgentFacts: Sendable {
     public var metricsListener: MetricsListenerStatus?
     /// "held", or "squatted by pid N uid U" (InstanceLock.Hold).
     public var instanceLock: String?
+    /// "matchall" or "u32": the classifier of the relay filters the agent adds.
+    public var relayClassifier: String?
 
     public init(pid: Int32, mode: SteeringMode, settle: Duration, started: MonotonicInstant, startedWall: WallTime) {
         self.pid = pid
@@ -104,7 +106,7 @@ public final class StatusBoard: PairEventSink {
             reconciles: snapshot.reconciles, netlinkErrors: facts.netlinkErrors, resyncs: facts.resyncs,
             resyncPending: snapshot.resync.pending, resyncFailures: snapshot.resync.failures,
             controlSocket: facts.controlSocket, metricsListen: facts.metricsListen, metricsListener: facts.metricsListener,
-            instanceLock: facts.instanceLock)
+            instanceLock: facts.instanceLock, relayClassifier: facts.relayClassifier)
         let pairs = snapshot.pairs.map { pair -> PairStatus in
             let state = Self.state(of: pair, mode: mode)
             let track = tracks[pair.synthetic.index] ?? Track(state: state, since: now)

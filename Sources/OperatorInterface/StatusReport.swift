@@ -27,6 +27,8 @@ public struct AgentStatus: Codable, Equatable, Sendable {
     /// The single-instance lock: "held", or "squatted by pid N uid U" when a process that
     /// cannot be an agent holds its name (a second agent would then not be detected).
     public var instanceLock: String?
+    /// "matchall" (deletes need no RTNL) or "u32" (the fallback where the kernel lacks cls_matchall).
+    public var relayClassifier: String?
 }
 
 public struct NICRef: Codable, Equatable, Sendable {

@@ -11,6 +11,15 @@ public enum RedirectKind: String, Hashable, Sendable {
     case toEgress = "egress-redirect"
 }
 
+/// The tc classifier that carries the agent's relay filters, chosen once at start.
+public enum RelayClassifier: String, Hashable, Sendable, CaseIterable {
+    /// cls_matchall: a delete that names its kind and priority runs without RTNL on clsact, so
+    /// hn's egress redirect goes while the VF's unregistration still holds RTNL.
+    case matchall
+    /// cls_u32 with one all-zero key: present everywhere, but its delete waits for RTNL.
+    case u32
+}
+
 /// Packets and bytes counted by a filter's action.
 public struct RelayCounters: Hashable, Sendable {
     public var packets: UInt64

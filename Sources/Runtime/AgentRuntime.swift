@@ -67,9 +67,14 @@ public final class AgentRuntime {
         let ethtool = openEthtool()
         let channel = RequestChannel(transport: requestSocket)
         // Counts failed requests for the metrics.
-        let kernel = CountingKernel(NetlinkKernel(channel: channel, ethtool: ethtool) { index in
+        let netlinkKernel = NetlinkKernel(channel: channel, ethtool: ethtool) { index in
             reconcilerRef?.label(index) ?? "ifindex \(index)"
-        })
+        }
+        // Before any relay filter is added: matchall where the kernel has it, else u32.
+        let classifier = try RelayClassifierSetting.fromEnvironment(probe: netlinkKernel.probeMatchall)
+        netlinkKernel.relayClassifier = classifier.classifier
+        logger.notice("relay classifier \(classifier.classifier.rawValue): \(classifier.reason)")
+        let kernel = CountingKernel(netlinkKernel)
         if !Set(LinkEventSource.multicastGroups).isSubset(of: eventSocket.joinedGroups) {
             logger.info("this kernel sends no IP multicast membership events; memberships are checked every \(Reconciler.multicastCheckInterval.secondsValue)s")
         }
@@ -83,6 +88,7 @@ public final class AgentRuntime {
                                             addresses: AddressReader(channel: channel), clock: clock, logger: logger)
         defer { services.shutdown() }
         services.noteInstanceLock(instanceLock.hold)
+        services.noteRelayClassifier(classifier.classifier)
 
         try reconciler.resynchronise()
         reconciler.loadSavedOriginals()

@@ -72,6 +72,7 @@ final class OperatorServices: ControlResponder {
 
     func noteResync() { facts.resyncs += 1 }
     func noteInstanceLock(_ hold: InstanceLock.Hold) { facts.instanceLock = hold.description }
+    func noteRelayClassifier(_ classifier: RelayClassifier) { facts.relayClassifier = classifier.rawValue }
     /// A reload (SIGHUP) changed what status reports of the settings.
     func noteReload(_ config: AgentConfig) { facts.settle = config.settle }
 

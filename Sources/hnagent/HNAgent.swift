@@ -204,6 +204,9 @@ struct Run: ParsableCommand {
             case .missingCapability: throw ExitCode(77)
             case .kernelFeatureMissing: throw ExitCode(69)
             }
+        } catch let error as RelayClassifierSetting.Invalid {
+            logger.critical("\(error)")
+            throw ExitCode(error.kernelLacksMatchall ? 69 : 64)
         } catch let error as UnsafeStateError {
             logger.critical("\(error)")
             throw ExitCode(73)

@@ -7,6 +7,7 @@ enum StatusTable {
     static func render(_ report: StatusReport) -> String {
         let agent = report.agent
         var out = "hnagent pid \(agent.pid): \(agent.mode) mode, settle \(agent.settleSeconds)s, up \(duration(agent.uptimeSeconds))"
+        if let classifier = agent.relayClassifier { out += ", relay \(classifier)" }
         out += "; reconciles \(agent.reconciles), netlink errors \(agent.netlinkErrors), resyncs \(agent.resyncs)"
         if agent.resyncPending {
             out += " (RESYNC PENDING: a link dump failed \(agent.resyncFailures) time(s), retrying; the link table may be stale)"

@@ -130,6 +130,63 @@ final class CodecGoldenTests: XCTestCase {
                        "hn0 egress -> mirred egress redirect to vf0")
     }
 
+    /// The matchall relay: the same mirred action and cookie as u32's, under TCA_MATCHALL_ACT,
+    /// without a selector. `tc filter add dev D HOOK prio 20040 protocol all matchall action
+    /// mirred ... redirect dev T cookie 686e6167656e7431`.
+    private func expectedMatchallRedirect(device: Int32, parent: UInt32, eaction: Int32, target: UInt32, seq: UInt32) -> [UInt8] {
+        let parms: [UInt8] = u32(0) + u32(0) + i32(4) + i32(0) + i32(0) + i32(eaction) + u32(target)
+        let action: [UInt8] =
+            u16(11) + u16(1) + cString("mirred") + [0]      // TCA_ACT_KIND "mirred\0" + pad
+            + u16(36) + u16(nested | 2)                     // TCA_ACT_OPTIONS
+            + u16(32) + u16(2) + parms                      //   TCA_MIRRED_PARMS
+            + u16(12) + u16(6) + Array("hnagent1".utf8)     // TCA_ACT_COOKIE
+        return u32(124) + u16(44) + u16(0x0605) + u32(seq) + u32(0)   // RTM_NEWTFILTER, REQUEST|ACK|EXCL|CREATE
+            + u8(0) + u8(0) + u16(0) + i32(device) + u32(0) + u32(parent) + u32(0x4E48_0300)
+            + u16(13) + u16(1) + cString("matchall") + zeros(3)      // TCA_KIND "matchall" + pad
+            + u16(72) + u16(nested | 2)                              // TCA_OPTIONS
+            + u16(68) + u16(nested | 2)                              //   TCA_MATCHALL_ACT
+            + u16(64) + u16(nested | 1) + action                     //     action #1
+    }
+
+    func testAddMatchallRedirectRequests() throws {
+        XCTAssertEqual(try TrafficControlCodec.addRedirectRequest(device: 2, hook: .ingress, kind: .toIngress, target: 3,
+                                                                  classifier: .matchall, sequence: 23),
+                       expectedMatchallRedirect(device: 2, parent: 0xFFFF_FFF2, eaction: 3, target: 3, seq: 23))
+        XCTAssertEqual(try TrafficControlCodec.addRedirectRequest(device: 3, hook: .egress, kind: .toEgress, target: 2,
+                                                                  classifier: .matchall, sequence: 24),
+                       expectedMatchallRedirect(device: 3, parent: 0xFFFF_FFF3, eaction: 1, target: 2, seq: 24))
+        XCTAssertEqual(try TrafficControlCodec.addRedirectRequest(device: 3, hook: .egress, kind: .toEgress, target: 2,
+                                                                  classifier: .u32, sequence: 22),
+                       expectedRedirect(device: 3, parent: 0xFFFF_FFF3, eaction: 1, target: 2, seq: 22), "u32 unchanged")
+    }
+
+    /// `tc filter del dev hn0 egress prio 20040 protocol all handle 1 matchall`: kind and priority
+    /// named, so tc_del_tfilter takes no RTNL (clsact is DOIT_UNLOCKED, matchall is unlocked).
+    func testDeleteMatchallFilterRequest() throws {
+        let expected: [UInt8] =
+            u32(52) + u16(45) + u16(0x0005) + u32(43) + u32(0)    // RTM_DELTFILTER, REQUEST|ACK
+            + u8(0) + u8(0) + u16(0) + i32(3)
+            + u32(1) + u32(0xFFFF_FFF3) + u32(0x4E48_0300)        // handle 1, egress, prio 20040 / all
+            + u16(13) + u16(1) + cString("matchall") + zeros(3)   // TCA_KIND "matchall"
+        let filter = DumpedFilter(device: 3, hook: .egress, priority: 20040, handle: 1, protocolNumber: 0x0300, kind: "matchall")
+        XCTAssertEqual(try TrafficControlCodec.deleteFilterRequest(filter, sequence: 43), expected)
+    }
+
+    /// The start-up probe: a matchall filter without action in chain 0x484E of lo's ingress
+    /// (nothing jumps there), and its delete by chain, kind and priority.
+    func testMatchallProbeRequests() throws {
+        let head: (UInt16, UInt16, UInt32) -> [UInt8] = { type, flags, length in
+            u32(length) + u16(type) + u16(flags) + u32(7) + u32(0)
+                + u8(0) + u8(0) + u16(0) + i32(1) + u32(0) + u32(0xFFFF_FFF2) + u32(0x4E48_0300)
+                + u16(13) + u16(1) + cString("matchall") + zeros(3)
+                + u16(8) + u16(11) + u32(0x484E)                  // TCA_CHAIN
+        }
+        XCTAssertEqual(try TrafficControlCodec.addProbeFilterRequest(device: 1, classifier: .matchall, sequence: 7),
+                       head(44, 0x0605, 64) + u16(4) + u16(nested | 2))   // empty TCA_OPTIONS
+        XCTAssertEqual(try TrafficControlCodec.deleteProbeFilterRequest(device: 1, classifier: .matchall, sequence: 7),
+                       head(45, 0x0005, 60))
+    }
+
     /// Same meaning as iproute2's request: identical headers and attribute values; only the
     /// order of TCA_U32_SEL/TCA_U32_ACT and iproute2's NLA_F_NESTED on TCA_ACT_OPTIONS differ.
     func testAddRedirectMeansWhatIproute2Sends() throws {

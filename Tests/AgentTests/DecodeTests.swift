@@ -219,6 +219,45 @@ final class DecodeTests: XCTestCase {
         }
     }
 
+    /// A matchall filter with the agent's mirred action as the kernel dumps it (TCA_MATCHALL_ACT,
+    /// handle 1): ours, with its redirect and counters, and never a u32 container.
+    private func matchallMessage(cookie: [UInt8]? = Array("hnagent1".utf8), priority: UInt16 = 20040) -> NetlinkMessage {
+        let mirred = u32(1) + u32(0) + i32(4) + i32(1) + i32(1) + i32(1) + u32(2)
+        var action = nla(1, cString("mirred")) + nla(0x8000 | 2, nla(2, mirred))
+            + nla(0x8000 | 4, nla(1, u64(1500) + u32(10) + zeros(4)))
+        if let cookie { action += nla(6, cookie) }
+        let options = nla(3, u32(0)) + nla(0x8000 | 2, nla(0x8000 | 1, action))   // TCA_MATCHALL_FLAGS, _ACT
+        let body = tcmsgBytes(ifindex: 3, handle: 1, parent: 0xFFFF_FFF3, info: UInt32(priority) << 16 | 0x0300)
+            + nla(1, cString("matchall")) + nla(11, u32(0)) + nla(0x8000 | 2, options)
+        return try! NetlinkMessage.split(nlmsg(type: 44, flags: 2, seq: 1, body))[0]
+    }
+
+    func testDecodeMatchallFilter() throws {
+        let filter = try XCTUnwrap(try TrafficControlCodec.decodeFilter(matchallMessage()))
+        XCTAssertEqual(filter, DumpedFilter(device: 3, hook: .egress, priority: 20040, handle: 1, protocolNumber: 0x0300,
+                                            kind: "matchall",
+                                            redirect: RelayFilter(kind: .toEgress, target: 2,
+                                                                  counters: RelayCounters(packets: 10, bytes: 1500)),
+                                            cookie: Array("hnagent1".utf8)))
+        XCTAssertTrue(filter.isOurs)
+        XCTAssertFalse(filter.isOurHashTable, "a matchall filter is no u32 container")
+        let foreign = try XCTUnwrap(try TrafficControlCodec.decodeFilter(matchallMessage(cookie: nil)))
+        XCTAssertFalse(foreign.isOurs, "another tool's matchall redirect at our priority is not ours")
+    }
+
+    /// What deleting the agent's redirect takes: a matchall filter goes with its priority, so no
+    /// empty-container delete follows even when another u32 priority shares the hook.
+    func testOwnFilterDeletionOfMatchall() throws {
+        let ours = try XCTUnwrap(try TrafficControlCodec.decodeFilter(matchallMessage()))
+        let foreign = try XCTUnwrap(try TrafficControlCodec.decodeFilter(matchallMessage(cookie: nil, priority: 20041)))
+        let otherU32 = try XCTUnwrap(try TrafficControlCodec.decodeFilter(filterMessage(priority: 7, cookie: nil)))
+        let deletion = OwnFilterDeletion(hook: [otherU32, ours, foreign])
+        XCTAssertEqual(deletion.filters, [ours], "only the agent's filter, never another tool's")
+        XCTAssertFalse(deletion.emptiesPriority)
+        let u32Ours = try XCTUnwrap(try TrafficControlCodec.decodeFilter(filterMessage()))
+        XCTAssertTrue(OwnFilterDeletion(hook: [otherU32, u32Ours]).emptiesPriority, "u32 still leaves its container")
+    }
+
     func testDecodeFilterPacketCounterBeyond32Bits() throws {
         // Past 2^32 packets the kernel's gnet_stats_basic.packets (u32) is truncated and the real
         // count follows in TCA_STATS_PKT64 (gen_stats.c: "emit 64bit stats only if needed").

@@ -121,6 +121,36 @@ final class NetlinkKernelTests: XCTestCase {
         }
     }
 
+    /// The probe on lo: clsact added only when lo had none and removed again; matchall chosen when
+    /// the kernel takes the probe filter, u32 when it answers ENOENT (no cls_matchall).
+    func testMatchallProbe() throws {
+        // (errno for NEWQDISC, errno for NEWTFILTER, chosen, request types sent in order)
+        let rows: [(Int32, Int32, RelayClassifier, [UInt16])] = [
+            (0, 0, .matchall, [36, 44, 45, 37]),
+            (EEXIST, 0, .matchall, [36, 44, 45]),          // lo's clsact is someone else's: it stays
+            (0, ENOENT, .u32, [36, 44, 37]),               // "TC classifier not found"
+            (0, EEXIST, .matchall, [36, 44, 45, 37]),      // an earlier probe's filter was left behind
+            (EPERM, 0, .u32, [36]),
+        ]
+        for (qdiscErrno, filterErrno, chosen, types) in rows {
+            errnoFor = [36: qdiscErrno, 44: filterErrno]
+            let before = transport.sent.count
+            let choice = kernel.probeMatchall()
+            XCTAssertEqual(choice.classifier, chosen, choice.reason)
+            let sent = transport.sent[before...]
+            XCTAssertEqual(sent.map { readU16($0, 4) }, types, choice.reason)
+            XCTAssertTrue(sent.allSatisfy { Int32(bitPattern: readU32($0, 20)) == 1 }, "only lo is touched")
+        }
+    }
+
+    /// With matchall chosen, the relay is added as matchall; deletes name the kind the dump reported.
+    func testAddRedirectUsesTheChosenClassifier() throws {
+        kernel.relayClassifier = .matchall
+        try kernel.perform(.addRedirect(device: 3, hook: .egress, kind: .toEgress, target: 2))
+        let request = try XCTUnwrap(transport.sent.last)
+        XCTAssertEqual(String(decoding: request[40..<48], as: UTF8.self), "matchall")
+    }
+
     /// Issue 11 item 4: a delete names the handle, kind and priority of each filter of the agent's
     /// (cookie "hnagent1") found on the hook just before; others' filters at 20040 stay.
     func testDeleteRedirectNamesOnlyTheAgentsFilters() throws {

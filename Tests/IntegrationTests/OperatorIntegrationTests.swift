@@ -118,6 +118,15 @@ final class OperatorIntegrationTests: IntegrationTestCase {
         XCTAssertEqual(agent["mode"] as? String, "transparent")
         XCTAssertEqual(agent["control_socket"] as? String, a.controlSocket)
         XCTAssertGreaterThan((agent["reconciles"] as? NSNumber)?.intValue ?? 0, 0)
+        // This kernel lacks cls_matchall: the probe chose the u32 fallback, said so, left lo as
+        // it found it, and the relay really is u32.
+        XCTAssertEqual(agent["relay_classifier"] as? String, "u32")
+        XCTAssertEqual(a.logLines(containing: "relay classifier u32: this kernel has no cls_matchall").count, 1, a.log)
+        XCTAssertFalse(try Shell.run(["tc", "-n", tb.guest, "qdisc", "show", "dev", "lo"]).contains("clsact"),
+                       "the probe's clsact on lo is gone")
+        let relay = try tb.agentFilters(tb.guest, devices: [Testbed.hn, Testbed.vf])
+        XCTAssertEqual(relay[Testbed.hn]?[.egress]?.map(\.kind), ["u32"], "\(relay)")
+        XCTAssertEqual(relay[Testbed.vf]?[.ingress]?.map(\.kind), ["u32"], "\(relay)")
 
         let pair = try onlyPair(report)
         let synthetic = try XCTUnwrap(pair["synthetic"] as? [String: Any])
@@ -171,6 +180,7 @@ final class OperatorIntegrationTests: IntegrationTestCase {
         let table = try cli(["status"], socket: a.controlSocket)
         XCTAssertEqual(table.status, 0, table.stderr)
         XCTAssertTrue(table.stdout.contains("hnagent pid \(a.pid): transparent mode"), table.stdout)
+        XCTAssertTrue(table.stdout.contains(", relay u32;"), table.stdout)
         let row = table.stdout.split(separator: "\n").first { $0.hasPrefix("hn0(") }.map(String.init) ?? ""
         XCTAssertTrue(row.contains("vf0(") && row.contains("steering") && row.contains("to-vf"), row)
         XCTAssertTrue(table.stdout.contains("changed on vf0("), table.stdout)
@@ -327,6 +337,7 @@ final class OperatorIntegrationTests: IntegrationTestCase {
                          "hnagent_pair_state{state=\"fallback\",synthetic=\"hn0\"} 0",
                          "hnagent_switches_total{direction=\"to_vf\",synthetic=\"hn0\"} 1",
                          "hnagent_netlink_errors_total 0", "hnagent_resyncs_total 0", "hnagent_pairs 1",
+                         "hnagent_relay_classifier{classifier=\"u32\"} 1",
                          "# TYPE hnagent_relay_packets_total counter"] {
             XCTAssertTrue(lines.contains(expected), "missing \(expected) in:\n\(metrics.stdout)")
         }
