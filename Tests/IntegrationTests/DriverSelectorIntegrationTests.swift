@@ -8,17 +8,8 @@ import Glibc
 #endif
 
 final class DriverSelectorIntegrationTests: IntegrationTestCase {
-    private var scratch: URL?
-
-    override func tearDown() {
-        super.tearDown()
-        if let scratch { try? FileManager.default.removeItem(at: scratch) }
-        scratch = nil
-    }
-
     func testReloadAddingADriverEntryDiscoversTheNICByItsDriver() throws {
-        let dir = try makeScratchDirectory("hnagent-driver")
-        scratch = dir
+        let dir = try scratchDirectory("hnagent-driver")
         let config = dir.appendingPathComponent("hnagent.toml").path
         try "[pairing]\nsynthetic = [\"hnit-none\"]\n".write(toFile: config, atomically: true, encoding: .utf8)
         let tb = try makeTestbed(withVF: false)

@@ -6,20 +6,16 @@ import XCTest
 
 final class EventFloodTests: IntegrationTestCase {
     private let fallbackTimeout: TimeInterval = 2
-    private var scratch: URL?
 
     override func tearDown() {
         agent?.resume()     // a stopped agent cannot handle SIGTERM
-        if let scratch { try? FileManager.default.removeItem(at: scratch) }
-        scratch = nil
         super.tearDown()
     }
 
     /// Creates `count` veth pairs in GUEST and deletes them all with one group delete, in one
     /// `ip -batch` run: about 14 KB of link events per pair on the agent's socket.
     private func churnVethPairs(_ tb: Testbed, count: Int, first: Int) throws {
-        let dir = try scratch ?? makeScratchDirectory("hnit-flood")
-        scratch = dir
+        let dir = try scratchDirectories.first ?? scratchDirectory("hnit-flood")
         let file = dir.appendingPathComponent("churn.batch")
         var lines = (first..<(first + count)).map { "link add fl\($0) group 99 type veth peer name fm\($0) group 99" }
         lines.append("link del group 99")

@@ -12,7 +12,6 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
     private var squatter: BackgroundProcess?
     /// The child that keeps a handed-on lock socket (the third test).
     private var heir: Int32?
-    private var scratch: URL?
 
     override func tearDown() {
         // By PID, before the testbed goes (which would kill them too).
@@ -21,8 +20,6 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
         squatter = nil
         heir = nil
         super.tearDown()
-        if let scratch { try? FileManager.default.removeItem(at: scratch) }
-        scratch = nil
     }
 
     func testAnUnprivilegedSquatterOnTheLockNameDoesNotStopTheAgent() throws {
@@ -141,8 +138,7 @@ final class InstanceLockSquatterTests: IntegrationTestCase {
     func testWithTheUnitsPrivilegesASquatterInItsOwnUserNamespaceIsStillRecognised() throws {
         let tb = try makeTestbed(withVF: true)
         let holder = try squat(tb, Self.asNobody + ["unshare", "--user", "--map-root-user"])
-        let dir = try makeScratchDirectory("hnagent-squat")
-        scratch = dir
+        let dir = try scratchDirectory("hnagent-squat")
         let confined = "mount -t proc -o hidepid=invisible proc /proc && "
             + "exec setpriv --bounding-set -all,+net_admin,+net_raw --inh-caps -all \"$0\" \"$@\""
         // `exec` all the way down: the spawned PID is hnagent's own.

@@ -7,6 +7,8 @@ import XCTest
 class IntegrationTestCase: XCTestCase {
     var testbed: Testbed?
     var agent: AgentProcess?
+    /// Directories made by `scratchDirectory`, removed in tearDown once the agent has stopped.
+    private(set) var scratchDirectories: [URL] = []
 
     /// Generous deadlines for a loaded 2-core CI machine; the agent normally reacts in ms.
     let startTimeout: TimeInterval = 15
@@ -31,7 +33,16 @@ class IntegrationTestCase: XCTestCase {
         agent = nil
         testbed?.destroy()
         testbed = nil
+        for directory in scratchDirectories { try? FileManager.default.removeItem(at: directory) }
+        scratchDirectories = []
         super.tearDown()
+    }
+
+    /// A fresh directory under $TMPDIR for this test, removed in tearDown.
+    func scratchDirectory(_ prefix: String) throws -> URL {
+        let url = try makeScratchDirectory(prefix)
+        scratchDirectories.append(url)
+        return url
     }
 
     /// A testbed (vf0 present unless told otherwise), kept for tearDown.

@@ -10,19 +10,11 @@ import Glibc
 #endif
 
 final class OperatorIntegrationTests: IntegrationTestCase {
-    private var scratch: URL?
-
-    override func tearDown() {
-        super.tearDown()
-        if let scratch { try? FileManager.default.removeItem(at: scratch) }
-        scratch = nil
-    }
-
-    private func scratchDirectory() throws -> URL {
-        if let scratch { return scratch }
-        let url = try makeScratchDirectory("hnagent-ops")
+    /// The test's one scratch directory, world-readable (for the binary's copy run as nobody).
+    private func operatorScratch() throws -> URL {
+        if let made = scratchDirectories.first { return made }
+        let url = try scratchDirectory("hnagent-ops")
         chmod(url.path, 0o755)
-        scratch = url
         return url
     }
 
@@ -35,7 +27,7 @@ final class OperatorIntegrationTests: IntegrationTestCase {
         var prefix: [String] = []
         if asNobody {
             guard Shell.which("setpriv") != nil else { throw XCTSkip("setpriv (util-linux) not installed") }
-            let copy = try scratchDirectory().appendingPathComponent("hnagent").path
+            let copy = try operatorScratch().appendingPathComponent("hnagent").path
             if !FileManager.default.fileExists(atPath: copy) {
                 try FileManager.default.copyItem(atPath: binary, toPath: copy)
                 chmod(copy, 0o755)
@@ -229,7 +221,7 @@ final class OperatorIntegrationTests: IntegrationTestCase {
     }
 
     func testStaleSocketIsReplacedAndASecondAgentStopsBeforeChangingAnything() throws {
-        let directory = try scratchDirectory()
+        let directory = try operatorScratch()
         let socket = directory.appendingPathComponent("run/hnagent.sock").path
         try FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)

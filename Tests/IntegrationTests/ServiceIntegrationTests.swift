@@ -8,17 +8,8 @@ import Glibc
 #endif
 
 final class ServiceIntegrationTests: IntegrationTestCase {
-    private var scratch: URL?
-
-    override func tearDown() {
-        super.tearDown()
-        if let scratch { try? FileManager.default.removeItem(at: scratch) }
-        scratch = nil
-    }
-
     func testConfigFileAppliesAndFlagsWin() throws {
-        let dir = try makeScratchDirectory("hnagent-service")
-        scratch = dir
+        let dir = try scratchDirectory("hnagent-service")
         let config = dir.appendingPathComponent("hnagent.toml").path
         // The file asks for a 30 s settle and a VF name that never matches; AgentProcess's
         // flags (--vf vf0 --settle 0.3) must win. The file's JSON log format has no flag here.
@@ -45,8 +36,7 @@ final class ServiceIntegrationTests: IntegrationTestCase {
     /// A testbed and an agent started with NOTIFY_SOCKET (plus `environment`) pointing at a
     /// datagram socket this test reads, as systemd's would be.
     private func startNotifyingAgent(environment: [String: String] = [:]) throws -> (Testbed, AgentProcess, DatagramListener) {
-        let dir = try makeScratchDirectory("hnagent-service")
-        scratch = dir
+        let dir = try scratchDirectory("hnagent-service")
         // A path socket, not an abstract one: abstract names are per network namespace and the
         // agent runs in the testbed's.
         let listener = try DatagramListener(path: dir.appendingPathComponent("notify").path)

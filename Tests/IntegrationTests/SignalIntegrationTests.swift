@@ -8,7 +8,6 @@ import Glibc
 #endif
 
 final class SignalIntegrationTests: IntegrationTestCase {
-    private var scratch: URL?
     private var piped: PipedAgent?
     private let fallbackTimeout: TimeInterval = 2
 
@@ -21,8 +20,6 @@ final class SignalIntegrationTests: IntegrationTestCase {
         }
         piped = nil
         super.tearDown()
-        if let scratch { try? FileManager.default.removeItem(at: scratch) }
-        scratch = nil
     }
 
     /// `hnagent status --socket SOCKET`: exit status 0 when the agent answers.
@@ -37,8 +34,7 @@ final class SignalIntegrationTests: IntegrationTestCase {
 
     /// A new config file with `text` in a scratch directory, for `--config`.
     private func makeConfig(_ text: String) throws -> String {
-        let dir = try makeScratchDirectory("hnagent-hup")
-        scratch = dir
+        let dir = try scratchDirectory("hnagent-hup")
         let config = dir.appendingPathComponent("hnagent.toml").path
         try writeConfig(config, text)
         return config

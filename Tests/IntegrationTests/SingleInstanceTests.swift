@@ -9,17 +9,8 @@ import Glibc
 #endif
 
 final class SingleInstanceTests: IntegrationTestCase {
-    private var scratch: URL?
-
-    override func tearDown() {
-        super.tearDown()
-        if let scratch { try? FileManager.default.removeItem(at: scratch) }
-        scratch = nil
-    }
-
     func testASecondAgentInTheSameNamespaceExits75NamingTheFirstAndChangesNothing() throws {
-        let dir = try makeScratchDirectory("hnagent-instance")
-        scratch = dir
+        let dir = try scratchDirectory("hnagent-instance")
         let (tb, first) = try startSteered()
         let egress = try XCTUnwrap(try tb.agentActionIdentity(tb.guest, Testbed.hn, .egress))
         let ingress = try XCTUnwrap(try tb.agentActionIdentity(tb.guest, Testbed.vf, .ingress))
