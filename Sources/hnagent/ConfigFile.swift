@@ -65,8 +65,14 @@ enum ConfigFile {
         } catch {
             switch error {
             case .missing: throw .missing(path: path)
-            case .notRegular, .symbolicLink:
+            case .symbolicLink:
                 throw .unreadable(path: path, reason: "not a regular file; give the path of the TOML file itself")
+            case .notRegular(let kind) where kind == "a FIFO" || kind == "a device node":
+                // /dev/stdin and <(...) are pipes: never read by path (a FIFO nobody writes would block).
+                throw .unreadable(path: path, reason: "\(kind), not a regular file; to check a config from "
+                    + "standard input or a pipe, give - as the path: hnagent check-config - < FILE")
+            case .notRegular(let kind):
+                throw .unreadable(path: path, reason: "\(kind), not a regular file; give the path of the TOML file itself")
             case .system(let failure): throw .unreadable(path: displayName(path), reason: errnoText(failure.errno))
             }
         }

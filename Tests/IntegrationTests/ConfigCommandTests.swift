@@ -67,6 +67,18 @@ final class ConfigCommandTests: XCTestCase {
         XCTAssertTrue(check.stderr.hasPrefix("\(missing): no such file"), check.stderr)
     }
 
+    /// /dev/stdin and <(...) are pipes: refused without blocking, with the way that works (`-`).
+    func testCheckConfigOnAPipeSaysToUseDash() throws {
+        let dir = try makeScratchDirectory("hnagent-config")
+        directory = dir
+        let fifo = dir.appendingPathComponent("pipe.toml").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let check = try hnagent(["check-config", fifo])
+        XCTAssertEqual(check.status, 66, "EX_NOINPUT for a path that is not a file")
+        XCTAssertEqual(check.stderr, "\(fifo): cannot read: a FIFO, not a regular file; to check a config from "
+            + "standard input or a pipe, give - as the path: hnagent check-config - < FILE\n")
+    }
+
     /// run refuses a bad or missing --config before any netlink work. The patterns match no
     /// interface, so even a regression could not touch this machine's NICs.
     func testRunStopsOnABadOrMissingConfig() throws {
