@@ -9,18 +9,13 @@ public struct SocketAddress {
 
     /// A filesystem path (not abstract: abstract names are per network namespace).
     public init(unixPath path: String) throws {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        guard var (address, size) = unixSocketAddress(Array(path.utf8), abstract: false) else {
             throw SystemCallError(call: "unix socket path \(path)", errno: ENAMETOOLONG)
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let size = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + bytes.count + 1
         withUnsafeMutableBytes(of: &storage) { raw in
             withUnsafeBytes(of: &address) { raw.copyMemory(from: $0) }
         }
-        length = socklen_t(size)
+        length = size
         family = AF_UNIX
     }
 
@@ -54,6 +49,19 @@ public struct SocketAddress {
         var copy = storage
         return withUnsafePointer(to: &copy) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) } }
     }
+}
+
+/// sockaddr_un and its length for a Unix socket name. A path is NUL-terminated; an abstract
+/// name (Linux) is a leading NUL and the name without a terminator, and its length covers the
+/// name only: the kernel compares exactly `length` bytes. nil when the name does not fit.
+public func unixSocketAddress(_ name: [UInt8], abstract: Bool) -> (sockaddr_un, socklen_t)? {
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = abstract ? [0] + name : name + [0]
+    guard bytes.count <= MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+    let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
+    return (address, socklen_t(offset + bytes.count))
 }
 
 /// The credentials of a unix socket's peer (SO_PEERCRED), taken when it connected.

@@ -161,13 +161,9 @@ public final class InstanceLock {
         return .credentials(credentials)
     }
 
-    /// sockaddr_un of an abstract name: a leading NUL, no terminator, length covering the name only.
+    /// sockaddr_un of the abstract name (cut to what fits: lock names are short constants).
     static func address(_ name: String) -> (sockaddr_un, socklen_t) {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = [0] + Array(name.utf8.prefix(MemoryLayout.size(ofValue: address.sun_path) - 1))
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
-        return (address, socklen_t(offset + bytes.count))
+        let fits = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+        return unixSocketAddress(Array(name.utf8.prefix(fits)), abstract: true)!
     }
 }

@@ -79,17 +79,12 @@ public struct ServiceNotifier {
     /// sockaddr_un for the address; an abstract name starts with NUL and its length excludes
     /// any terminator (the kernel compares all `length` bytes).
     func socketAddress() throws -> (sockaddr_un, socklen_t) {
-        var path = Array(address.utf8)
-        let abstract = path.first == UInt8(ascii: "@")
-        guard abstract || path.first == UInt8(ascii: "/") else { throw AddressError.unsupported(address) }
-        if abstract { path[0] = 0 }
-        var storage = sockaddr_un()
-        storage.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: storage.sun_path)
-        // A path needs room for its terminating NUL; an abstract name does not.
-        guard path.count + (abstract ? 0 : 1) <= capacity else { throw AddressError.tooLong(address) }
-        withUnsafeMutableBytes(of: &storage.sun_path) { $0.copyBytes(from: path) }
-        let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
-        return (storage, socklen_t(offset + path.count + (abstract ? 0 : 1)))
+        let name = Array(address.utf8)
+        let abstract = name.first == UInt8(ascii: "@")
+        guard abstract || name.first == UInt8(ascii: "/") else { throw AddressError.unsupported(address) }
+        guard let built = unixSocketAddress(abstract ? Array(name.dropFirst()) : name, abstract: abstract) else {
+            throw AddressError.tooLong(address)
+        }
+        return built
     }
 }
