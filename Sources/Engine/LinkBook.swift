@@ -1,8 +1,8 @@
 import Kernel
 import Policy
 
-/// The link table the engine reconciles against: every link by ifindex, each with its driver
-/// when the synthetic selection needs drivers (asked once per name), and the links removed
+/// The link table the engine reconciles against: every link by ifindex, each Ethernet link with
+/// its driver when the synthetic selection needs drivers (asked once per name), and the links removed
 /// since the last reconcile.
 struct LinkBook {
     private(set) var links: [InterfaceIndex: LinkSnapshot] = [:]
@@ -23,7 +23,7 @@ struct LinkBook {
         var link = incoming
         if let previous = links[link.index], previous.name == link.name {
             link.driver = previous.driver
-        } else if SyntheticSelection.needsDriver(patterns) {
+        } else if SyntheticSelection.needsDriver(of: link, patterns) {
             link.driver = drivers.driver(of: link.name)
         }
         links[link.index] = link
@@ -48,8 +48,7 @@ struct LinkBook {
     /// The selection needs drivers now (a reload): links stored under name patterns only were
     /// never asked theirs.
     mutating func fillDrivers(patterns: [Glob]) {
-        guard SyntheticSelection.needsDriver(patterns) else { return }
-        for (index, link) in links where link.driver == nil {
+        for (index, link) in links where link.driver == nil && SyntheticSelection.needsDriver(of: link, patterns) {
             let driver = drivers.driver(of: link.name)
             links[index]?.driver = driver
         }

@@ -24,6 +24,12 @@ public enum SyntheticSelection {
         entries.isEmpty || entries.contains { driverPattern(of: $0) != nil }
     }
 
+    /// Whether `link`'s driver must be looked up to apply `entries`: only an Ethernet link can be
+    /// a synthetic NIC (`Pairing.isSyntheticCandidate`), so lo, tunnels and the like are not asked.
+    public static func needsDriver(of link: LinkSnapshot, _ entries: [Glob]) -> Bool {
+        link.hardwareType == hardwareTypeEthernet && needsDriver(entries)
+    }
+
     /// Whether `name` with `driver` (nil: unknown) is selected by `entries`.
     public static func selects(name: String, driver: String?, entries: [Glob]) -> Bool {
         if entries.isEmpty { return driver.map(AgentConfig.syntheticDrivers.contains) ?? false }

@@ -12,7 +12,7 @@ public enum LinkTable {
         var links = try NetlinkKernel(channel: RequestChannel(transport: socket)).dumpLinks()
         if SyntheticSelection.needsDriver(config.syntheticPatterns) {
             let drivers = try EthtoolDriverLookup()
-            for position in links.indices where links[position].hardwareType == hardwareTypeEthernet {
+            for position in links.indices where SyntheticSelection.needsDriver(of: links[position], config.syntheticPatterns) {
                 links[position].driver = drivers.driver(of: links[position].name)
             }
         }
