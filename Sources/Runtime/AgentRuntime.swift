@@ -130,9 +130,24 @@ public final class AgentRuntime {
             // Only a loop that really turns tells systemd it is alive (WatchdogSec=).
             watchdog?.loopTurned(now: clock.now(), logger: self.logger)
             instanceLock.dismissQueuedPeers()
-            return watchdog?.nextPing
+            self.retakeSquattedLock(instanceLock, now: clock.now(), services: services)
+            return [watchdog?.nextPing, instanceLock.retakeDue].compactMap { $0 }.min()
         }
         try loop.run()
+    }
+
+    /// A squatter that leaves gives the name back to this agent, without a restart.
+    private func retakeSquattedLock(_ lock: InstanceLock, now: MonotonicInstant, services: OperatorServices) {
+        switch lock.retake(now: now) {
+        case .taken?:
+            logger.notice("took the single-instance lock @\(lock.name): its squatter left; a second hnagent in this network namespace is detected again")
+            services.noteInstanceLock(lock.hold)
+        case .rival(let pid)?:
+            let holder = pid.map { "pid \($0)" } ?? "pid unknown"
+            logger.error("the single-instance lock @\(lock.name) was free and another agent (\(holder)) took it first: two hnagents now run in this network namespace and would fight over the NICs; stop one of them")
+        case nil:
+            break
+        }
     }
 
     /// The time from `now` until `deadline` (zero once it passed), as ppoll takes it.

@@ -38,9 +38,15 @@ public final class InstanceLock {
     }
 
     public let name: String
-    public let hold: Hold
+    public internal(set) var hold: Hold
     /// -1 while squatted.
-    private let fileDescriptor: Int32
+    var fileDescriptor: Int32
+    /// Judges a holder (reads /proc; replaced in tests); kept for `retake`.
+    let inspect: (PeerCredentials) -> LockHolder.Evidence
+    /// While squatted: when `retake` looks again.
+    var nextRetake: MonotonicInstant?
+    /// An agent holding the name is reported once, not every look.
+    var rivalReported = false
 
     /// Takes the lock, or finds it squatted (`hold`), or throws `.alreadyRunning` with the
     /// holder's PID.
@@ -49,8 +55,9 @@ public final class InstanceLock {
     }
 
     /// `inspect` reads /proc about the holder (replaced in tests).
-    init(name: String, patience: Patience, inspect: (PeerCredentials) -> LockHolder.Evidence) throws(Problem) {
+    init(name: String, patience: Patience, inspect: @escaping (PeerCredentials) -> LockHolder.Evidence) throws(Problem) {
         self.name = name
+        self.inspect = inspect
         var attempt = try Self.take(name, lastLook: patience.looks <= 1, inspect: inspect)
         var looks = 1
         while case .again = attempt {
@@ -71,7 +78,7 @@ public final class InstanceLock {
         }
     }
 
-    private enum Attempt {
+    enum Attempt {
         case taken(Int32)
         case squatted(PeerCredentials?, LockHolder.SquatterReason)
         /// Looks like a squatter, but an agent may be just exiting or just starting: look again.
@@ -79,7 +86,7 @@ public final class InstanceLock {
     }
 
     /// Binds and listens on the name, or judges what holds it.
-    private static func take(_ name: String, lastLook: Bool,
+    static func take(_ name: String, lastLook: Bool,
                              inspect: (PeerCredentials) -> LockHolder.Evidence) throws(Problem) -> Attempt {
         var (address, length) = Self.address(name)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)

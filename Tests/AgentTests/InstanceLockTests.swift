@@ -125,3 +125,47 @@ final class InstanceLockSquatTests: XCTestCase {
         XCTAssertEqual(LockHolder.verdict(evidence), .possibleAgent)
     }
 }
+
+/// A squatted agent takes the name back once the squatter leaves, looking at most every 5 s.
+final class InstanceLockRetakeTests: XCTestCase {
+    private let lockName = "hnagent-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    private let quick = InstanceLock.Patience(looks: 3, intervalMicroseconds: 0)
+    private let start = MonotonicInstant(nanoseconds: 1_000_000_000)
+
+    /// A socket bound to the name that never listens: a squatter (no PID to inspect).
+    private func squat() -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var (address, length) = InstanceLock.address(lockName)
+        XCTAssertEqual(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }, 0)
+        return fd
+    }
+
+    func testTheNameIsTakenBackWhenTheSquatterLeaves() throws {
+        let squatter = squat()
+        let lock = try InstanceLock(name: lockName, patience: quick) { _ in LockHolder.Evidence() }
+        XCTAssertEqual(lock.hold, .squatted(pid: nil, uid: nil, reason: .notListening))
+        XCTAssertNil(lock.retake(now: start), "still squatted")
+        XCTAssertEqual(lock.retakeDue, start.advanced(by: .seconds(5)))
+        close(squatter)
+        XCTAssertNil(lock.retake(now: start.advanced(by: .seconds(4))), "not before the interval")
+        XCTAssertEqual(lock.retake(now: start.advanced(by: .seconds(5))), .taken)
+        XCTAssertEqual(lock.hold, .held)
+        XCTAssertNil(lock.retakeDue)
+        XCTAssertThrowsError(try InstanceLock(name: lockName), "a second agent is detected again") { error in
+            guard case .alreadyRunning(_, let pid)? = error as? InstanceLock.Problem else { return XCTFail("\(error)") }
+            XCTAssertEqual(pid, getpid())
+        }
+        lock.dismissQueuedPeers()
+    }
+
+    func testAnAgentThatTookTheFreedNameFirstIsReportedOnce() throws {
+        let squatter = squat()
+        let lock = try InstanceLock(name: lockName, patience: quick) { _ in LockHolder.Evidence() }
+        close(squatter)
+        let rival = try InstanceLock(name: lockName)
+        XCTAssertEqual(rival.hold, .held)
+        XCTAssertEqual(lock.retake(now: start), .rival(pid: getpid()))
+        XCTAssertNil(lock.retake(now: start.advanced(by: .seconds(10))), "reported once")
+        XCTAssertEqual(lock.hold, .squatted(pid: nil, uid: nil, reason: .notListening))
+    }
+}
