@@ -212,6 +212,8 @@ public final class Reconciler {
                 announce(pairEvent, synthetic: hn, record: &record, before: before, flapHoldStarted: flapHoldStarted,
                          heldBack: heldBack, now: now)
                 pairs[index] = record
+            case .drainEnded(let hn, let vf):
+                announceDrainEnded(synthetic: hn, vf: vf)
             }
         }
         for (index, progress) in step.pairs { pairs[index]?.progress = progress }

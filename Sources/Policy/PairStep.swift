@@ -20,6 +20,9 @@ public struct PairProgress: Hashable, Sendable {
     /// The event that said the VF is gone or down already took the egress redirect away
     /// (`PairStep.urgentEgressDeletes`); the reconcile that follows does not delete it again.
     public var egressRemovedUrgently = false
+    /// The operator drained the pair (`hnagent drain`): it plans no egress redirect.
+    public var drain: Drain?
+    public var drained: Bool { drain != nil }
 
     public init(synthetic: InterfaceIndex, damper: FlapDamper = FlapDamper()) {
         self.synthetic = synthetic
@@ -37,6 +40,9 @@ public enum PairStepEvent: Hashable, Sendable {
     /// for a VF that is gone). `before`: the phase before it. `flapHoldStarted`: this detach
     /// started a flap-damping hold. `heldBack`: a hold is running as the event happens.
     case phase(synthetic: InterfaceIndex, event: PairEvent, before: PairPhase, flapHoldStarted: Bool, heldBack: Bool)
+    /// A drained pair's VF came back after it left, and drain-until is vf-return: the drain
+    /// ended; the pair steers again once `vf` settles.
+    case drainEnded(synthetic: InterfaceIndex, vf: InterfaceIndex)
 }
 
 /// One pure step of the pairs: from what they were, the link table and the time, to what they
@@ -77,6 +83,9 @@ public enum PairStep {
                     events.append(note(refined(event, links: links, removed: removed), on: &progress, now: now))
                 }
                 progress.phase = phase
+                if followDrain(&progress, happened: happened, until: config.drainUntil), let back = phase.vf {
+                    events.append(.drainEnded(synthetic: hn.index, vf: back))
+                }
             }
             if let held = progress.phase.vf, removed.contains(held) {
                 // The held VF left; whatever has its ifindex now is another device.

