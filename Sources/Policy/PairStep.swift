@@ -52,9 +52,11 @@ public enum PairStep {
     /// `removed`: links removed since the last step. A VF removed and created again at the same
     /// ifindex within one batch of events (ifindex reuse) is a new device: it is released and
     /// settles anew, instead of passing for the old VF set down by an operator.
+    /// `drains`: a pair that starts here with its synthetic NIC in it starts drained (a drain a
+    /// previous agent recorded).
     public static func advance(_ pairs: [InterfaceIndex: PairProgress], links: [InterfaceIndex: LinkSnapshot],
-                               removed: Set<InterfaceIndex>, config: AgentConfig,
-                               now: MonotonicInstant) -> (pairs: [InterfaceIndex: PairProgress], pairing: PairingResult,
+                               removed: Set<InterfaceIndex>, config: AgentConfig, now: MonotonicInstant,
+                               drains: [InterfaceIndex: Drain] = [:]) -> (pairs: [InterfaceIndex: PairProgress], pairing: PairingResult,
                                                           events: [PairStepEvent]) {
         let current = pairs.compactMapValues { $0.phase.vf }
         let result = Pairing.pair(Array(links.values), config: config, current: current)
@@ -69,7 +71,9 @@ public enum PairStep {
             let hn = candidate.synthetic
             var progress = pairs[hn.index] ?? {
                 events.append(.discovered(hn))
-                return PairProgress(synthetic: hn.index, damper: damper(config))
+                var fresh = PairProgress(synthetic: hn.index, damper: damper(config))
+                fresh.drain = drains[hn.index]
+                return fresh
             }()
             if let retryAt = progress.retryAt, now >= retryAt { progress.retryAt = nil }
             if let refused = progress.refusedMTU, hn.mtu != refused {

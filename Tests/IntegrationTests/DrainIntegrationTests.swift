@@ -74,4 +74,43 @@ final class DrainIntegrationTests: IntegrationTestCase {
         XCTAssertEqual(undrain.stdout, "\(Testbed.hn): undrained (TX on \(Testbed.vf))\n", undrain.stderr)
         XCTAssertTrue(try tb.steeringInstalled())
     }
+
+    /// Killed, the next agent adopts the RX relay and keeps TX on hn0; stopped, every NIC is
+    /// restored and the next agent holds the pair drained after its VF settles. Without the
+    /// drain in the state file both would steer again (the first at once: adopted, no settle).
+    func testADrainSurvivesAKilledAndAStoppedAgent() throws {
+        let (tb, first) = try startSteered(settle: 0.2)
+        XCTAssertEqual(try first.control(["drain"]).status, 0)
+        XCTAssertTrue(try tb.hnEgressRedirectGone())
+        XCTAssertEqual(first.crash(), 128 + SIGKILL)
+
+        let second = try startAgent(tb, settle: longSettle)
+        try second.waitForLog("adopted relay synthetic=\(Testbed.hn)", timeout: 5)
+        XCTAssertFalse(second.logLines(containing: "drained before this start, and still drained: \(Testbed.hn)").isEmpty,
+                       second.log)
+        XCTAssertTrue(try tb.hnEgressRedirectGone(), "still on the synthetic path after kill -9 and a restart")
+        XCTAssertEqual(try pairState(second), "drained")
+        // The adopted VF needs no settle: the redirect is back when undrain answers, well within 30 s.
+        let undrain = try second.control(["undrain", Testbed.hn])
+        XCTAssertEqual(undrain.stdout, "\(Testbed.hn): undrained (TX on \(Testbed.vf))\n", undrain.stderr)
+        XCTAssertTrue(try tb.steeringInstalled())
+
+        XCTAssertEqual(try second.control(["drain", Testbed.hn]).status, 0)
+        XCTAssertEqual(second.stop(), 0)
+        XCTAssertFalse(try tb.hasClsact(tb.guest, Testbed.vf), "a normal stop restores every NIC as always")
+        XCTAssertFalse(try tb.hasClsact(tb.guest, Testbed.hn))
+        let saved = try String(contentsOfFile: tb.stateFile, encoding: .utf8)
+        XCTAssertTrue(saved.contains("\ndrained \(try tb.ifindex(tb.guest, Testbed.hn)) \(Testbed.hn) \(Testbed.hnMAC)\n"), saved)
+
+        let third = try startAgent(tb, settle: 0.2)
+        try third.waitForLog("settled synthetic=\(Testbed.hn)", timeout: 5)
+        try tb.waitUntil(timeout: 5, "the VF's RX relay again") { try tb.agentRedirect(tb.guest, Testbed.vf, .ingress) != nil }
+        XCTAssertTrue(try tb.hnEgressRedirectGone(), "drained after a stop and a start too")
+        XCTAssertEqual(try pairState(third), "drained")
+        let again = try third.control(["undrain"])
+        XCTAssertEqual(again.stdout, "\(Testbed.hn): undrained (TX on \(Testbed.vf))\n", again.stderr)
+        XCTAssertTrue(try tb.steeringInstalled())
+        XCTAssertEqual(third.stop(), 0)
+        XCTAssertFalse(try String(contentsOfFile: tb.stateFile, encoding: .utf8).contains("drained"), "undrain forgot it")
+    }
 }
