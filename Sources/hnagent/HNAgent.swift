@@ -35,6 +35,7 @@ struct HNAgent: ParsableCommand {
 }
 
 extension SteeringMode: ExpressibleByArgument {}
+extension DrainUntil: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -117,6 +118,11 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("VF allmulti follows multicast memberships at most once per this many seconds; 0 every change. Default: 1.",
                                valueName: "seconds"))
     var multicastSettle: Double?
+
+    @Option(help: ArgumentHelp(
+        "When a drained pair (hnagent drain) steers again: undrain (only after hnagent undrain) or vf-return (also once its VF is removed and comes back). Default: undrain.",
+        valueName: "when"))
+    var drainUntil: DrainUntil?
 
     @Option(name: .customLong("control-socket"), help: ArgumentHelp(
         "Unix socket for status, events and metrics (root only); \"\" turns it off. Default: \(ControlSettings.defaultSocketPath).",
