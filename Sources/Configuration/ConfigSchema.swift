@@ -111,7 +111,7 @@ public enum ConfigSchema {
                   render: { TOMLWriter.string($0.stateFile) },
                   read: { value, settings in settings.stateFile = try value.path() }),
         ConfigKey(table: "control", name: "socket", type: "string (path)", flag: "--control-socket",
-                  help: ["Unix socket for hnagent status, events and metrics (mode 0600, root only).",
+                  help: ["Unix socket for hnagent status, events, metrics, drain (mode 0600, root only).",
                          "\"\" turns it off."],
                   render: { TOMLWriter.string($0.controlSocket) },
                   read: { value, settings in settings.controlSocket = try value.socketPath() }),

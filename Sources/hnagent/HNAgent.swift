@@ -125,7 +125,7 @@ struct Run: ParsableCommand {
     var drainUntil: DrainUntil?
 
     @Option(name: .customLong("control-socket"), help: ArgumentHelp(
-        "Unix socket for status, events and metrics (root only); \"\" turns it off. Default: \(ControlSettings.defaultSocketPath).",
+        "Unix socket for status, events, metrics, drain and undrain (root only); \"\" turns it off. Default: \(ControlSettings.defaultSocketPath).",
         valueName: "path"))
     var controlSocket: String?
 

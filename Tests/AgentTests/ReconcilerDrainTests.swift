@@ -12,21 +12,12 @@ final class ReconcilerDrainTests: ReconcilerTestCase {
     private var config = AgentConfig(syntheticPatterns: [try! Glob("hn0")], settle: .seconds(30))
 
     private func makeReconciler() throws -> Reconciler {
-        let r = Reconciler(config: config, kernel: kernel, drivers: FakeDrivers(byName: [:]), clock: clock,
-                           logger: logs.logger, store: store)
-        try r.resynchronise()
-        r.loadSavedOriginals()
-        r.adoptExistingRelay()
-        r.reconcile()
-        return r
+        try .started(config: config, kernel: kernel, clock: clock, logger: logs.logger, store: store)
     }
 
     private func steer() throws -> Reconciler {
         let r = try makeReconciler()
-        clock.advance(by: config.settle)
-        r.reconcile()
-        kernel.deliverLinks(to: r)
-        r.reconcile()
+        r.settle(kernel: kernel, clock: clock)
         XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering")
         return r
     }
@@ -68,10 +59,7 @@ final class ReconcilerDrainTests: ReconcilerTestCase {
         kernel.add(pristine)
         kernel.deliverLinks(to: r)
         r.reconcile()
-        clock.advance(by: config.settle)
-        r.reconcile()
-        kernel.deliverLinks(to: r)
-        r.reconcile()
+        r.settle(kernel: kernel, clock: clock)
         XCTAssertEqual(kernel.relay[vf]?.ingress?.target, hn, "the returned VF is attached")
         XCTAssertNil(kernel.relay[hn]?.egress, "and TX stays on hn0")
         XCTAssertEqual(StatusProbe.state(r), .drained)
@@ -110,10 +98,7 @@ final class ReconcilerDrainTests: ReconcilerTestCase {
         XCTAssertEqual(saved.originals, SavedOriginals())
 
         let third = try makeReconciler()
-        clock.advance(by: config.settle)
-        third.reconcile()
-        kernel.deliverLinks(to: third)
-        third.reconcile()
+        third.settle(kernel: kernel, clock: clock)
         XCTAssertEqual(kernel.relay[vf]?.ingress?.target, hn, "settled and attached")
         XCTAssertNil(kernel.relay[hn]?.egress, "still drained")
         _ = try third.undrain("hn0")
