@@ -23,6 +23,8 @@ final class DrainIntegrationTests: IntegrationTestCase {
         XCTAssertTrue(try tb.hnEgressRedirectGone(), "no egress redirect on hn0 when drain returns")
         XCTAssertNotNil(try tb.agentRedirect(tb.guest, Testbed.vf, .ingress), "the VF's RX relay stays")
         XCTAssertEqual(try pairState(a), "drained")
+        let table = try a.control(["status"]).stdout
+        XCTAssertTrue(table.contains("\(Testbed.hn)(") && table.contains(" drained ") && table.contains("drained by the operator"), table)
         try a.waitForLog("fallback synthetic=\(Testbed.hn)", timeout: 2)
         XCTAssertEqual(try tb.ping(count: 20, interval: 0.01).received, 20, "the synthetic path carries traffic")
 
