@@ -51,7 +51,7 @@ final class OperatorServices: ControlResponder {
             guard let self, let line = self.jsonLine(entry) else { return }
             self.server?.broadcast(line)
         }
-        if let path = server?.socketPath { logger.info("control socket \(path) (hnagent status, events, metrics)") }
+        if let path = server?.socketPath { logger.info("control socket \(path) (hnagent status, events, metrics, drain, undrain)") }
     }
 
     /// After each reconcile: state times, then the hygiene check with this batch's address events.
@@ -100,7 +100,24 @@ final class OperatorServices: ControlResponder {
             return board.timeline.entries.compactMap(jsonLine).joined()
         case .metrics:
             return MetricsExposition.render(currentReport())
+        case .drain(let name):
+            return drain(name, draining: true)
+        case .undrain(let name):
+            return drain(name, draining: false)
         }
+    }
+
+    /// Carried out in this wake (the reconcile and the read-back are the agent's own requests),
+    /// then the board follows, as after any reconcile.
+    private func drain(_ name: String?, draining: Bool) -> String {
+        let results: [DrainResult]
+        do {
+            results = draining ? try reconciler.drain(name) : try reconciler.undrain(name)
+        } catch {
+            return DrainReply.error(error, draining: draining).reply
+        }
+        afterReconcile(addresses: [])
+        return DrainReply.text(results, draining: draining)
     }
 
     func currentReport() -> StatusReport {

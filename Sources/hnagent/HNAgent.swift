@@ -21,7 +21,7 @@ struct HNAgent: ParsableCommand {
         VF goes away traffic falls back to the synthetic path at once; when it returns and has \
         settled, steering resumes. Addresses and routes stay on the synthetic NIC.
         """,
-        subcommands: [Run.self, Status.self, Events.self, Metrics.self, CheckConfig.self, PrintDefaultConfig.self, UdevRole.self],
+        subcommands: [Run.self, Status.self, Events.self, Metrics.self, DrainCommand.self, UndrainCommand.self, CheckConfig.self, PrintDefaultConfig.self, UdevRole.self],
         defaultSubcommand: nil
     )
 
@@ -35,6 +35,7 @@ struct HNAgent: ParsableCommand {
 }
 
 extension SteeringMode: ExpressibleByArgument {}
+extension DrainUntil: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -118,8 +119,13 @@ struct Run: ParsableCommand {
                                valueName: "seconds"))
     var multicastSettle: Double?
 
+    @Option(help: ArgumentHelp(
+        "When a drained pair (hnagent drain) steers again: undrain (only after hnagent undrain) or vf-return (also once its VF is removed and comes back). Default: undrain.",
+        valueName: "when"))
+    var drainUntil: DrainUntil?
+
     @Option(name: .customLong("control-socket"), help: ArgumentHelp(
-        "Unix socket for status, events and metrics (root only); \"\" turns it off. Default: \(ControlSettings.defaultSocketPath).",
+        "Unix socket for status, events, metrics, drain and undrain (root only); \"\" turns it off. Default: \(ControlSettings.defaultSocketPath).",
         valueName: "path"))
     var controlSocket: String?
 
