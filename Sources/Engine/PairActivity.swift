@@ -38,6 +38,10 @@ public struct PairActivity: Equatable, Sendable {
         case flapping
         /// Gratuitous ARPs / unsolicited neighbour advertisements were sent after a switch.
         case peersNotified = "peers-notified"
+        /// The operator drained the pair (`hnagent drain`): TX held on the synthetic NIC.
+        case drained
+        /// The drain ended (`hnagent undrain`, or the VF's return with drain-until vf-return).
+        case undrained
     }
 
     public var kind: Kind

@@ -194,7 +194,7 @@ public final class Reconciler {
     /// happened is logged and reported here.
     func advancePairs(now: MonotonicInstant) {
         let step = PairStep.advance(pairs.mapValues(\.progress), links: links, removed: table.removedSinceReconcile,
-                                    config: config, now: now)
+                                    config: config, now: now, drains: state.restoredDrains)
         announceIgnored(step.pairing)
         for event in step.events {
             switch event {
@@ -207,11 +207,16 @@ public final class Reconciler {
                 logger.info("discovered synthetic NIC \(hn.label) mac=\(hn.mac?.description ?? "-")\(hn.driver.map { " driver=\($0)" } ?? "")")
                 report(.discovered, synthetic: hn.index, detail: hn.mac.map { "mac=\($0)" })
                 pairs[hn.index] = PairRecord(PairProgress(synthetic: hn.index))
+                if state.restoredDrains.removeValue(forKey: hn.index) != nil {
+                    logger.info("synthetic NIC \(hn.label) stays drained (hnagent undrain ends it)")
+                }
             case .phase(let index, let pairEvent, let before, let flapHoldStarted, let heldBack):
                 guard let hn = links[index], var record = pairs[index] else { continue }
                 announce(pairEvent, synthetic: hn, record: &record, before: before, flapHoldStarted: flapHoldStarted,
                          heldBack: heldBack, now: now)
                 pairs[index] = record
+            case .drainEnded(let hn, let vf):
+                announceDrainEnded(synthetic: hn, vf: vf)
             }
         }
         for (index, progress) in step.pairs { pairs[index]?.progress = progress }

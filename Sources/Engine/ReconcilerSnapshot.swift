@@ -24,6 +24,8 @@ public struct PairSnapshot: Sendable {
     public var dampedUntil: MonotonicInstant? = nil
     /// Membership changes not applied to the VF's allmulti on their own (coalesced).
     public var multicastChangesCoalesced: UInt64 = 0
+    /// The operator drained the pair (`hnagent drain`).
+    public var drained = false
 }
 
 /// The reconciler's view at one moment: pairs, the links they involve, and what the agent

@@ -10,4 +10,7 @@ struct ReconcilerState {
     /// Set by `shutdown`: every change from then on is a restore.
     var stopping = false
     var reconcileCount: UInt64 = 0
+    /// Drains a previous agent recorded, for synthetic NICs still the same, until their pair
+    /// starts (drained) in this agent.
+    var restoredDrains: [InterfaceIndex: Drain] = [:]
 }

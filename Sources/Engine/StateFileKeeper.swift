@@ -11,6 +11,8 @@ final class StateFileKeeper {
     let logger: Logger
     /// What the store holds now, so it is written only when the originals changed.
     private(set) var persisted = SavedOriginals()
+    /// The drained pairs the store holds now.
+    private(set) var persistedDrains: [InterfaceIndex: Drain] = [:]
     private var failureLogged = false
     /// What each device with saved originals is in its pair, recorded in the state file.
     private(set) var deviceRoles: [InterfaceIndex: DeviceRole] = [:]
@@ -36,6 +38,7 @@ final class StateFileKeeper {
             return nil
         }
         persisted = decoded.originals // so the next write replaces it
+        persistedDrains = Dictionary(uniqueKeysWithValues: decoded.drained.map { ($0.synthetic.index, $0.drain) })
         if let problem = SavedDeviceTrust.bootProblem(saved: decoded.boot, current: store.bootID) {
             logger.notice("state file \(store.location) \(problem); ignoring it (nothing in it is restored)")
             return nil
@@ -48,12 +51,12 @@ final class StateFileKeeper {
         deviceRoles[device] = role
     }
 
-    /// Writes `originals` if they changed since the last write, each device named by `links`
-    /// and given its role in `pairs` (else as last known: a VF that just left its pair still
-    /// has originals to give back).
+    /// Writes `originals` and `drains` if they changed since the last write, each device named
+    /// by `links` and given its role in `pairs` (else as last known: a VF that just left its
+    /// pair still has originals to give back).
     func save(_ originals: SavedOriginals, links: [InterfaceIndex: LinkSnapshot],
-              pairs: [(synthetic: InterfaceIndex, vf: InterfaceIndex?)]) {
-        guard let store, originals != persisted else { return }
+              pairs: [(synthetic: InterfaceIndex, vf: InterfaceIndex?)], drains: [InterfaceIndex: Drain] = [:]) {
+        guard let store, originals != persisted || drains != persistedDrains else { return }
         var roles: [InterfaceIndex: DeviceRole] = [:]
         for device in originals.devices { roles[device] = deviceRoles[device] }
         for pair in pairs {
@@ -67,9 +70,14 @@ final class StateFileKeeper {
                 identities[device] = DeviceIdentity(index: device, name: link.name, mac: link.mac, role: deviceRoles[device])
             }
         }
+        let drained = drains.compactMap { hn, drain in
+            links[hn].map { StateFileCodec.SavedDrain(synthetic: DeviceIdentity(index: hn, name: $0.name, mac: $0.mac, role: .synthetic),
+                                                      drain: drain) }
+        }
         do {
-            try store.save(StateFileCodec.encode(originals, identities: identities, boot: store.bootID))
+            try store.save(StateFileCodec.encode(originals, identities: identities, boot: store.bootID, drained: drained))
             persisted = originals
+            persistedDrains = drains
             failureLogged = false
         } catch {
             if !failureLogged {

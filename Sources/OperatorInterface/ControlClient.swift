@@ -22,12 +22,21 @@ public enum ControlClientError: Error, CustomStringConvertible {
         }
     }
 
-    /// 69 EX_UNAVAILABLE, 77 EX_NOPERM, 76 EX_PROTOCOL, 74 EX_IOERR.
+    /// 69 EX_UNAVAILABLE, 77 EX_NOPERM, 76 EX_PROTOCOL, 74 EX_IOERR; for drain and undrain
+    /// also 64 EX_USAGE (no such pair), 75 EX_TEMPFAIL (not carried out yet), 78 EX_CONFIG
+    /// (not in this mode).
     public var exitCode: Int32 {
         switch self {
         case .notRunning: return 69
         case .permissionDenied: return 77
-        case .refused(let error): return error.kind == .permissionDenied ? 77 : 76
+        case .refused(let error):
+            switch error.kind {
+            case .permissionDenied: return 77
+            case .unknownInterface: return 64
+            case .incomplete: return 75
+            case .notApplicable: return 78
+            case .busy, .failed: return 76
+            }
         case .failed: return 74
         }
     }

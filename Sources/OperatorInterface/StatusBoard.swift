@@ -94,7 +94,7 @@ public final class StatusBoard: PairEventSink {
     /// The pair's state as operators see it.
     public static func state(of pair: PairSnapshot, mode: SteeringMode) -> PairState {
         PairState(phase: pair.phase, steering: pair.steering, heldBack: pair.retryAt != nil || pair.dampedUntil != nil,
-                  mode: mode)
+                  mode: mode, drained: pair.drained)
     }
 
     public func report(_ snapshot: ReconcilerSnapshot, facts: AgentFacts, vfAddresses: [InterfaceIndex: [String]] = [:],
@@ -117,6 +117,7 @@ public final class StatusBoard: PairEventSink {
                 reason = pair.dampedUntil.map { "flapping: held on the synthetic path for \(seconds($0.duration(since: now)))s more" }
                     ?? track.heldBack
             case .fallback: reason = (pair.lastReason.map { "\($0)" }) ?? track.lastSwitch?.reason
+            case .drained: reason = FallbackReason.drained.description
             default: reason = nil
             }
             var settleRemaining: Double?

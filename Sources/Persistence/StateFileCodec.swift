@@ -31,6 +31,7 @@ public struct DeviceIdentity: Hashable, Sendable {
 ///
 ///     hnagent-state 1
 ///     boot 0f3a1c2e-8d4b-4f7e-9a61-3c5d2b7e9f10
+///     drained 2 hn0 02:00:5e:12:00:01
 ///     device 5 vf0 02:00:5e:12:00:01
 ///     role vf 2
 ///     mtu 1500
@@ -46,12 +47,33 @@ public enum StateFileCodec {
         public var originals: SavedOriginals
         public var identities: [InterfaceIndex: DeviceIdentity]
         public var boot: String?
+        /// Pairs the operator drained, by synthetic NIC (files of older agents have none).
+        public var drained: [SavedDrain] = []
     }
 
+    /// A drained pair (`hnagent drain`): it stays drained across a restart of the agent.
+    public struct SavedDrain: Hashable, Sendable {
+        /// The synthetic NIC; its role is `.synthetic`.
+        public var synthetic: DeviceIdentity
+        public var drain: Drain
+
+        public init(synthetic: DeviceIdentity, drain: Drain) {
+            self.synthetic = synthetic
+            self.drain = drain
+        }
+    }
+
+    /// `drained`: one line each, "drained INDEX NAME MAC" and " vf-left" when the drained
+    /// pair's VF has left since (drain-until vf-return ends the drain at the next VF).
     public static func encode(_ originals: SavedOriginals, identities: [InterfaceIndex: DeviceIdentity],
-                              boot: String? = nil) -> String {
+                              boot: String? = nil, drained: [SavedDrain] = []) -> String {
         var lines = ["# What hnagent changed and what it was before; read at start to restore on detach.", header]
         if let boot, isBootID(boot) { lines.append("boot \(boot)") }
+        for saved in drained.sorted(by: { $0.synthetic.index < $1.synthetic.index }) {
+            let identity = saved.synthetic
+            lines.append("drained \(identity.index.rawValue) \(identity.name) \(identity.mac?.description ?? "-")"
+                         + (saved.drain.vfLeft ? " vf-left" : ""))
+        }
         for device in originals.devices.sorted() {
             guard let identity = identities[device] else { continue }
             lines.append("device \(device.rawValue) \(identity.name) \(identity.mac?.description ?? "-")")
@@ -79,6 +101,7 @@ public enum StateFileCodec {
     public static func decode(_ text: String) throws -> Contents {
         var originals = SavedOriginals()
         var boot: String?
+        var drained: [InterfaceIndex: SavedDrain] = [:]
         var identities: [InterfaceIndex: DeviceIdentity] = [:]
         var current: InterfaceIndex?
         var sawHeader = false
@@ -98,6 +121,17 @@ public enum StateFileCodec {
                 guard words.count == 2, isBootID(words[1]) else { throw fail("boot: expected one word") }
                 guard current == nil, boot == nil else { throw fail("boot: only once, before any device line") }
                 boot = words[1]
+                continue
+            }
+            if words[0] == "drained" {
+                guard current == nil else { throw fail("drained: only before any device line") }
+                guard words.count == 4 || (words.count == 5 && words[4] == "vf-left"),
+                      let index = Int32(words[1]), index > 0 else { throw fail("drained: expected INDEX NAME MAC [vf-left]") }
+                let mac = words[3] == "-" ? nil : MACAddress(words[3])
+                if words[3] != "-", mac == nil { throw fail("drained: bad MAC \(words[3])") }
+                guard drained[InterfaceIndex(index)] == nil else { throw fail("drained: ifindex \(index) twice") }
+                let identity = DeviceIdentity(index: InterfaceIndex(index), name: words[2], mac: mac, role: .synthetic)
+                drained[InterfaceIndex(index)] = SavedDrain(synthetic: identity, drain: Drain(vfLeft: words.count == 5))
                 continue
             }
             if words[0] == "device" {
@@ -132,6 +166,7 @@ public enum StateFileCodec {
             }
         }
         guard sawHeader else { throw DecodeError(line: 1, message: "empty file (no \"\(header)\" line)") }
-        return Contents(originals: originals, identities: identities, boot: boot)
+        return Contents(originals: originals, identities: identities, boot: boot,
+                        drained: drained.values.sorted { $0.synthetic.index < $1.synthetic.index })
     }
 }

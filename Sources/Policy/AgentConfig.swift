@@ -28,6 +28,8 @@ public struct AgentConfig: Sendable {
     /// The VF's allmulti follows multicast memberships at most once per this time
     /// (`MulticastCoalescer`); zero follows every change at once.
     public var multicastSettle: Duration = .seconds(1)
+    /// When a drain ends besides `hnagent undrain`.
+    public var drainUntil = DrainUntil.undrain
 
     /// Drivers of synthetic NICs when no entry selects them: virtio_net (KVM/QEMU, OpenStack: the
     /// case hnagent is for) and hv_netvsc (Hyper-V/Azure, where the kernel enslaves the VF itself

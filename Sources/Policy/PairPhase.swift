@@ -7,6 +7,8 @@ public enum FallbackReason: Hashable, Sendable, CustomStringConvertible {
     case vfNoCarrier
     case syntheticDown
     case agentStopping
+    /// `hnagent drain`: planned maintenance.
+    case drained
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum FallbackReason: Hashable, Sendable, CustomStringConvertible {
         case .vfNoCarrier: return "VF lost carrier"
         case .syntheticDown: return "synthetic NIC down"
         case .agentStopping: return "agent stopping"
+        case .drained: return "drained by the operator"
         }
     }
 }

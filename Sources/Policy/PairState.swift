@@ -13,10 +13,17 @@ public enum PairState: String, CaseIterable, Codable, Hashable, Sendable {
     case heldBack = "held-back"
     /// Non-transparent mode: the VF is paired and kept consistent; the stack uses it directly.
     case active
+    /// `hnagent drain`: TX held on the synthetic NIC until `hnagent undrain` (the VF, if any, is kept).
+    case drained
 
     /// `heldBack`: a retry or flap-damping hold is pending. `steering`: the synthetic NIC's
-    /// egress redirect to the VF was in place at the last observation.
-    public init(phase: PairPhase, steering: Bool, heldBack: Bool, mode: SteeringMode) {
+    /// egress redirect to the VF was in place at the last observation. `drained`: the operator
+    /// drained the pair; shown once TX is off the VF (the kernel's word over the intent).
+    public init(phase: PairPhase, steering: Bool, heldBack: Bool, mode: SteeringMode, drained: Bool = false) {
+        if drained, !steering {
+            self = .drained
+            return
+        }
         if heldBack {
             self = .heldBack
             return

@@ -28,6 +28,10 @@ extension PairStep {
         guard let hn = links[progress.synthetic] else { return nil }
         var intent = PairIntent.compute(phase: progress.phase, synthetic: hn, vf: progress.phase.vf.flatMap { links[$0] },
                                         mode: mode, multicastMemberships: multicastMemberships)
+        if progress.drained {
+            // The operator holds TX on the synthetic NIC; the VF stays held, its RX relay too.
+            intent.syntheticEgressRedirect = false
+        }
         if honouringRetry, progress.retryAt != nil {
             // Held on the synthetic path after a failure: only removals until the retry time.
             intent.syntheticEgressRedirect = false

@@ -20,6 +20,9 @@ public struct PairProgress: Hashable, Sendable {
     /// The event that said the VF is gone or down already took the egress redirect away
     /// (`PairStep.urgentEgressDeletes`); the reconcile that follows does not delete it again.
     public var egressRemovedUrgently = false
+    /// The operator drained the pair (`hnagent drain`): it plans no egress redirect.
+    public var drain: Drain?
+    public var drained: Bool { drain != nil }
 
     public init(synthetic: InterfaceIndex, damper: FlapDamper = FlapDamper()) {
         self.synthetic = synthetic
@@ -37,6 +40,9 @@ public enum PairStepEvent: Hashable, Sendable {
     /// for a VF that is gone). `before`: the phase before it. `flapHoldStarted`: this detach
     /// started a flap-damping hold. `heldBack`: a hold is running as the event happens.
     case phase(synthetic: InterfaceIndex, event: PairEvent, before: PairPhase, flapHoldStarted: Bool, heldBack: Bool)
+    /// A drained pair's VF came back after it left, and drain-until is vf-return: the drain
+    /// ended; the pair steers again once `vf` settles.
+    case drainEnded(synthetic: InterfaceIndex, vf: InterfaceIndex)
 }
 
 /// One pure step of the pairs: from what they were, the link table and the time, to what they
@@ -46,9 +52,11 @@ public enum PairStep {
     /// `removed`: links removed since the last step. A VF removed and created again at the same
     /// ifindex within one batch of events (ifindex reuse) is a new device: it is released and
     /// settles anew, instead of passing for the old VF set down by an operator.
+    /// `drains`: a pair that starts here with its synthetic NIC in it starts drained (a drain a
+    /// previous agent recorded).
     public static func advance(_ pairs: [InterfaceIndex: PairProgress], links: [InterfaceIndex: LinkSnapshot],
-                               removed: Set<InterfaceIndex>, config: AgentConfig,
-                               now: MonotonicInstant) -> (pairs: [InterfaceIndex: PairProgress], pairing: PairingResult,
+                               removed: Set<InterfaceIndex>, config: AgentConfig, now: MonotonicInstant,
+                               drains: [InterfaceIndex: Drain] = [:]) -> (pairs: [InterfaceIndex: PairProgress], pairing: PairingResult,
                                                           events: [PairStepEvent]) {
         let current = pairs.compactMapValues { $0.phase.vf }
         let result = Pairing.pair(Array(links.values), config: config, current: current)
@@ -63,7 +71,9 @@ public enum PairStep {
             let hn = candidate.synthetic
             var progress = pairs[hn.index] ?? {
                 events.append(.discovered(hn))
-                return PairProgress(synthetic: hn.index, damper: damper(config))
+                var fresh = PairProgress(synthetic: hn.index, damper: damper(config))
+                fresh.drain = drains[hn.index]
+                return fresh
             }()
             if let retryAt = progress.retryAt, now >= retryAt { progress.retryAt = nil }
             if let refused = progress.refusedMTU, hn.mtu != refused {
@@ -77,6 +87,9 @@ public enum PairStep {
                     events.append(note(refined(event, links: links, removed: removed), on: &progress, now: now))
                 }
                 progress.phase = phase
+                if followDrain(&progress, happened: happened, until: config.drainUntil), let back = phase.vf {
+                    events.append(.drainEnded(synthetic: hn.index, vf: back))
+                }
             }
             if let held = progress.phase.vf, removed.contains(held) {
                 // The held VF left; whatever has its ifindex now is another device.

@@ -100,7 +100,24 @@ final class OperatorServices: ControlResponder {
             return board.timeline.entries.compactMap(jsonLine).joined()
         case .metrics:
             return MetricsExposition.render(currentReport())
+        case .drain(let name):
+            return drain(name, draining: true)
+        case .undrain(let name):
+            return drain(name, draining: false)
         }
+    }
+
+    /// Carried out in this wake (the reconcile and the read-back are the agent's own requests),
+    /// then the board follows, as after any reconcile.
+    private func drain(_ name: String?, draining: Bool) -> String {
+        let results: [DrainResult]
+        do {
+            results = draining ? try reconciler.drain(name) : try reconciler.undrain(name)
+        } catch {
+            return DrainReply.error(error, draining: draining).reply
+        }
+        afterReconcile(addresses: [])
+        return DrainReply.text(results, draining: draining)
     }
 
     func currentReport() -> StatusReport {

@@ -52,7 +52,8 @@ struct Status: ParsableCommand {
         discussion: """
         Asks the running agent over its control socket (root only). States: waiting-for-vf, \
         settling, steering (TX and RX through the VF), fallback (synthetic path), held-back \
-        (a change failed; retried later), active (non-transparent mode).
+        (a change failed; retried later), active (non-transparent mode), drained (hnagent \
+        drain: TX held on the synthetic NIC).
         Exit codes: 0 ok, 69 no agent answers, 77 permission denied, 76 bad reply, 74 I/O error.
         """)
 
@@ -77,7 +78,7 @@ struct Events: ParsableCommand {
         discussion: """
         Kinds: discovered, vf-seen, settle-started, settle-cancelled, settled, steering-on, fallback, \
         vf-unusable, released, held-back, policy, restored, dissolved, vf-addresses, adopted, flapping, \
-        peers-notified. switch_ms is the \
+        peers-notified, drained, undrained. switch_ms is the \
         time from the reconcile that saw the event to the relay read back changed.
         With --follow, new events are printed as they happen until interrupted.
         """)
@@ -126,5 +127,57 @@ struct Metrics: ParsableCommand {
 
     func run() throws {
         print(try socket.withClient { try $0.request(.metrics) }, terminator: "")
+    }
+}
+
+/// `hnagent drain` and `undrain`: planned maintenance of a pair's VF.
+struct DrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain",
+        abstract: "Move TX to the synthetic NIC now and hold it there (before a planned VF removal).",
+        discussion: """
+        Asks the running agent over its control socket (root only). Answers once the synthetic \
+        NIC's egress redirect is gone as read back from the kernel: TX is on the synthetic NIC, \
+        one line per pair. The pair keeps its VF (RX relay, settings) and stays in state \
+        drained, across agent restarts too, until hnagent undrain (or, with \
+        steering.drain-until = "vf-return", until its VF is removed and comes back). A pair with \
+        no VF yet, settling or held back is drained too: it will not steer when it could.
+        Exit codes: 0 drained, 64 no pair has that synthetic NIC, 75 not drained yet (a request \
+        failed; the agent retries), 78 non-transparent mode, 69 no agent answers, 77 permission \
+        denied, 76 bad reply, 74 I/O error.
+        """)
+
+    @Argument(help: ArgumentHelp("The synthetic NIC of the pair. Default: every pair.", valueName: "synthetic"))
+    var synthetic: String?
+
+    @OptionGroup var socket: SocketOption
+
+    func run() throws {
+        print(try socket.withClient { try $0.request(.drain(synthetic)) }, terminator: "")
+    }
+}
+
+struct UndrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "undrain",
+        abstract: "End a drain: the pair steers through its VF again.",
+        discussion: """
+        Asks the running agent over its control socket (root only). A VF that stayed present \
+        and usable carries TX again at once, without a new settle, and the command answers \
+        once the egress redirect is back as read back from the kernel; otherwise it says what \
+        the pair waits for (a VF, its settle, its carrier). A pair that is not drained is left \
+        as it is.
+        Exit codes: 0 undrained, 64 no pair has that synthetic NIC, 75 not confirmed (the read-back \
+        failed), 78 non-transparent mode, 69 no agent answers, 77 permission denied, 76 bad \
+        reply, 74 I/O error.
+        """)
+
+    @Argument(help: ArgumentHelp("The synthetic NIC of the pair. Default: every pair.", valueName: "synthetic"))
+    var synthetic: String?
+
+    @OptionGroup var socket: SocketOption
+
+    func run() throws {
+        print(try socket.withClient { try $0.request(.undrain(synthetic)) }, terminator: "")
     }
 }

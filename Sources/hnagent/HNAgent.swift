@@ -21,7 +21,7 @@ struct HNAgent: ParsableCommand {
         VF goes away traffic falls back to the synthetic path at once; when it returns and has \
         settled, steering resumes. Addresses and routes stay on the synthetic NIC.
         """,
-        subcommands: [Run.self, Status.self, Events.self, Metrics.self, CheckConfig.self, PrintDefaultConfig.self, UdevRole.self],
+        subcommands: [Run.self, Status.self, Events.self, Metrics.self, DrainCommand.self, UndrainCommand.self, CheckConfig.self, PrintDefaultConfig.self, UdevRole.self],
         defaultSubcommand: nil
     )
 

@@ -13,13 +13,22 @@ final class ControlProtocolTests: XCTestCase {
         XCTAssertEqual(try ControlRequest.parse("events").get(), .events(follow: false))
         XCTAssertEqual(try ControlRequest.parse("  events   --follow ").get(), .events(follow: true))
         XCTAssertEqual(try ControlRequest.parse("metrics").get(), .metrics)
-        for bad in ["", "stat", "status --json", "events --tail", String(repeating: "x", count: 100)] {
+        XCTAssertEqual(try ControlRequest.parse("drain").get(), .drain(nil))
+        XCTAssertEqual(try ControlRequest.parse("drain hn0").get(), .drain("hn0"))
+        XCTAssertEqual(try ControlRequest.parse("undrain").get(), .undrain(nil))
+        XCTAssertEqual(try ControlRequest.parse(" undrain  eth1 ").get(), .undrain("eth1"))
+        for bad in ["", "stat", "status --json", "events --tail", "drain hn0 hn1", String(repeating: "x", count: 100)] {
             guard case .failure(let error) = ControlRequest.parse(bad) else { return XCTFail("accepted \(bad)") }
             XCTAssertTrue(error.reply.hasPrefix("error: unknown request"), error.reply)
-            XCTAssertTrue(error.reply.hasSuffix("known requests: status, events, events --follow, metrics\n"))
+            XCTAssertTrue(error.reply.hasSuffix("known requests: status, events, events --follow, metrics, drain [NAME], undrain [NAME]\n"))
             XCTAssertLessThan(error.reply.count, 200, "long requests are not echoed whole")
         }
-        for request in [ControlRequest.status, .events(follow: false), .events(follow: true), .metrics] {
+        for bad in ["drain abcdefghijklmnop", "undrain a/b"] {
+            guard case .failure(let error) = ControlRequest.parse(bad) else { return XCTFail("accepted \(bad)") }
+            XCTAssertTrue(error.reply.contains("is not an interface name"), error.reply)
+        }
+        for request in [ControlRequest.status, .events(follow: false), .events(follow: true), .metrics, .drain(nil),
+                        .drain("hn0"), .undrain(nil), .undrain("hn0")] {
             XCTAssertEqual(try ControlRequest.parse(String(request.line.dropLast())).get(), request)
         }
     }
@@ -30,6 +39,10 @@ final class ControlProtocolTests: XCTestCase {
             (ControlProtocolError(.permissionDenied, "only root (uid 0) may use the hnagent control socket; you are uid 1000; try sudo"),
              .permissionDenied, 77),
             (ControlProtocolError(.busy, "16 clients connected already; try again"), .busy, 76),
+            (DrainReply.error(.unknown(name: "eth9", known: ["hn0", "hn1"], vfOf: nil), draining: true), .unknownInterface, 64),
+            (DrainReply.error(.unknown(name: "vf0", known: ["hn0"], vfOf: "hn0"), draining: false), .unknownInterface, 64),
+            (ControlProtocolError(.incomplete, "hn0: not drained: TX still leaves through vf0"), .incomplete, 75),
+            (DrainReply.error(.nonTransparent, draining: true), .notApplicable, 78),
             (ControlProtocolError("unknown request \"x\"; \(ControlRequest.usage)"), .failed, 76),
             // A message that merely mentions the words is not a permission refusal.
             (ControlProtocolError("cannot encode status (permission denied: no)"), .failed, 76),

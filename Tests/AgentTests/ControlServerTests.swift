@@ -15,6 +15,8 @@ private final class StubResponder: ControlResponder {
         case .status: return "{\"ok\":true}\n"
         case .events: return "{\"seq\":1}\n"
         case .metrics: return "hnagent_pairs 1\n"
+        case .drain(let name): return "\(name ?? "every pair"): drained\n"
+        case .undrain(let name): return "\(name ?? "every pair"): undrained\n"
         }
     }
 }

@@ -74,7 +74,28 @@ final class PersistenceTests: XCTestCase {
         let decoded = try StateFileCodec.decode(Self.goldenStateFile)
         XCTAssertEqual(decoded.originals, originals)
         XCTAssertEqual(decoded.identities, identities)
+        XCTAssertEqual(decoded.drained, [], "files from before drain/undrain have no drained pairs")
         XCTAssertEqual(StateFileCodec.encode(originals, identities: identities, boot: decoded.boot), Self.goldenStateFile)
+    }
+
+    /// Drained pairs are top-level lines before the devices, and survive a round trip with
+    /// whether their VF left since.
+    func testDrainedPairsRoundTrip() throws {
+        let (originals, identities) = sample()
+        let drained = [
+            StateFileCodec.SavedDrain(synthetic: DeviceIdentity(index: 9, name: "hn1", mac: MACAddress("02:00:5e:12:00:09"),
+                                                                role: .synthetic), drain: Drain(vfLeft: true)),
+            StateFileCodec.SavedDrain(synthetic: identities[2]!, drain: Drain(vfLeft: false)),
+        ]
+        let text = StateFileCodec.encode(originals, identities: identities, boot: "b", drained: drained)
+        XCTAssertTrue(text.contains("boot b\ndrained 2 hn0 02:00:5e:12:00:01\ndrained 9 hn1 02:00:5e:12:00:09 vf-left\ndevice 2 "), text)
+        let decoded = try StateFileCodec.decode(text)
+        XCTAssertEqual(decoded.drained, drained.reversed())
+        XCTAssertEqual(decoded.originals, originals)
+        // Nothing changed but drains: the file is its header and the drained lines.
+        let only = StateFileCodec.encode(SavedOriginals(), identities: [:], drained: [drained[0]])
+        XCTAssertEqual(try StateFileCodec.decode(only).drained, [drained[0]])
+        XCTAssertTrue(try StateFileCodec.decode(only).originals.devices.isEmpty)
     }
 
     /// The real file carries the kernel's boot identity.
@@ -101,6 +122,11 @@ final class PersistenceTests: XCTestCase {
             ("hnagent-state 1\ndevice 3 x -\nrole vf 0\n", "line 3: role: expected \"synthetic\" or \"vf INDEX\""),
             ("hnagent-state 1\ndevice 3 x -\nrole boss\n", "line 3: role: expected \"synthetic\" or \"vf INDEX\""),
             ("hnagent-state 1\ndevice 3 x -\nrole synthetic\nrole synthetic\n", "line 4: role: only once per device"),
+            ("hnagent-state 1\ndevice 3 x -\ndrained 2 hn0 -\n", "line 3: drained: only before any device line"),
+            ("hnagent-state 1\ndrained 2 hn0\n", "line 2: drained: expected INDEX NAME MAC [vf-left]"),
+            ("hnagent-state 1\ndrained 2 hn0 - gone\n", "line 2: drained: expected INDEX NAME MAC [vf-left]"),
+            ("hnagent-state 1\ndrained 2 hn0 qq\n", "line 2: drained: bad MAC qq"),
+            ("hnagent-state 1\ndrained 2 hn0 -\ndrained 2 hn0 -\n", "line 3: drained: ifindex 2 twice"),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try StateFileCodec.decode(text), text) { error in

@@ -182,7 +182,7 @@ final class OperatorIntegrationTests: IntegrationTestCase {
     // MARK: - the socket
 
     func testControlSocketIsRootOnlyAndRemovedOnExit() throws {
-        let (_, a) = try startSteered()
+        let (tb, a) = try startSteered()
         let socket = a.controlSocket
         var info = stat()
         XCTAssertEqual(stat(socket, &info), 0)
@@ -201,7 +201,7 @@ final class OperatorIntegrationTests: IntegrationTestCase {
         // With the mode opened up (a mistake), the agent's own check refuses by SO_PEERCRED.
         XCTAssertEqual(chmod(socket, 0o666), 0)
         let mark = a.logMark()
-        for request in [["status"], ["events", "--follow"], ["metrics"]] {
+        for request in [["status"], ["events", "--follow"], ["metrics"], ["drain"]] {
             let refused = try cli(request, socket: socket, asNobody: true)
             XCTAssertEqual(refused.status, 77, "\(request): \(refused.stderr)")
             XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, "one line: \(refused.stderr)")
@@ -210,7 +210,9 @@ final class OperatorIntegrationTests: IntegrationTestCase {
             XCTAssertEqual(refused.stdout, "", "nothing else is sent")
         }
         try a.waitForLog("control: refused pid", timeout: 2, since: mark)
-        XCTAssertEqual(a.logLines(containing: "uid 65534: only root (uid 0) may use the control socket", since: mark).count, 3)
+        XCTAssertEqual(a.logLines(containing: "uid 65534: only root (uid 0) may use the control socket", since: mark).count, 4)
+        XCTAssertTrue(try tb.steeringInstalled(), "the refused drain changed nothing")
+        XCTAssertTrue(a.logLines(containing: "drained synthetic=").isEmpty)
         XCTAssertEqual(try cli(["status"], socket: socket).status, 0, "root is still served")
 
         XCTAssertEqual(a.stop(), 0)

@@ -33,6 +33,7 @@ final class PairStepTests: XCTestCase {
             case .discovered(let link): return "discovered \(link.index)"
             case .dissolved(let index, let vf, let held): return "dissolved \(index) vf \(vf.map { "\($0)" } ?? "-") held \(held)"
             case .phase(_, let event, _, _, _): return "\(event)"
+            case .drainEnded(let index, let vf): return "drain ended \(index) vf \(vf)"
             }
         }
     }
