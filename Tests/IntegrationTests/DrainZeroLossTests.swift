@@ -139,18 +139,13 @@ final class DrainZeroLossTests: IntegrationTestCase {
         try drainThenRemoveVF(tb, a, &marks)
 
         marks.mark("VF re-added")
+        let mark = a.logMark()
         try tb.addVF()
-        // Longer than the settle: with drain-until = "undrain" the returning VF is not steered.
-        var held = PathCounts()
-        for _ in 0..<Int((settle + 1) / window) {
-            let c = try measurePaths(tb)
-            held.vfTX += c.vfTX
-            held.syntheticTX += c.syntheticTX
-            held.syntheticRX += c.syntheticRX
-        }
-        XCTAssertTrue(try tb.hnEgressRedirectGone(), "still drained after the VF's settle time")
+        // With drain-until = "undrain" the returned VF settles and is still not steered.
+        try a.waitForLog("settled synthetic=\(Testbed.hn)", timeout: settle + steerTimeout, since: mark)
+        assertThroughSynthetic(try measurePaths(tb), "drained, vf0 back and settled")
+        XCTAssertTrue(try tb.hnEgressRedirectGone(), "still drained after the VF settled")
         XCTAssertEqual(try pairState(a), "drained")
-        assertThroughSynthetic(held, "drained, vf0 back for longer than the settle time")
 
         marks.mark("undrain")
         let undrain = try a.control(["undrain", Testbed.hn])
