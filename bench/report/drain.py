@@ -41,6 +41,18 @@ def redirect_at(events, t):
     return on
 
 
+def steering_on_at(events, lo, hi):
+    """When hn's egress redirect was added in [lo, hi) (the return's steering on), or None."""
+    return next((e["t"] for e in events if lo <= e["t"] < hi and e["what"] == "filter"
+                 and e.get("parent") == EGRESS and e["op"] == "new"), None)
+
+
+def first_loss_after(gaps, lo, hi, t):
+    """ms from t to the send time of the first packet lost in [lo, hi), or None."""
+    first = next((g[2] for g in gaps if lo <= g[2] < hi), None)
+    return None if first is None or t is None else (first - t) / 1e6
+
+
 def sent_between(bins, lo, hi):
     return sum(sent for t, sent, _ in bins if lo <= t < hi)
 
@@ -59,6 +71,12 @@ def scenario(d):
         samples.append({"round": rnd, "mode": mode,
                         "lost": lost_sent_between(gaps, t_remove - LEAD_NS, t_return),
                         "lost_cycle": lost_sent_between(gaps, t_start, t_end),
+                        # The cycle's other two parts: the drain (or its dwell), and the VF's
+                        # return until steering is back (undrain in drain mode).
+                        "lost_before": lost_sent_between(gaps, t_start, t_remove - LEAD_NS),
+                        "lost_return": lost_sent_between(gaps, t_return, t_end),
+                        "return_loss_from_steering_on_ms": first_loss_after(
+                            gaps, t_return, t_end, steering_on_at(events, t_return, t_end)),
                         "redirect_at_removal": redirect_at(events, t_remove) if events else None,
                         "removal_window_ms": (t_return - t_remove + LEAD_NS) / 1e6})
     rounds, whole = {}, {}
@@ -72,6 +90,13 @@ def scenario(d):
                          "lost_max": max((s["lost"] for s in sel), default=None),
                          "without_loss": sum(1 for s in sel if s["lost"] == 0),
                          "cycle_lost_total": sum(s["lost_cycle"] for s in sel),
+                         "before_lost_total": sum(s["lost_before"] for s in sel),
+                         "return_lost_total": sum(s["lost_return"] for s in sel),
+                         "returns_with_loss": sum(1 for s in sel if s["lost_return"]),
+                         # Of those, the ones whose loss began within 1 ms of steering on.
+                         "returns_losing_at_steering_on": sum(
+                             1 for s in sel if s["lost_return"] and s["return_loss_from_steering_on_ms"] is not None
+                             and -1 <= s["return_loss_from_steering_on_ms"] <= 1),
                          "redirect_off_at_removal": sum(1 for s in sel if s["redirect_at_removal"] is False)}
     # What the machine loses anyway: the stream's loss outside every cycle, per packet sent.
     spans = [(c[2], c[5]) for c in cycles]

@@ -347,20 +347,23 @@ def section_drain(r):
             "egress redirect is gone, read back from the kernel), a dwell on the synthetic path, delete "
             "the VF, dwell, re-add it, undrain, wait for steering, dwell; a no-drain cycle is the same "
             "without the two commands. Lost per removal: packets sent from 20 ms before the VF was "
-            "deleted until it was re-added, counted by send time; whole cycle: from before the drain "
-            "to after steering was back, so the drain and the undrain themselves are in it. Medians "
-            "with a 95% bootstrap interval drawn by round.\n\n")
+            "deleted until it was re-added, counted by send time, with the median's 95% bootstrap "
+            "interval drawn by round. The rest of each cycle in two parts: before the removal (the "
+            "drain itself in drain mode) and the return (from the VF's re-add to steering back and a "
+            "dwell; the undrain in drain mode). The last column is the independent watcher's "
+            "(`nlwatch`) view: hn's egress redirect was already gone when the VF was deleted.\n\n")
     rows = []
     for name, x in scenarios:
         for mode in ("drain", "no-drain"):
             s = x["summary"][mode]
             rows.append([name, mode, s["removals"], ci(x["lost"]["impls"][mode], 1), s["lost_total"],
                          f(s["lost_max"], 0), f"{s['without_loss']} of {s['removals']}",
-                         ci(x["lost_cycle"]["impls"][mode], 1), s["cycle_lost_total"],
+                         s.get("before_lost_total", "n/a"),
+                         f"{s.get('return_lost_total', 'n/a')} (in {s.get('returns_with_loss', '?')} cycles)",
                          f"{s['redirect_off_at_removal']} of {s['removals']}"])
     out += table(["load", "mode", "removals", "lost per removal, median [95% CI]", "lost, all removals",
-                  "max", "removals without loss", "lost per whole cycle, median", "lost, all cycles",
-                  "hn's redirect already gone at the deletion (nlwatch)"], rows) + "\n\n"
+                  "max", "removals without loss", "lost before the removals", "lost at the returns",
+                  "redirect gone at the deletion"], rows) + "\n\n"
     parts = []
     for name, x in scenarios:
         m, u = x["meta"], x["udp"]
@@ -370,6 +373,15 @@ def section_drain(r):
                      f"{f(100 * (x.get('background_loss_rate') or 0), 4, '%')}); watcher overruns "
                      f"{x['watcher_overruns']}; load average {m.get('load_before')} before, {m.get('load_after')} after")
     out += "Runs: " + "; ".join(parts) + ".\n"
+    returns = [(name, mode, x["summary"][mode]) for name, x in scenarios for mode in ("drain", "no-drain")
+               if x["summary"][mode].get("returns_with_loss")]
+    if returns:
+        out += ("\nLoss at the returns, by the watcher's clock: of the returns that lost packets, "
+                + "; ".join(f"{name} {mode} {s.get('returns_losing_at_steering_on', '?')} of {s['returns_with_loss']}"
+                            for name, mode, s in returns)
+                + " began within 1 ms of hn's egress redirect being added (steering on, with settle 0 right "
+                "after the VF's return; after undrain in drain mode): the attach, not the removal that drain "
+                "is for. The others began later, while the stream ran on the VF path.\n")
     if any(name == "loaded" for name, _ in scenarios):
         out += ("\nLoaded: a busy loop on every CPU and an unpaced iperf3 stream over a second veth pair "
                 "(as in section 0). The stream loses packets there whatever the relay does (background "
