@@ -32,6 +32,8 @@ public struct RunSettings: Equatable, Sendable {
     public var peerNotifyInterval: Double?
     /// Seconds; checked against `ResolvedSettings.multicastSettleRange` when read.
     public var multicastSettle: Double?
+    /// When a drain ends besides `hnagent undrain`.
+    public var drainUntil: DrainUntil?
     /// Path of the control socket; "" turns it off. Checked by `ControlSettings.socketProblem`.
     public var controlSocket: String?
     /// TCP address of the metrics endpoint; "" (the default) turns it off.
@@ -74,6 +76,7 @@ public struct RunSettings: Equatable, Sendable {
         merged.peerNotifyCount = flags.peerNotifyCount ?? peerNotifyCount
         merged.peerNotifyInterval = flags.peerNotifyInterval ?? peerNotifyInterval
         merged.multicastSettle = flags.multicastSettle ?? multicastSettle
+        merged.drainUntil = flags.drainUntil ?? drainUntil
         return merged
     }
 }
@@ -95,6 +98,7 @@ public struct ResolvedSettings: Equatable, Sendable {
     public var peerNotifyCount: Int
     public var peerNotifyInterval: Double
     public var multicastSettle: Double
+    public var drainUntil: DrainUntil
 
     public static let defaultStateFile = "/run/hnagent/state"
     public static let flapThresholdRange = 0...1000
@@ -130,6 +134,7 @@ public struct ResolvedSettings: Equatable, Sendable {
         peerNotifyCount = layer.peerNotifyCount ?? defaults.peerNotifyCount
         peerNotifyInterval = layer.peerNotifyInterval ?? defaults.peerNotifyInterval.secondsValue
         multicastSettle = layer.multicastSettle ?? defaults.multicastSettle.secondsValue
+        drainUntil = layer.drainUntil ?? defaults.drainUntil
         controlSocket = layer.controlSocket ?? ControlSettings.defaultSocketPath
         metricsListen = layer.metricsListen ?? ""
     }
@@ -145,6 +150,7 @@ public struct ResolvedSettings: Equatable, Sendable {
         config.peerNotifyCount = peerNotifyCount
         config.peerNotifyInterval = .nanoseconds(Int64((peerNotifyInterval * 1e9).rounded()))
         config.multicastSettle = .nanoseconds(Int64((multicastSettle * 1e9).rounded()))
+        config.drainUntil = drainUntil
         return config
     }
 }

@@ -64,6 +64,7 @@ extension ResolvedSettings {
             ("steering.peer-notify-count", "\(peerNotifyCount)"),
             ("steering.peer-notify-interval", "\(peerNotifyInterval)"),
             ("steering.multicast-settle", "\(multicastSettle)"),
+            ("steering.drain-until", drainUntil.rawValue),
             ("logging.level", logLevel.rawValue),
             ("logging.format", logFormat.rawValue),
             ("runtime.state-file", "\"\(stateFile)\""),

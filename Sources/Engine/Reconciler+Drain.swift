@@ -48,46 +48,38 @@ extension Reconciler {
     }
 
     public func drain(_ name: String?) throws(DrainTargetError) -> [DrainResult] {
-        let targets = try drainTargets(name)
-        let now = clock.now()
-        var changes: [InterfaceIndex: DrainResult.Change] = [:]
-        for hn in targets {
-            guard var record = pairs[hn] else { continue }
-            guard PairStep.drain(&record.progress) else {
-                changes[hn] = .alreadyDrained
-                continue
-            }
-            changes[hn] = .drained
-            if record.steering { record.switchStartedAt = now }
-            pairs[hn] = record
+        try change(name, done: .drained, unchanged: .alreadyDrained) { hn, record in
+            guard PairStep.drain(&record.progress) else { return false }
+            if record.steering { record.switchStartedAt = clock.now() }
             let until = config.drainUntil == .vfReturn ? "undrain or a VF's return" : "hnagent undrain"
             logger.notice("drained synthetic=\(label(hn)) vf=\(label(record.phase.vf)): TX held on the synthetic NIC until \(until)")
             report(.drained, synthetic: hn, vf: record.phase.vf, detail: "until \(config.drainUntil.rawValue)")
+            return true
         }
-        if changes.values.contains(.drained) {
-            persist()
-            reconcile()
-        }
-        return readBack(targets, changes: changes)
     }
 
     public func undrain(_ name: String?) throws(DrainTargetError) -> [DrainResult] {
+        try change(name, done: .undrained, unchanged: .notDrained) { hn, record in
+            guard PairStep.undrain(&record.progress) else { return false }
+            record.switchStartedAt = clock.now()
+            logger.notice("undrained synthetic=\(label(hn)) vf=\(label(record.phase.vf)): steering allowed again")
+            report(.undrained, synthetic: hn, vf: record.phase.vf, reason: "hnagent undrain")
+            return true
+        }
+    }
+
+    /// `body` drains or undrains one pair's record (false: it was so already); if any changed,
+    /// the drains are saved before the reconcile that carries them out. Then the read-back.
+    private func change(_ name: String?, done: DrainResult.Change, unchanged: DrainResult.Change,
+                        _ body: (InterfaceIndex, inout PairRecord) -> Bool) throws(DrainTargetError) -> [DrainResult] {
         let targets = try drainTargets(name)
-        let now = clock.now()
         var changes: [InterfaceIndex: DrainResult.Change] = [:]
         for hn in targets {
             guard var record = pairs[hn] else { continue }
-            guard PairStep.undrain(&record.progress) else {
-                changes[hn] = .notDrained
-                continue
-            }
-            changes[hn] = .undrained
-            record.switchStartedAt = now
+            changes[hn] = body(hn, &record) ? done : unchanged
             pairs[hn] = record
-            logger.notice("undrained synthetic=\(label(hn)) vf=\(label(record.phase.vf)): steering allowed again")
-            report(.undrained, synthetic: hn, vf: record.phase.vf, reason: "hnagent undrain")
         }
-        if changes.values.contains(.undrained) {
+        if changes.values.contains(done) {
             persist()
             reconcile()
         }

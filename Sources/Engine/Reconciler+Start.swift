@@ -35,7 +35,36 @@ extension Reconciler {
             kept += 1
         }
         logger.notice("state file \(stateFile.store?.location ?? "-"): originals of \(kept) device(s) taken over\(refused.isEmpty ? "" : "; not restored: \(refused.joined(separator: ", "))")")
+        takeOverDrains(decoded.drained)
         persist()
+    }
+
+    /// The pairs a previous agent had drained stay drained, if their synthetic NIC is the same
+    /// device (index, name and MAC); each pair takes its drain when it starts (adopted here,
+    /// or discovered by `PairStep.advance`).
+    func takeOverDrains(_ saved: [StateFileCodec.SavedDrain]) {
+        guard !saved.isEmpty else { return }
+        let identities = Dictionary(uniqueKeysWithValues: saved.map { ($0.synthetic.index, $0.synthetic) })
+        var kept: [String] = []
+        var dropped: [String] = []
+        for entry in saved {
+            let hn = entry.synthetic.index
+            if let problem = SavedDeviceTrust.problem(hn, identities: identities, link: links[hn]) {
+                dropped.append("\(entry.synthetic.name)(\(hn)) (\(problem))")
+                continue
+            }
+            state.restoredDrains[hn] = entry.drain
+            kept.append(label(hn))
+        }
+        if !kept.isEmpty { logger.notice("drained before this start, and still drained: \(kept.joined(separator: ", "))") }
+        if !dropped.isEmpty { logger.notice("drains not taken over: \(dropped.joined(separator: ", "))") }
+    }
+
+    /// An adopted pair starts drained if a previous agent had drained it.
+    func startDrained(_ record: inout PairRecord) {
+        guard let drain = state.restoredDrains.removeValue(forKey: record.synthetic) else { return }
+        record.progress.drain = drain
+        logger.info("synthetic NIC \(label(record.synthetic)) stays drained (hnagent undrain ends it)")
     }
 
     /// Takes over a relay a previous agent left in place: such pairs start active (no settle)
@@ -52,6 +81,7 @@ extension Reconciler {
             record.phase = decision.phase
             record.steering = decision.steering
             record.steeredVF = named(decision.vf)
+            startDrained(&record)
             pairs[decision.synthetic] = record
             logger.notice("adopted relay synthetic=\(hn.label) vf=\(label(decision.vf)) \(decision.steering ? "steering" : "RX half only") (left in place by a previous hnagent; no settle)")
             report(.adopted, synthetic: hn.index, vf: decision.vf, detail: decision.steering ? "steering" : "RX half only")
@@ -61,6 +91,8 @@ extension Reconciler {
     /// Writes the originals to the store if they changed since the last write. Called before
     /// each change that records a new original, so a crash never loses one.
     func persist() {
-        stateFile.save(originals, links: links, pairs: pairs.values.map { ($0.synthetic, $0.phase.vf) })
+        var drains = state.restoredDrains
+        for record in pairs.values { drains[record.synthetic] = record.progress.drain }
+        stateFile.save(originals, links: links, pairs: pairs.values.map { ($0.synthetic, $0.phase.vf) }, drains: drains)
     }
 }

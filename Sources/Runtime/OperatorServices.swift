@@ -51,7 +51,7 @@ final class OperatorServices: ControlResponder {
             guard let self, let line = self.jsonLine(entry) else { return }
             self.server?.broadcast(line)
         }
-        if let path = server?.socketPath { logger.info("control socket \(path) (hnagent status, events, metrics)") }
+        if let path = server?.socketPath { logger.info("control socket \(path) (hnagent status, events, metrics, drain, undrain)") }
     }
 
     /// After each reconcile: state times, then the hygiene check with this batch's address events.

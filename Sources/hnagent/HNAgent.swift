@@ -35,6 +35,7 @@ struct HNAgent: ParsableCommand {
 }
 
 extension SteeringMode: ExpressibleByArgument {}
+extension DrainUntil: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -118,8 +119,13 @@ struct Run: ParsableCommand {
                                valueName: "seconds"))
     var multicastSettle: Double?
 
+    @Option(help: ArgumentHelp(
+        "When a drained pair (hnagent drain) steers again: undrain (only after hnagent undrain) or vf-return (also once its VF is removed and comes back). Default: undrain.",
+        valueName: "when"))
+    var drainUntil: DrainUntil?
+
     @Option(name: .customLong("control-socket"), help: ArgumentHelp(
-        "Unix socket for status, events and metrics (root only); \"\" turns it off. Default: \(ControlSettings.defaultSocketPath).",
+        "Unix socket for status, events, metrics, drain and undrain (root only); \"\" turns it off. Default: \(ControlSettings.defaultSocketPath).",
         valueName: "path"))
     var controlSocket: String?
 

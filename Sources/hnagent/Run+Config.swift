@@ -58,6 +58,7 @@ extension Run {
         flags.peerNotifyCount = peerNotifyCount
         flags.peerNotifyInterval = peerNotifyInterval
         flags.multicastSettle = multicastSettle
+        flags.drainUntil = drainUntil
         return flags
     }
 }

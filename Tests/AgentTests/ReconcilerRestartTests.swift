@@ -44,21 +44,12 @@ final class ReconcilerRestartTests: ReconcilerTestCase {
     }
 
     private func makeReconciler() throws -> Reconciler {
-        let r = Reconciler(config: config, kernel: kernel, drivers: FakeDrivers(byName: [:]), clock: clock,
-                           logger: logs.logger, store: store, notifier: notifier)
-        try r.resynchronise()
-        r.loadSavedOriginals()
-        r.adoptExistingRelay()
-        r.reconcile()
-        return r
+        try .started(config: config, kernel: kernel, clock: clock, logger: logs.logger, store: store, notifier: notifier)
     }
 
     private func steer() throws -> Reconciler {
         let r = try makeReconciler()
-        clock.advance(by: config.settle)
-        r.reconcile()
-        kernel.deliverLinks(to: r)
-        r.reconcile()
+        r.settle(kernel: kernel, clock: clock)
         XCTAssertEqual(kernel.relay[hn]?.egress?.target, vf, "steering")
         return r
     }

@@ -14,11 +14,29 @@ extension Reconciler {
                            store: store, notifier: notifier)
         try r.resynchronise()
         r.reconcile()
-        clock.advance(by: config.settle)
-        r.reconcile()
-        kernel.deliverLinks(to: r)
+        r.settle(kernel: kernel, clock: clock)
+        return r
+    }
+
+    /// A reconciler started as `AgentRuntime` starts one: the link dump, what a previous agent
+    /// left in `store` (originals, drains), a relay left in place adopted, the first reconcile.
+    static func started(config: AgentConfig, kernel: FakeKernel, clock: FakeClock, logger: Logger,
+                        store: OriginalsStore?, notifier: PeerNotifier? = nil) throws -> Reconciler {
+        let r = Reconciler(config: config, kernel: kernel, drivers: FakeDrivers(byName: [:]), clock: clock,
+                           logger: logger, store: store, notifier: notifier)
+        try r.resynchronise()
+        r.loadSavedOriginals()
+        r.adoptExistingRelay()
         r.reconcile()
         return r
+    }
+
+    /// Past the settle time, with every link delivered as an event: a pair whose VF is usable steers.
+    func settle(kernel: FakeKernel, clock: FakeClock) {
+        clock.advance(by: config.settle)
+        reconcile()
+        kernel.deliverLinks(to: self)
+        reconcile()
     }
 }
 

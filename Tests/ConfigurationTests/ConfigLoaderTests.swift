@@ -59,6 +59,8 @@ final class ConfigLoaderTests: XCTestCase {
             ("[pairing]\nallow-vf-kinds = [\"bridge\"]", 2, "pairing.allow-vf-kinds: a bridge device is never a VF"),
             ("[pairing]\nallow-vf-kinds = [\"mac vlan\"]", 2, "is not a link kind"),
             ("[steering]\nkeep-on-exit = \"yes\"", 2, "steering.keep-on-exit must be true or false (unquoted), not a string"),
+            ("[steering]\ndrain-until = \"never\"", 2, #"steering.drain-until must be one of "undrain", "vf-return", got "never""#),
+            ("[steering]\n\ndrain-until = true", 3, #"steering.drain-until must be one of "undrain", "vf-return", not a boolean"#),
             ("[logging]\nlevel = 3", 2, "logging.level must be one of \"trace\""),
             ("[logging]\nformat = \"xml\"", 2, #"logging.format must be one of "text", "json", got "xml""#),
             ("[pairing]\nsetle = 1", 2, "unknown key 'setle' in [pairing]; did you mean 'settle'? known keys: synthetic, vf, allow-vf-kinds, settle"),

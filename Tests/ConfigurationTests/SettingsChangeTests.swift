@@ -24,6 +24,7 @@ final class SettingsChangeTests: XCTestCase {
         layer.peerNotifyCount = 0
         layer.peerNotifyInterval = 1
         layer.multicastSettle = 0
+        layer.drainUntil = .vfReturn
         layer.logLevel = .debug
         layer.logFormat = .json
         layer.stateFile = "/var/lib/hnagent/state"
@@ -43,6 +44,7 @@ final class SettingsChangeTests: XCTestCase {
             ("steering.peer-notify-count", "2", "0", true),
             ("steering.peer-notify-interval", "0.2", "1.0", true),
             ("steering.multicast-settle", "1.0", "0.0", true),
+            ("steering.drain-until", "undrain", "vf-return", true),
             ("logging.level", "info", "debug", true),
             ("logging.format", "text", "json", false),
             ("runtime.state-file", "\"/run/hnagent/state\"", "\"/var/lib/hnagent/state\"", false),

@@ -23,6 +23,8 @@ final class DrainIntegrationTests: IntegrationTestCase {
         XCTAssertTrue(try tb.hnEgressRedirectGone(), "no egress redirect on hn0 when drain returns")
         XCTAssertNotNil(try tb.agentRedirect(tb.guest, Testbed.vf, .ingress), "the VF's RX relay stays")
         XCTAssertEqual(try pairState(a), "drained")
+        let table = try a.control(["status"]).stdout
+        XCTAssertTrue(table.contains("\(Testbed.hn)(") && table.contains(" drained ") && table.contains("drained by the operator"), table)
         try a.waitForLog("fallback synthetic=\(Testbed.hn)", timeout: 2)
         XCTAssertEqual(try tb.ping(count: 20, interval: 0.01).received, 20, "the synthetic path carries traffic")
 
@@ -112,5 +114,34 @@ final class DrainIntegrationTests: IntegrationTestCase {
         XCTAssertTrue(try tb.steeringInstalled())
         XCTAssertEqual(third.stop(), 0)
         XCTAssertFalse(try String(contentsOfFile: tb.stateFile, encoding: .utf8).contains("drained"), "undrain forgot it")
+    }
+
+    /// Default drain-until "undrain": a VF that goes and comes back settles, and TX stays on hn0.
+    func testADrainedPairStaysDrainedWhenItsVFComesBack() throws {
+        let (tb, a) = try startSteered(settle: 0.2)
+        XCTAssertEqual(try a.control(["drain"]).status, 0)
+        try tb.deleteVF()
+        try tb.waitUntil(timeout: 5, "the VF released") { try pairState(a) == "drained" && !tb.linkExists(tb.guest, Testbed.vf) }
+        let mark = a.logMark()
+        try tb.addVF()
+        try a.waitForLog("settled synthetic=\(Testbed.hn)", timeout: 5, since: mark)
+        try tb.waitUntil(timeout: 5, "the new VF's RX relay") { try tb.agentRedirect(tb.guest, Testbed.vf, .ingress) != nil }
+        XCTAssertTrue(try tb.hnEgressRedirectGone(), "still drained")
+        XCTAssertEqual(try pairState(a), "drained")
+    }
+
+    /// drain-until "vf-return": the VF's return ends the drain; steering after the normal settle.
+    func testVFReturnEndsTheDrainWhenConfigured() throws {
+        let (tb, a) = try startSteered(settle: 0.2, extraArguments: ["--drain-until", "vf-return"])
+        XCTAssertEqual(try a.control(["drain", Testbed.hn]).status, 0)
+        XCTAssertTrue(try tb.hnEgressRedirectGone())
+        try tb.deleteVF()
+        try tb.waitUntil(timeout: 5, "the VF gone") { !tb.linkExists(tb.guest, Testbed.vf) }
+        XCTAssertEqual(try pairState(a), "drained", "the removal alone does not end it")
+        try tb.addVF()
+        try a.waitForLog("undrained synthetic=\(Testbed.hn)", timeout: 5)
+        try tb.waitUntil(timeout: steerTimeout, "steering after the settle") { try tb.steeringInstalled() }
+        let events = try a.control(["events", "--json"]).stdout
+        XCTAssertTrue(events.contains("\"kind\":\"undrained\"") && events.contains("VF returned"), events)
     }
 }
