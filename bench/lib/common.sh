@@ -131,12 +131,28 @@ udp_stream_stop() {
 #   steered_testbed IMPL OUT META
 steered_testbed() {
     local impl=$1 out=$2 m=$3
-    tb_create
-    vf_add
-    watch_start "$TB_GUEST" "$out/nl.txt"
+    tb_create || return 1
+    vf_add || return 1
+    watch_start "$TB_GUEST" "$out/nl.txt" || return 1
     meta "$m" vf_ifindex "$(tb_ifindex "$TB_GUEST" "$TB_VF")"
     impl_start "$impl" "$TB_GUEST" 0 "$out/impl.log"
     wait_for --timeout 15 tb_steering_on || { blog "$impl never steered"; return 1; }
+}
+
+# The start of a phase of alternating blocks (interleaved, drain): its parameters in OUT/meta,
+# a testbed with vf0 hot-plugged, nlwatch recording in GUEST and, with LOADED=1, the loaded
+# scenario's load (bench/lib/load.sh) for the whole phase.
+#   blocks_testbed OUT RATE DWELL_S ROUNDS DEL LOADED
+blocks_testbed() {
+    local out=$1 m=$1/meta loaded=$6
+    mkdir -p "$out"
+    meta "$m" rate "$2"; meta "$m" dwell_s "$3"; meta "$m" rounds "$4"
+    meta "$m" cycles_per_block "$5"; meta "$m" loaded "$loaded"; meta "$m" load_before "$(loadavg)"
+    tb_create || return 1
+    vf_add || return 1
+    watch_start "$TB_GUEST" "$out/nl.txt" || return 1
+    meta "$m" vf_ifindex "$(tb_ifindex "$TB_GUEST" "$TB_VF")"
+    if ((loaded)); then load_start "$out" || { blog "load did not start"; return 1; }; fi
 }
 
 # One hot-plug cycle: take the VF away (AWAY: vf_del or vf_down), wait for the fallback, bring

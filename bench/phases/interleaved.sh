@@ -14,15 +14,8 @@
 phase_interleaved() {
     local out=$1 rounds=$2 ndel=$3 rate=$4 hold=$5 loaded=$6; shift 6
     local impls=("$@") m=$out/meta r k i impl n=$#
-    mkdir -p "$out"
-    meta "$m" rate "$rate"; meta "$m" dwell_s "$hold"; meta "$m" rounds "$rounds"
-    meta "$m" cycles_per_block "$ndel"; meta "$m" loaded "$loaded"; meta "$m" impls "${impls[*]}"
-    meta "$m" load_before "$(loadavg)"
-    tb_create
-    vf_add
-    watch_start "$TB_GUEST" "$out/nl.txt"
-    meta "$m" vf_ifindex "$(tb_ifindex "$TB_GUEST" "$TB_VF")"
-    if ((loaded)); then load_start "$out" || { blog "load did not start"; return 1; }; fi
+    blocks_testbed "$out" "$rate" "$hold" "$rounds" "$ndel" "$loaded" || return 1
+    meta "$m" impls "${impls[*]}"
     # The stream must outlast the phase: room for 2 s per cycle plus the blocks' starts and stops.
     udp_stream_start "$out" "$rate" $((rounds * n * (2 * ndel + 10) + 60)) || return 1
     dwell "$hold"

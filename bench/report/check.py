@@ -9,7 +9,7 @@ import sys
 
 def measured(results):
     return [name for name in ("removal", "attach", "throughput", "soak", "timeline", "qdisc", "footprint", "scale",
-                              "interleaved", "status_cost")
+                              "interleaved", "status_cost", "drain")
             if results.get(name) and (name != "footprint" or set(results[name]) - {"binary"})]
 
 

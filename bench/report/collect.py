@@ -15,6 +15,7 @@ from stats import median, summary  # noqa: E402
 from switches import attach_ms, attribute_losses, switches  # noqa: E402
 from interleaved import interleaved  # noqa: E402
 from statuscost import status_cost  # noqa: E402
+from drain import drain  # noqa: E402
 
 IMPLS = ("hnagent", "baseline")
 
@@ -359,6 +360,7 @@ def main():
         "scale": scale(raw),
         "interleaved": interleaved(raw),
         "status_cost": status_cost(raw),
+        "drain": drain(raw),
     }
     with open(out_path, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)

@@ -4,22 +4,13 @@ import bisect
 import os
 
 from bootstrap import by_round
-from rawfiles import read_meta, read_nlwatch, read_udpseq
+from rawfiles import read_meta, read_nlwatch, read_rows, read_udpseq, scenarios
 from switches import attribute_losses, switches
 
 
 def read_blocks(path):
     """[(round, impl, start_ns, end_ns)] from the phase's blocks file."""
-    blocks = []
-    try:
-        with open(path) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 4:
-                    blocks.append((int(parts[0]), parts[1], int(parts[2]), int(parts[3])))
-    except FileNotFoundError:
-        pass
-    return blocks
+    return read_rows(path, int, str, int, int)
 
 
 NEAR_NS = 5_000_000  # the near window: 5 ms before the VF event to 5 ms after the relay change
@@ -104,11 +95,4 @@ def scenario(d):
 
 
 def interleaved(raw):
-    out = {}
-    for name in ("idle", "loaded"):
-        d = os.path.join(raw, "interleaved", name)
-        if os.path.isdir(d):
-            res = scenario(d)
-            if res:
-                out[name] = res
-    return out
+    return scenarios(raw, "interleaved", scenario)

@@ -1,5 +1,6 @@
 """Readers for the raw files the benchmark phases write (stdlib only)."""
 import json
+import os
 import re
 
 IFF_UP = 0x1
@@ -19,6 +20,33 @@ def read_meta(path):
     except FileNotFoundError:
         pass
     return meta
+
+
+def read_rows(path, *types):
+    """Whitespace-separated lines of exactly len(types) fields, each converted by its type;
+    [] when the file is missing."""
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == len(types):
+                    rows.append(tuple(t(p) for t, p in zip(types, parts)))
+    except FileNotFoundError:
+        pass
+    return rows
+
+
+def scenarios(raw, phase, read):
+    """{name: read(RAW/PHASE/name)} for the scenarios idle and loaded that ran and gave a result."""
+    out = {}
+    for name in ("idle", "loaded"):
+        d = os.path.join(raw, phase, name)
+        if os.path.isdir(d):
+            res = read(d)
+            if res:
+                out[name] = res
+    return out
 
 
 def ints(text):

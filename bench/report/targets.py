@@ -118,6 +118,22 @@ def floor(r):
     return "; ".join(parts), (all(met) if measured else (False if met and not all(met) else None))
 
 
+def drain(r):
+    """Packets lost per VF removal after `hnagent drain` (bench/phases/drain.sh), idle; loaded is
+    reported next to the stream's background loss, which no relay decides."""
+    parts, met = [], None
+    for name in ("idle", "loaded"):
+        s = _get(r, "drain", name, "summary")
+        if not s:
+            continue
+        d, n = s["drain"], s["no-drain"]
+        parts.append(f"{name}: {d['lost_total']} lost over {d['removals']} removals with drain "
+                     f"({d['without_loss']} without loss), {n['lost_total']} over {n['removals']} without")
+        if name == "idle":
+            met = d["removals"] > 0 and d["lost_total"] == 0
+    return "; ".join(parts) or "n/a", met
+
+
 TARGETS = [
     ("floor", "removal loss <= 1.1x the floor idle and loaded (interleaved, median lost near the switch)", floor),
     ("throughput", "steered throughput >= 97% of direct VF", throughput),
@@ -128,9 +144,15 @@ TARGETS = [
     ("footprint", "idle CPU < 0.1% and RSS < 15 MB", footprint),
     ("scale64", "64 pairs steering within 100 ms of start (settle 0)", scale64),
     ("status256", "status < 10 ms of agent CPU per request at 256 pairs", status256),
+    ("drain", "0 loss with drain (packets lost per VF removal after `hnagent drain`, idle)", drain),
 ]
 
 WHY = {
+    "drain": (
+        "Section 9: the removals after a drain that lost packets, with their send times in the "
+        "results JSON (cycles). A loss there is either the stream's background loss (its rate is "
+        "in the Runs line) or a packet the relay still sent towards the VF: the nlwatch column "
+        "says whether hn's egress redirect was gone before each deletion."),
     "floor": (
         "Section 0: the ratio of the medians and its bootstrap interval per scenario. The floor "
         "sends its one pre-built delete straight from the event's ifinfomsg header; hnagent "
