@@ -26,6 +26,8 @@ enum ParserFuzzer {
                 decodeAll(message.payload, flags: message.flags, ownType: message.type)
             }
         }
+        // The fast path's look at the headers alone (LinkLossScan): never a trap, only real ifindexes.
+        LinkLossScan.lostLinks(in: bytes) { precondition($0.rawValue > 0, "lost link with ifindex \($0.rawValue)") }
         // Past split's checks: the bytes after a header, straight at every decoder.
         decodeAll(bytes.dropFirst(min(NetlinkMessage.headerSize, bytes.count)), flags: 0x300, ownType: nil)
         // Attributes alone, descending into nests to the depth the codecs go (at most 4).

@@ -68,4 +68,16 @@ extension Reconciler {
             pairs[hn]?.egressRemovedUrgently = true
         }
     }
+
+    /// VF -> synthetic NIC for every pair whose egress redirect a prepared delete should remove
+    /// when the VF is lost (`NetlinkKernel.prepareEgressDeletes`).
+    public var preparedDeleteTargets: [InterfaceIndex: InterfaceIndex] {
+        PairStep.preparedDeleteTargets(pairs.values.lazy.map(\.progress))
+    }
+
+    /// The fast path removed `synthetic`'s egress redirect before the event was decoded: the
+    /// urgent step and the reconcile that follow do not delete it again.
+    public func noteEgressRemovedUrgently(of synthetic: InterfaceIndex) {
+        pairs[synthetic]?.egressRemovedUrgently = true
+    }
 }

@@ -39,9 +39,11 @@ public final class LinkEventSource {
         self.logger = logger
     }
 
-    /// Reads what is queued, up to `maximumDatagramsPerDrain` datagrams. `urgent` sees each link
-    /// event as soon as it is decoded, before the next one is (the VF-loss fast path).
-    public func drain(urgent: ((LinkMessage) -> Void)? = nil) -> LinkEventBatch {
+    /// Reads what is queued, up to `maximumDatagramsPerDrain` datagrams. `undecoded` sees each
+    /// datagram from the kernel before anything in it is decoded (the prepared deletes, the
+    /// VF-loss fast path); `urgent` sees each link event as soon as it is decoded, before the
+    /// next one is (the decoded urgent step).
+    public func drain(undecoded: (([UInt8]) -> Void)? = nil, urgent: ((LinkMessage) -> Void)? = nil) -> LinkEventBatch {
         var batch = LinkEventBatch()
         for _ in 0..<Self.maximumDatagramsPerDrain {
             let datagram: NetlinkDatagram
@@ -76,6 +78,7 @@ public final class LinkEventSource {
                 logger.warning("dropped a netlink datagram from port \(datagram.senderPort): only the kernel is trusted")
                 continue
             }
+            undecoded?(datagram.bytes)
             do {
                 for message in try NetlinkMessage.split(datagram.bytes) {
                     if message.type == NetlinkMessage.typeOverrun { batch.needsResync = true; continue }

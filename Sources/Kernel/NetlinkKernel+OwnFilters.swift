@@ -10,9 +10,11 @@ extension NetlinkKernel {
     /// observation's when there is one, so TX leaves the VF with the first request sent; only
     /// if a filter so named is gone (ENOENT: replaced since) is the hook dumped again.
     func deleteOwnRedirects(device: InterfaceIndex, hook: Hook) throws {
+        if hook == .egress { dropPreparedDeletes(of: device) }
         // A dump that showed none of ours says nothing about a filter added since: dump again.
         if let seen = lastDumped[device]?.removeValue(forKey: hook).map(OwnFilterDeletion.init(hook:)),
-           !seen.filters.isEmpty, try delete(seen, device, hook) {
+           !seen.filters.isEmpty,
+           try send(seen, TrafficControlCodec.deleteRequests(seen, device: device, hook: hook), device, hook) {
             return
         }
         let present: [DumpedFilter]
@@ -21,39 +23,48 @@ extension NetlinkKernel {
         } catch let error as KernelError where [ENODEV, EINVAL, ENOENT].contains(error.errno) {
             return // the device or its clsact is gone, and the agent's filters with it
         }
-        _ = try delete(OwnFilterDeletion(hook: present), device, hook, fresh: true)
+        let deletion = OwnFilterDeletion(hook: present)
+        _ = try send(deletion, TrafficControlCodec.deleteRequests(deletion, device: device, hook: hook), device, hook,
+                     fresh: true)
     }
 
-    /// Sends the deletes; false when a filter named from an older dump was gone (ENOENT), so the
-    /// caller dumps again. With a `fresh` dump, gone means deleted in between: nothing to do.
-    private func delete(_ deletion: OwnFilterDeletion, _ device: InterfaceIndex, _ hook: Hook,
-                        fresh: Bool = false) throws -> Bool {
+    /// Sends a deletion's requests (`TrafficControlCodec.deleteRequests`, built now or ahead of
+    /// time), each with a fresh sequence number; false when a filter named from an older dump
+    /// was gone (ENOENT), so the caller dumps again. With a `fresh` dump, gone means deleted in
+    /// between: nothing to do. No text is built unless a request fails.
+    func send(_ deletion: OwnFilterDeletion, _ requests: [[UInt8]], _ device: InterfaceIndex, _ hook: Hook,
+              fresh: Bool = false) throws -> Bool {
         // Its priority now holds something else (EINVAL) or the device is gone: nothing of ours to delete.
         let alreadyDone: Set<Int32> = fresh ? [ENOENT, EINVAL, ENODEV] : [EINVAL, ENODEV]
-        for filter in deletion.filters {
+        for (position, prepared) in requests.enumerated() {
+            var request = prepared
             let sequence = channel.nextSequence()
-            let handle = filter.kind == "u32" ? Self.u32Handle(filter.handle) : String(filter.handle, radix: 16)
+            NetlinkMessage.setSequence(sequence, in: &request)
+            let filter = position < deletion.filters.count ? deletion.filters[position] : nil
             do {
-                try perform(TrafficControlCodec.deleteFilterRequest(filter, sequence: sequence), sequence: sequence,
-                            operation: "RTM_DELTFILTER \(hook) \(filter.kind ?? "?") redirect handle \(handle) prio \(filter.priority) on \(describe(device))",
+                try perform(request, sequence: sequence, operation: self.deleteOperation(filter, device, hook),
                             alreadyDone: alreadyDone)
-            } catch let error as KernelError where error.errno == ENOENT {
+            } catch let error as KernelError where error.errno == ENOENT && filter != nil {
                 return false
             }
-        }
-        if deletion.emptiesPriority {
-            let sequence = channel.nextSequence()
-            try perform(TrafficControlCodec.deleteEmptyRelayPriorityRequest(device: device, hook: hook, sequence: sequence),
-                        sequence: sequence,
-                        operation: "RTM_DELTFILTER empty u32 prio \(RelayIdentity.priority) \(hook) on \(describe(device))",
-                        alreadyDone: alreadyDone)
         }
         return true
     }
 
-    private func perform(_ request: [UInt8], sequence: UInt32, operation: String, alreadyDone: Set<Int32>) throws {
+    /// "RTM_DELTFILTER egress u32 redirect handle 800::800 prio 20040 on hn0(2)"; nil: the
+    /// emptied u32 priority.
+    private func deleteOperation(_ filter: DumpedFilter?, _ device: InterfaceIndex, _ hook: Hook) -> String {
+        guard let filter else {
+            return "RTM_DELTFILTER empty u32 prio \(RelayIdentity.priority) \(hook) on \(describe(device))"
+        }
+        let handle = filter.kind == "u32" ? Self.u32Handle(filter.handle) : String(filter.handle, radix: 16)
+        return "RTM_DELTFILTER \(hook) \(filter.kind ?? "?") redirect handle \(handle) prio \(filter.priority) on \(describe(device))"
+    }
+
+    private func perform(_ request: [UInt8], sequence: UInt32, operation: @autoclosure () -> String,
+                         alreadyDone: Set<Int32>) throws {
         do {
-            try channel.perform(request, sequence: sequence, operation: operation)
+            try channel.perform(request, sequence: sequence, operation: operation())
         } catch let error as KernelError where alreadyDone.contains(error.errno) {
             return
         }

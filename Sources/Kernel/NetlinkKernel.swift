@@ -12,6 +12,9 @@ public final class NetlinkKernel: KernelPort {
     /// Each hook's filters as the last observation dumped them, so a delete can name the agent's
     /// filter at once instead of dumping first (see NetlinkKernel+OwnFilters.swift).
     var lastDumped: [InterfaceIndex: [Hook: [DumpedFilter]]] = [:]
+    /// The VF-loss fast path's deletes, built ahead from `lastDumped` and keyed by the VF whose
+    /// loss sends them (see NetlinkKernel+PreparedDeletes.swift).
+    var preparedEgressDeletes: [InterfaceIndex: PreparedEgressDelete] = [:]
     /// The classifier of the relay filters the agent adds (`chooseRelayClassifier` at start).
     /// Deletes name whatever kind a dump reported, so a relay of either kind is adopted.
     public var relayClassifier: RelayClassifier = .u32
@@ -78,6 +81,7 @@ public final class NetlinkKernel: KernelPort {
             }
         }
         lastDumped = [:] // only the latest observation: devices that left take their entries with them
+        defer { dropStalePreparedDeletes() } // a fast-path delete names only what this dump saw
         for device in devices where result[device]?.hasClsact == true {
             for hook in Hook.allCases {
                 let filters = try dumpFilters(device: device, hook: hook)
@@ -105,50 +109,53 @@ public final class NetlinkKernel: KernelPort {
     public func perform(_ action: Action) throws {
         let sequence = channel.nextSequence()
         let request: [UInt8]
-        let operation: String
+        let operation: () -> String
         // Errors that mean "already so": the level-based loop re-observes anyway.
         var alreadyDone: Set<Int32> = []
         // Errors name the request and the change as the log does: "RTM_NEWLINK mtu 1500 on vf0(3)".
-        let change = action.phrase { describe($0) }.detail
+        // Worked out only for an error: the wording costs more than the request.
+        let change = { action.phrase { self.describe($0) }.detail }
         switch action {
         case .addClsact(let device):
             request = try TrafficControlCodec.addClsactRequest(device: device, sequence: sequence)
-            operation = "RTM_NEWQDISC \(change)"
+            operation = { "RTM_NEWQDISC \(change())" }
             alreadyDone = [EEXIST]
         case .deleteClsact(let device):
+            dropPreparedDeletes(of: device)
             request = try TrafficControlCodec.deleteClsactRequest(device: device, sequence: sequence)
-            operation = "RTM_DELQDISC \(change)"
+            operation = { "RTM_DELQDISC \(change())" }
             alreadyDone = [ENOENT, EINVAL, ENODEV]
         case .addRedirect(let device, let hook, let kind, let target):
             request = try TrafficControlCodec.addRedirectRequest(device: device, hook: hook, kind: kind, target: target,
                                                                  classifier: relayClassifier, sequence: sequence)
-            operation = "RTM_NEWTFILTER \(change)"
+            operation = { "RTM_NEWTFILTER \(change())" }
             alreadyDone = [EEXIST]
             lastDumped[device]?[hook] = nil // its handle is known only from the next dump
+            if hook == .egress { dropPreparedDeletes(of: device) }
         case .deleteRedirect(let device, let hook):
             try deleteOwnRedirects(device: device, hook: hook)
             return
         case .setAdminState(let device, let up):
             request = try LinkCodec.setAdminStateRequest(index: device, up: up, sequence: sequence)
-            operation = "RTM_NEWLINK \(change)"
+            operation = { "RTM_NEWLINK \(change())" }
         case .setMTU(let device, let mtu):
             request = try LinkCodec.setMTURequest(index: device, mtu: mtu, sequence: sequence)
-            operation = "RTM_NEWLINK \(change)"
+            operation = { "RTM_NEWLINK \(change())" }
         case .setFlag(let device, let flag, let on):
             request = try LinkCodec.setFlagRequest(index: device, flag: flag.linkFlag, on: on, sequence: sequence)
-            operation = "RTM_NEWLINK \(change)"
+            operation = { "RTM_NEWLINK \(change())" }
         case .setAddrGenMode(let device, let mode):
             request = try LinkCodec.setAddrGenModeRequest(index: device, mode: mode, sequence: sequence)
-            operation = "RTM_NEWLINK \(change)"
+            operation = { "RTM_NEWLINK \(change())" }
         case .setGSOLimits(let device, let limits):
             request = try LinkCodec.setGSOLimitsRequest(index: device, limits: limits, sequence: sequence)
-            operation = "RTM_NEWLINK \(change)"
+            operation = { "RTM_NEWLINK \(change())" }
         case .setLinkMode(let device, let mode):
             request = try LinkCodec.setLinkModeRequest(index: device, mode: mode, sequence: sequence)
-            operation = "RTM_NEWLINK \(change)"
+            operation = { "RTM_NEWLINK \(change())" }
         case .setOperState(let device, let state):
             request = try LinkCodec.setOperStateRequest(index: device, state: state, sequence: sequence)
-            operation = "RTM_NEWLINK \(change)"
+            operation = { "RTM_NEWLINK \(change())" }
         case .setFeatures(let device, let changes):
             guard let ethtool else {
                 throw KernelError(operation: "ETHTOOL_MSG_FEATURES_SET on \(describe(device))", errno: EOPNOTSUPP,
@@ -158,7 +165,7 @@ public final class NetlinkKernel: KernelPort {
             return
         }
         do {
-            try channel.perform(request, sequence: sequence, operation: operation)
+            try channel.perform(request, sequence: sequence, operation: operation())
         } catch let error as KernelError where alreadyDone.contains(error.errno) {
             return
         }

@@ -24,6 +24,13 @@ public struct NetlinkMessage: Equatable, Sendable {
     public static let flagDumpInterrupted: UInt16 = 0x10
     public static let flagAckTLVs: UInt16 = 0x200
 
+    /// Writes nlmsg_seq of the message at the start of `request`: a request built ahead of time
+    /// gets its sequence number when it is sent.
+    public static func setSequence(_ sequence: UInt32, in request: inout [UInt8]) {
+        guard request.count >= headerSize else { return }
+        request.withUnsafeMutableBytes { $0.storeBytes(of: sequence, toByteOffset: 8, as: UInt32.self) }
+    }
+
     /// Splits a datagram into messages. Stops with an error at the first header whose length
     /// is impossible; messages before it are not returned either, since the datagram is suspect.
     public static func split(_ datagram: [UInt8]) throws -> [NetlinkMessage] {

@@ -46,13 +46,14 @@ public final class RequestChannel {
         return lastSequence
     }
 
-    /// Sends a request built with NLM_F_ACK and waits for its ACK.
-    public func perform(_ request: [UInt8], sequence: UInt32, operation: String) throws {
+    /// Sends a request built with NLM_F_ACK and waits for its ACK. `operation` names it in an
+    /// error and is only worked out for one (the VF-loss delete builds no text before it is sent).
+    public func perform(_ request: [UInt8], sequence: UInt32, operation: @autoclosure () -> String) throws {
         try transport.send(request)
         while true {
             for message in try receiveMessages() where message.sequence == sequence {
                 if message.type == NetlinkMessage.typeError {
-                    try Self.checkAck(message, operation: operation)
+                    try Self.checkAck(message, operation: operation())
                     return
                 }
             }
@@ -98,7 +99,7 @@ public final class RequestChannel {
 
     /// NLMSG_ERROR: int32 error (0 = ACK), then the request's header (and, without
     /// NETLINK_CAP_ACK, its payload), then extended-ACK attributes when NLM_F_ACK_TLVS is set.
-    static func checkAck(_ message: NetlinkMessage, operation: String) throws {
+    static func checkAck(_ message: NetlinkMessage, operation: @autoclosure () -> String) throws {
         let reader = ByteReader(message.payload)
         guard let code = reader.i32(at: 0) else { throw MalformedMessage("NLMSG_ERROR without error code") }
         if code == 0 { return }
@@ -114,6 +115,6 @@ public final class RequestChannel {
                 kernelMessage = attributes.first(1)?.string // NLMSGERR_ATTR_MSG
             }
         }
-        throw KernelError(operation: operation, errno: -code, kernelMessage: kernelMessage)
+        throw KernelError(operation: operation(), errno: -code, kernelMessage: kernelMessage)
     }
 }

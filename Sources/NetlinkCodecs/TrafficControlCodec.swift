@@ -200,6 +200,17 @@ public enum TrafficControlCodec {
         return try builder.bytes()
     }
 
+    /// The requests that carry out `deletion` on one hook, in order: each filter by handle, kind
+    /// and priority, then the emptied u32 priority when it has to go. Sequence 0: the sender
+    /// writes its own (`NetlinkMessage.setSequence`), so they can be built before they are needed.
+    public static func deleteRequests(_ deletion: OwnFilterDeletion, device: InterfaceIndex, hook: Hook) throws -> [[UInt8]] {
+        var requests = try deletion.filters.map { try deleteFilterRequest($0, sequence: 0) }
+        if deletion.emptiesPriority {
+            requests.append(try deleteEmptyRelayPriorityRequest(device: device, hook: hook, sequence: 0))
+        }
+        return requests
+    }
+
     /// Deletes the agent's priority on one hook once it holds no filter: handle 0, kind u32 and
     /// protocol all, so a priority that holds another kind or protocol is refused (EINVAL).
     public static func deleteEmptyRelayPriorityRequest(device: InterfaceIndex, hook: Hook, sequence: UInt32) throws -> [UInt8] {

@@ -16,3 +16,17 @@ extension PairStep {
         return deletes
     }
 }
+
+extension PairStep {
+    /// The VFs whose loss the fast path watches, each with the synthetic NIC whose egress
+    /// redirect a prepared delete removes: every steering pair whose redirect is still in place.
+    /// The same pairs `urgentEgressDeletes` would pick for an event of that VF.
+    public static func preparedDeleteTargets<Pairs: Sequence>(_ pairs: Pairs) -> [InterfaceIndex: InterfaceIndex]
+    where Pairs.Element == PairProgress {
+        var targets: [InterfaceIndex: InterfaceIndex] = [:]
+        for progress in pairs where progress.steering && !progress.egressRemovedUrgently {
+            if let vf = progress.phase.vf { targets[vf] = progress.synthetic }
+        }
+        return targets
+    }
+}

@@ -103,7 +103,14 @@ public final class AgentRuntime {
         let watchdog = ServiceWatchdog.fromEnvironment(notifier: serviceManager)
         if let watchdog { logger.info("service manager watchdog: WATCHDOG=1 at least every \(watchdog.interval.secondsValue)s while the loop turns") }
 
-        let drainEvents = { events.drain(urgent: reconciler.fallBackUrgently) }
+        // A VF's loss: the prepared delete straight from the datagram's headers, then the decoded urgent step.
+        let drainEvents = {
+            events.drain(undecoded: { datagram in
+                for synthetic in netlinkKernel.sendPreparedEgressDeletes(lostIn: datagram) {
+                    reconciler.noteEgressRemovedUrgently(of: synthetic)
+                }
+            }, urgent: reconciler.fallBackUrgently)
+        }
         let earlyEvents = EarlyLinkEvents(descriptor: eventSocket.fileDescriptor, drain: drainEvents)
         requestSocket.beforeSend = earlyEvents.checkpoint
         services.earlyEvents = earlyEvents
@@ -127,6 +134,8 @@ public final class AgentRuntime {
         }
         loop.earlyEvents = earlyEvents
         loop.housekeeping = {
+            // Every turn, after whatever steered or stopped: the deletes a VF's loss sends first.
+            netlinkKernel.prepareEgressDeletes(steering: reconciler.preparedDeleteTargets)
             // Only a loop that really turns tells systemd it is alive (WatchdogSec=).
             watchdog?.loopTurned(now: clock.now(), logger: self.logger)
             instanceLock.dismissQueuedPeers()

@@ -6,10 +6,10 @@ import XCTest
 
 /// NetlinkKernel over a scripted transport that answers like the kernel did in `Captured`.
 final class NetlinkKernelTests: XCTestCase {
-    private var transport: FakeTransport!
-    private var kernel: NetlinkKernel!
+    var transport: FakeTransport!
+    var kernel: NetlinkKernel!
     /// errno to answer each request type with (0 = ACK).
-    private var errnoFor: [UInt16: Int32] = [:]
+    var errnoFor: [UInt16: Int32] = [:]
 
     override func setUp() {
         transport = FakeTransport()
@@ -18,11 +18,11 @@ final class NetlinkKernelTests: XCTestCase {
     }
 
     /// Filter dumps by (ifindex, parent) that replace the default answers below.
-    private var filtersOn: [String: [[UInt8]]] = [:]
+    var filtersOn: [String: [[UInt8]]] = [:]
 
     /// A u32 filter at `priority` with one mirred egress redirect (with the agent's cookie, or
     /// none), as the kernel dumps it.
-    private func redirectFilter(ifindex: Int32, parent: UInt32, handle: UInt32, priority: UInt16 = 20040,
+    func redirectFilter(ifindex: Int32, parent: UInt32, handle: UInt32, priority: UInt16 = 20040,
                                 cookie: [UInt8]? = Array("hnagent1".utf8), seq: UInt32) -> [UInt8] {
         var action = nla(1, cString("mirred")) + nla(0x8000 | 2, nla(2, u32(1) + u32(0) + i32(4) + i32(1) + i32(1) + i32(1) + u32(9)))
         if let cookie { action += nla(6, cookie) }

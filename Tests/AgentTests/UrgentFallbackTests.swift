@@ -108,4 +108,25 @@ final class UrgentFallbackTests: XCTestCase {
         XCTAssertEqual(kernel.failed, [.deleteRedirect(device: hn, hook: .egress)])
         XCTAssertNil(kernel.relay[hn]?.egress, "the reconcile that followed removed it")
     }
+
+    /// The prepared delete (sent from the datagram's headers, before decoding) comes right after
+    /// the read, and neither the decoded urgent step nor the reconcile deletes again.
+    func testPreparedDeleteComesFirstAndIsNotRepeated() {
+        kernel.remove(vf)
+        let socket = TimelineSocket(timeline)
+        socket.queued = [nlmsg(type: 17, flags: 0, seq: 0, ifinfomsgBytes(index: vf.rawValue) + nla(3, cString("vf0"))), unrelated]
+        let source = LinkEventSource(transport: socket, logger: timeline.logger)
+        let batch = source.drain(undecoded: { [self] _ in
+            guard kernel.relay[hn]?.egress != nil else { return }
+            timeline.append(.init(level: .trace, message: "prepared delete"))
+            kernel.relay[hn]?.egress = nil
+            reconciler.noteEgressRemovedUrgently(of: hn)
+        }, urgent: reconciler.fallBackUrgently)
+        _ = reconciler.handleWake(events: batch)
+        XCTAssertEqual(Array(entries.prefix(2)), ["receive", "prepared delete"], entries.joined(separator: "\n"))
+        XCTAssertFalse(entries.contains("perform \(Action.deleteRedirect(device: hn, hook: .egress))"),
+                       "not deleted again:\n\(entries.joined(separator: "\n"))")
+        XCTAssertTrue(entries.contains { $0.hasPrefix("fallback synthetic=hn0(2) vf=vf0(3)") })
+        XCTAssertTrue(entries.contains("save"), "the state file forgets the VF afterwards")
+    }
 }

@@ -33,4 +33,22 @@ final class PairStepUrgentTests: XCTestCase {
             XCTAssertEqual(PairStep.urgentEgressDeletes(event: row.event, link: row.link, pairs: row.pairs), row.deletes, row.name)
         }
     }
+
+    /// The pairs the fast path prepares a delete for are those the decoded step would pick.
+    func testPreparedDeleteTargetsTable() {
+        let rows: [(name: String, pairs: [PairProgress], targets: [InterfaceIndex: InterfaceIndex])] = [
+            ("a steering pair: its VF", [pair(2, vf: 3)], [3: 2]),
+            ("not steering: none", [pair(2, vf: 3, steering: false)], [:]),
+            ("already removed by an earlier event: none", [pair(2, vf: 3, removedAlready: true)], [:]),
+            ("no VF: none", [pair(2, vf: nil)], [:]),
+            ("each steering pair by its own VF", [pair(2, vf: 3), pair(4, vf: 5), pair(6, vf: 7, steering: false)], [3: 2, 5: 4]),
+        ]
+        for row in rows {
+            XCTAssertEqual(PairStep.preparedDeleteTargets(row.pairs), row.targets, row.name)
+            // Agreement with the decoded step on the removal of each VF.
+            for (vf, hn) in row.targets {
+                XCTAssertEqual(PairStep.urgentEgressDeletes(event: vf, link: nil, pairs: row.pairs), [hn], row.name)
+            }
+        }
+    }
 }
