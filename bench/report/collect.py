@@ -235,9 +235,14 @@ def qdisc(raw):
     return out
 
 
+# Builds measured in the footprint phase only: what scripts/install installs (hnagent-installed),
+# and the -static-stdlib build that runs before it measured (hnagent-static).
+FOOTPRINT_BUILDS = ("hnagent-installed", "hnagent-static")
+
+
 def footprint(raw, build):
     out = {}
-    for impl in IMPLS + ("hnagent-static",):
+    for impl in IMPLS + FOOTPRINT_BUILDS:
         meta = read_meta(os.path.join(raw, "footprint", impl, "meta"))
         if "footprint_idle_end" not in meta:
             continue
@@ -252,7 +257,7 @@ def footprint(raw, build):
             - (a["voluntary_switches"] + a["involuntary_switches"]),
             "rss_by_mapping_kb": read_smaps(os.path.join(raw, "footprint", impl, "smaps.txt")),
         }
-    out["binary"] = {k: int(v) for k, v in build.items() if k.endswith("bytes") or k == "linked"}
+    out["binary"] = {k: int(v) for k, v in build.items() if k.endswith("bytes") or k in ("linked", "installed_build_s")}
     return out
 
 
