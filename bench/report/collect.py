@@ -257,7 +257,7 @@ def footprint(raw, build):
             - (a["voluntary_switches"] + a["involuntary_switches"]),
             "rss_by_mapping_kb": read_smaps(os.path.join(raw, "footprint", impl, "smaps.txt")),
         }
-    out["binary"] = {k: int(v) for k, v in build.items() if k.endswith("bytes") or k in ("linked", "installed_build_s")}
+    out["binary"] = {k: int(v) for k, v in build.items() if k.endswith("bytes") or k == "linked"}
     return out
 
 

@@ -261,7 +261,8 @@ def section_footprint(r):
             "implementations idle at the same time in separate testbeds. `hnagent-installed` is the "
             "build `scripts/install` installs (`-Xswiftc -static-executable`: one static executable, "
             "measured as a copy made by install(1)); `hnagent` is the dynamic release build the other "
-            "sections measure. RSS after soak is read at the end of the soak phase (dynamic build).\n\n")
+            "sections measure; `hnagent-static`, in runs that measured it, the `-Xswiftc -static-stdlib` "
+            "build scripts/install installed before. RSS after soak is read at the end of the soak phase (dynamic build).\n\n")
     out += table(["impl", "RSS after start MiB", "of it anon / file MiB", "RSS after soak MiB", "idle window s", "CPU ms",
                   "CPU %", "wake-ups"], rows) + "\n\n"
     b = fp.get("binary") or {}
@@ -277,12 +278,10 @@ def section_footprint(r):
         top = get(fp, impl, "rss_by_mapping_kb")
         if top:
             out += (f"Largest resident mappings of {impl} after start: "
-                    + ", ".join(f"{name} {kb / 1024:.1f} MiB" for kb, name in top) + ".\n\n")
+                    + ", ".join(f"{name} {kb / 1024:.1f} MiB" for kb, name in top if kb >= 52) + ".\n\n")
     out += "Binary size (MiB):\n\n" + table(["build", "as built", "stripped"], rows) + "\n"
     if "linked" in b:
         out += f"\nThe dynamic release binary links {b['linked']} shared libraries (`ldd`); the installed one none.\n"
-    if "installed_build_s" in b:
-        out += f"\nBuilding the installed binary took {b['installed_build_s']} s in this run (after the dynamic release build).\n"
     return out
 
 
