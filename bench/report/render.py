@@ -279,6 +279,8 @@ def section_footprint(r):
         if top:
             out += (f"Largest resident mappings of {impl} after start: "
                     + ", ".join(f"{name} {kb / 1024:.1f} MiB" for kb, name in top if kb >= 52) + ".\n\n")
+    if fp.get("hnagent-installed"):
+        out += WHY["footprint"] + "\n\n"
     out += "Binary size (MiB):\n\n" + table(["build", "as built", "stripped"], rows) + "\n"
     if "linked" in b:
         out += f"\nThe dynamic release binary links {b['linked']} shared libraries (`ldd`); the installed one none.\n"
