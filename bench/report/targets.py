@@ -178,7 +178,9 @@ WHY = {
         "(/proc/PID/pagemap) about 7.0 MiB of `.text` (of 11.1), 1.3 MiB of `.rodata` and 0.5 "
         "MiB of other data; anonymous memory (heap, two thread stacks) is 0.8 MiB. The page "
         "cache holds the file in large folios and a fault maps a whole folio, so resident text "
-        "follows how far apart the code that runs lies more than how much of it runs. The idle "
+        "follows how far apart the code that runs lies more than how much of it runs. `-Osize` "
+        "(measured 3 times by hand: 9.3 MiB against 9.8) shrinks only hnagent's own code, the "
+        "prebuilt Swift runtime and Foundation stay as they are; not taken, for 0.4 MiB. The idle "
         "window has one pair steering, so the agent wakes every 5 s to re-read "
         "/proc/net/dev_mcast (link-layer multicast joins send no netlink event; README, Known "
         "limits): those are the wake-ups and the CPU time."),
