@@ -12,8 +12,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // libmnl plus a thin header of C macros Swift cannot import.
-        .systemLibrary(name: "CNetlink", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        // The kernel's uapi headers plus a thin header of C macros Swift cannot import. No
+        // library: the installed binary is one static executable (scripts/install).
+        .systemLibrary(name: "CNetlink"),
         // The pure core: no Glibc, no CNetlink, no I/O, no clock.
         .target(name: "Policy"),
         // The config file: a line-numbered TOML-subset parser and the schema. Pure, like Policy.
@@ -21,7 +22,7 @@ let package = Package(
         // System calls and the values around them: errno text, bounded file reads, socket
         // addresses, the clocks. The one place the shell's modules share plumbing from.
         .target(name: "POSIX", dependencies: ["Policy"]),
-        // Netlink framing and transport: messages, attributes, the libmnl socket, requests
+        // Netlink framing and transport: messages, attributes, the netlink socket, requests
         // with ACKs and dumps. Knows no message family.
         .target(name: "Netlink", dependencies: ["POSIX", "CNetlink"]),
         // rtnetlink and ethtool messages as Policy values: links, addresses, tc, ethtool.

@@ -1,4 +1,4 @@
-// Thin C shim for hnagent: libmnl plus the kernel uapi headers it needs, and small inline
+// Thin C shim for hnagent: the kernel uapi headers it needs, and small inline
 // functions for what Swift cannot import (function-like macros, unions, variadic ioctl).
 // No logic lives here: every function is one expression that exists only for Swift.
 #ifndef HNAGENT_CNETLINK_SHIM_H
@@ -6,7 +6,6 @@
 
 // net/if.h before the uapi headers: glibc then tells linux/if.h not to redefine IFF_*.
 #include <net/if.h>
-#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>

@@ -2,13 +2,12 @@ import CNetlink
 import Glibc
 import POSIX
 
-/// A NETLINK_ROUTE (or, for ethtool, NETLINK_GENERIC) socket opened through libmnl.
+/// A NETLINK_ROUTE (or, for ethtool, NETLINK_GENERIC) socket.
 ///
 /// Two are used: a request socket (blocking with a receive timeout, never subscribed, so replies
 /// never interleave with events) and an event socket (non-blocking, subscribed to RTNLGRP_LINK
 /// and to the groups its reader asks for).
 public final class NetlinkSocket: NetlinkTransport {
-    private let handle: OpaquePointer
     public let fileDescriptor: Int32
     private var buffer: [UInt8]
 
@@ -26,17 +25,14 @@ public final class NetlinkSocket: NetlinkTransport {
     public private(set) var joinedGroups: [UInt32] = []
 
     public init(role: Role, bus: Int32 = NETLINK_ROUTE) throws {
-        guard let nl = mnl_socket_open(bus) else {
-            throw SystemCallError(call: "mnl_socket_open(\(bus == NETLINK_GENERIC ? "NETLINK_GENERIC" : "NETLINK_ROUTE"))",
-                                  errno: Glibc.errno)
+        fileDescriptor = try systemCall("socket(AF_NETLINK, \(bus == NETLINK_GENERIC ? "NETLINK_GENERIC" : "NETLINK_ROUTE"))") {
+            socket(AF_NETLINK, Int32(SOCK_RAW.rawValue), bus)
         }
-        handle = nl
-        fileDescriptor = mnl_socket_get_fd(nl)
         buffer = [UInt8](repeating: 0, count: Self.receiveBufferSize)
         do {
             switch role {
             case .requests(let timeout):
-                _ = try systemCall("mnl_socket_bind") { mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) }
+                _ = try systemCall("bind(netlink)") { Self.bind(fileDescriptor, groups: 0) }
                 try setNetlinkOption(NETLINK_CAP_ACK, 1, name: "setsockopt(NETLINK_CAP_ACK)")
                 try setNetlinkOption(NETLINK_EXT_ACK, 1, name: "setsockopt(NETLINK_EXT_ACK)")
                 var tv = timeval(tv_sec: timeout, tv_usec: 0)
@@ -45,13 +41,11 @@ public final class NetlinkSocket: NetlinkTransport {
                 }
             case .linkEvents(let bytes, let optionalGroups):
                 // Subscribe by bind so membership exists before the first dump is requested.
-                _ = try systemCall("mnl_socket_bind(RTMGRP_LINK)") {
-                    mnl_socket_bind(nl, UInt32(RTMGRP_LINK), pid_t(MNL_SOCKET_AUTOPID))
-                }
+                _ = try systemCall("bind(netlink, RTMGRP_LINK)") { Self.bind(fileDescriptor, groups: UInt32(RTMGRP_LINK)) }
                 // Older kernels lack some groups; the reader then learns of those changes otherwise.
                 for group in optionalGroups {
                     var g = group
-                    if mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &g, socklen_t(MemoryLayout<UInt32>.size)) == 0 {
+                    if setsockopt(fileDescriptor, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, socklen_t(MemoryLayout<UInt32>.size)) == 0 {
                         joinedGroups.append(group)
                     }
                 }
@@ -64,23 +58,46 @@ public final class NetlinkSocket: NetlinkTransport {
                 _ = try systemCall("fcntl(F_SETFL, O_NONBLOCK)") { fcntl(fileDescriptor, F_SETFL, flags | O_NONBLOCK) }
             }
         } catch {
-            mnl_socket_close(nl)
+            close(fileDescriptor)
             throw error
         }
     }
 
-    deinit { mnl_socket_close(handle) }
+    deinit { close(fileDescriptor) }
+
+    /// The kernel picks the port id (nl_pid 0); `groups` are the legacy RTMGRP_* bits to join.
+    private static func bind(_ fd: Int32, groups: UInt32) -> Int32 {
+        var address = kernelAddress
+        address.nl_groups = groups
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+        }
+    }
+
+    /// The kernel's address (port id 0, no groups): where requests go.
+    private static var kernelAddress: sockaddr_nl {
+        var address = sockaddr_nl()
+        address.nl_family = sa_family_t(AF_NETLINK)
+        return address
+    }
 
     private func setNetlinkOption(_ option: Int32, _ value: Int32, name: String) throws {
         var v = value
         _ = try systemCall(name) {
-            mnl_socket_setsockopt(handle, option, &v, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(fileDescriptor, SOL_NETLINK, option, &v, socklen_t(MemoryLayout<Int32>.size))
         }
     }
 
     public func send(_ message: [UInt8]) throws {
         _ = try message.withUnsafeBytes { raw in
-            try systemCall("sendto(netlink)") { mnl_socket_sendto(handle, raw.baseAddress, raw.count) }
+            var kernel = Self.kernelAddress
+            return try withUnsafePointer(to: &kernel) { address in
+                try address.withMemoryRebound(to: sockaddr.self, capacity: 1) { to in
+                    try systemCall("sendto(netlink)") {
+                        sendto(fileDescriptor, raw.baseAddress, raw.count, 0, to, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                    }
+                }
+            }
         }
     }
 

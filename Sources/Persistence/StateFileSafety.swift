@@ -55,9 +55,19 @@ extension StateFile {
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
+    /// The name /etc/passwd gives `uid`, else the number. Read directly rather than through
+    /// getpwuid(): NSS would load glibc's shared modules into the static executable.
     static func ownerName(_ uid: uid_t) -> String {
-        if let entry = getpwuid(uid), let name = entry.pointee.pw_name { return String(cString: name) }
-        return "\(uid)"
+        BoundedFile.text("/etc/passwd", limit: 1 << 20).flatMap { userName(uid, passwd: $0) } ?? "\(uid)"
+    }
+
+    /// passwd(5): name:password:uid:gid:gecos:home:shell, one account a line.
+    static func userName(_ uid: uid_t, passwd: String) -> String? {
+        for line in passwd.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
+            if fields.count > 2, !fields[0].isEmpty, uid_t(fields[2]) == uid { return String(fields[0]) }
+        }
+        return nil
     }
 
     /// "root" for 0, "uid 65534 (nobody)" otherwise.

@@ -6,7 +6,7 @@ import XCTest
 /// little-endian on the machines this runs on), and the tc requests are also compared with
 /// what iproute2 sends for the same command (`Captured`).
 final class CodecGoldenTests: XCTestCase {
-    /// NLA_F_NESTED: libmnl's mnl_attr_nest_start sets it on every nest (iproute2 sets it only on
+    /// NLA_F_NESTED: MessageBuilder sets it on every nest, as libmnl did (iproute2 sets it only on
     /// some); kernels accept both for these attributes.
     private let nested: UInt16 = 0x8000
 

@@ -223,6 +223,16 @@ final class PersistenceTests: XCTestCase {
         XCTAssertNoThrow(try missing.checkSafety(), "created, root's")
     }
 
+    /// Owner names come from /etc/passwd read directly (no NSS in the static executable).
+    func testOwnerNamesFromPasswd() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken\n:x:5:5::/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+        XCTAssertEqual(StateFile.userName(0, passwd: passwd), "root")
+        XCTAssertEqual(StateFile.userName(65534, passwd: passwd), "nobody")
+        XCTAssertNil(StateFile.userName(5, passwd: passwd), "an entry without a name")
+        XCTAssertNil(StateFile.userName(1000, passwd: passwd))
+        XCTAssertEqual(StateFile.ownerName(0), "root", "this machine's /etc/passwd")
+    }
+
     /// Issue 11 item 8: links, FIFOs and directories at the state paths are never followed,
     /// read (a FIFO would block) or written through.
     func testOnlyRegularFilesAreReadOrWritten() throws {

@@ -28,9 +28,9 @@ IMPL_PID=""
 impl_start() {
     local impl=$1 ns=$2 settle=$3 log=$4 syn=${5:-hn*} vf=${6:-vf*}
     case $impl in
-        hnagent|hnagent-static)
+        hnagent|hnagent-installed)
             local bin=$HNAGENT_BIN
-            [[ $impl == hnagent-static ]] && bin=$HNAGENT_STATIC_BIN
+            [[ $impl == hnagent-installed ]] && bin=$HNAGENT_INSTALLED_BIN
             # Flap damping off: the benchmark hot-plugs far faster than any host would. The
             # state file goes next to the log, never into a real agent's /run/hnagent.
             # Own control socket too: agents of concurrent phases (and a real service) never meet.

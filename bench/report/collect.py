@@ -236,9 +236,14 @@ def qdisc(raw):
     return out
 
 
+# Builds measured in the footprint phase only: what scripts/install installs (hnagent-installed),
+# and the -static-stdlib build that runs before it measured (hnagent-static).
+FOOTPRINT_BUILDS = ("hnagent-installed", "hnagent-static")
+
+
 def footprint(raw, build):
     out = {}
-    for impl in IMPLS + ("hnagent-static",):
+    for impl in IMPLS + FOOTPRINT_BUILDS:
         meta = read_meta(os.path.join(raw, "footprint", impl, "meta"))
         if "footprint_idle_end" not in meta:
             continue

@@ -10,6 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from targets import TARGETS, WHY  # noqa: E402
+from collect import FOOTPRINT_BUILDS  # noqa: E402
 
 IMPLS = ("hnagent", "baseline")
 
@@ -243,7 +244,7 @@ def section_soak(r):
 def section_footprint(r):
     fp = r.get("footprint") or {}
     rows = []
-    for impl in IMPLS + ("hnagent-static",):
+    for impl in IMPLS + FOOTPRINT_BUILDS:
         x = fp.get(impl)
         if not x:
             continue
@@ -257,24 +258,32 @@ def section_footprint(r):
     out += ("Resident memory (VmRSS, summed over the process tree: the baseline is bash plus "
             "`ip monitor`), CPU time (schedstat, all threads) and context switches (voluntary + "
             "involuntary, all threads) over an idle window with one pair steering, all "
-            "implementations idle at the same time in separate testbeds. `hnagent-static` is the "
-            "`-Xswiftc -static-stdlib` build (full runs only). RSS after soak is read at the end "
-            "of the soak phase.\n\n")
+            "implementations idle at the same time in separate testbeds. `hnagent-installed` is the "
+            "build `scripts/install` installs (`-Xswiftc -static-executable`: one static executable, "
+            "measured as a copy made by install(1)); `hnagent` is the dynamic release build the other "
+            "sections measure; `hnagent-static`, in runs that measured it, the `-Xswiftc -static-stdlib` "
+            "build scripts/install installed before. RSS after soak is read at the end of the soak phase (dynamic build).\n\n")
     out += table(["impl", "RSS after start MiB", "of it anon / file MiB", "RSS after soak MiB", "idle window s", "CPU ms",
                   "CPU %", "wake-ups"], rows) + "\n\n"
     b = fp.get("binary") or {}
     rows = [["release (`swift build -c release`)", f(b.get("release_bytes", 0) / 2**20, 1),
              f(b.get("release_stripped_bytes", 0) / 2**20, 1)],
-            ["release, `-Xswiftc -static-stdlib`", f(b["static_bytes"] / 2**20, 1) if "static_bytes" in b else "not built",
-             f(b["static_stripped_bytes"] / 2**20, 1) if "static_stripped_bytes" in b else "-"]]
-    for impl in ("hnagent", "hnagent-static"):
+            ["installed (`-Xswiftc -static-executable`)",
+             f(b["installed_bytes"] / 2**20, 1) if "installed_bytes" in b else "not built",
+             f(b["installed_stripped_bytes"] / 2**20, 1) if "installed_stripped_bytes" in b else "-"]]
+    if "static_bytes" in b:
+        rows.append(["release, `-Xswiftc -static-stdlib`", f(b["static_bytes"] / 2**20, 1),
+                     f(b.get("static_stripped_bytes", 0) / 2**20, 1)])
+    for impl in ("hnagent",) + FOOTPRINT_BUILDS:
         top = get(fp, impl, "rss_by_mapping_kb")
         if top:
             out += (f"Largest resident mappings of {impl} after start: "
-                    + ", ".join(f"{name} {kb / 1024:.1f} MiB" for kb, name in top) + ".\n\n")
+                    + ", ".join(f"{name} {kb / 1024:.1f} MiB" for kb, name in top if kb >= 52) + ".\n\n")
+    if fp.get("hnagent-installed"):
+        out += WHY["footprint"] + "\n\n"
     out += "Binary size (MiB):\n\n" + table(["build", "as built", "stripped"], rows) + "\n"
     if "linked" in b:
-        out += f"\nThe dynamic release binary links {b['linked']} shared libraries (`ldd`).\n"
+        out += f"\nThe dynamic release binary links {b['linked']} shared libraries (`ldd`); the installed one none.\n"
     return out
 
 
