@@ -20,7 +20,7 @@ final class OperatorServices: ControlResponder {
     private let clock: MonotonicClock
     private let logger: Logger
     private var facts: AgentFacts
-    private let encoder: JSONEncoder = {
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -94,8 +94,8 @@ final class OperatorServices: ControlResponder {
     func reply(to request: ControlRequest) -> String {
         switch request {
         case .status:
-            guard let data = try? encoder.encode(currentReport()) else { return ControlProtocolError("cannot encode status").reply }
-            return String(decoding: data, as: UTF8.self) + "\n"
+            guard let text = Self.statusJSON(currentReport()) else { return ControlProtocolError("cannot encode status").reply }
+            return text + "\n"
         case .events:
             return board.timeline.entries.compactMap(jsonLine).joined()
         case .metrics:
@@ -118,7 +118,13 @@ final class OperatorServices: ControlResponder {
         refreshedThisWake = true
     }
 
+    /// The status document as `hnagent status --json` prints it (snake_case keys, sorted); nil
+    /// when a number is not finite.
+    static func statusJSON(_ report: StatusReport) -> String? {
+        (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     private func jsonLine(_ entry: TimelineEntry) -> String? {
-        (try? encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) + "\n" }
+        (try? Self.encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) + "\n" }
     }
 }
