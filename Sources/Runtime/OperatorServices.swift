@@ -120,9 +120,7 @@ final class OperatorServices: ControlResponder {
 
     /// The status document as `hnagent status --json` prints it (snake_case keys, sorted); nil
     /// when a number is not finite.
-    static func statusJSON(_ report: StatusReport) -> String? {
-        (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) }
-    }
+    static func statusJSON(_ report: StatusReport) -> String? { StatusJSON.text(report) }
 
     private func jsonLine(_ entry: TimelineEntry) -> String? {
         (try? Self.encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) + "\n" }

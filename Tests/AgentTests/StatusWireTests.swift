@@ -40,6 +40,54 @@ final class StatusWireTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(OperatorServices.statusJSON(StatusReportFixture.bare)), bare)
     }
 
+    /// What JSONEncoder made before the hand-written writer: the oracle for any text and number.
+    private static func encoded(_ report: StatusReport) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try encoder.encode(report), as: UTF8.self)
+    }
+
+    /// Hostile strings (RFC 8259's escapes, every control character, DEL, slashes, non-ASCII,
+    /// a NUL inside) in every free-text field: the same bytes as JSONEncoder, and the client's
+    /// decoder reads back the same report.
+    func testHostileStringsAsJSONEncoderWritesThem() throws {
+        let controls = String(decoding: (0..<0x20).map { UInt8($0) }, as: UTF8.self)
+        let hostile = [
+            "quote \" backslash \\ slash / both \\\"", controls, "\u{7F} DEL", "é ü 漢字 🦜", "nul\u{0}inside",
+            "\\u0041 not an escape", "", "\u{2028}\u{2029} line separators", "}\"],[{", "\r\n\t\u{8}\u{C}",
+        ]
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        for text in hostile {
+            let report = StatusReportFixture.full(text: text)
+            let written = try XCTUnwrap(OperatorServices.statusJSON(report), text)
+            XCTAssertEqual(written, try Self.encoded(report), "text: \(text.debugDescription)")
+            XCTAssertEqual(try decoder.decode(StatusReport.self, from: Data(written.utf8)), report, text.debugDescription)
+        }
+        let controlsWritten = try XCTUnwrap(OperatorServices.statusJSON(StatusReportFixture.full(text: controls)))
+        XCTAssertTrue(controlsWritten.contains(#"\u0000\u0001"#) && controlsWritten.contains(#"\b\t\n\u000b\f\r\u000e"#)
+                      && controlsWritten.contains(#"\u001f"#), "control characters escaped")
+        XCTAssertFalse(controlsWritten.utf8.contains { $0 < 0x20 }, "no raw control character left")
+    }
+
+    /// Numbers as JSONEncoder writes a Double (its description without ".0"), and no document
+    /// at all for a number JSON cannot carry.
+    func testNumbersAsJSONEncoderWritesThem() throws {
+        let numbers: [Double] = [0, -0.0, 1, -1, 2.5, 0.1, 1.124, 0.000_125, 1e-7, 123_456_789.125, 999_999_999_999_999,
+                                 1e15, 1e16, 2e16 + 2, 9_007_199_254_740_993, 1e300, -1e-300, .leastNonzeroMagnitude,
+                                 .greatestFiniteMagnitude, 86_400 * 365.25 * 10, 1.0 / 3]
+        for number in numbers {
+            let report = StatusReportFixture.full(number: number)
+            XCTAssertEqual(OperatorServices.statusJSON(report), try Self.encoded(report), "\(number)")
+        }
+        for number in [Double.nan, .infinity, -.infinity] {
+            XCTAssertNil(OperatorServices.statusJSON(StatusReportFixture.full(number: number)), "\(number)")
+            XCTAssertThrowsError(try Self.encoded(StatusReportFixture.full(number: number)))
+        }
+        XCTAssertEqual(OperatorServices.statusJSON(StatusReportFixture.bare), try Self.encoded(StatusReportFixture.bare))
+    }
+
     func testMetricsGolden() {
         let golden = #"""
             # HELP hnagent_pair_state 1 for the state the pair is in, 0 for the others.
