@@ -38,7 +38,7 @@ extension Reconciler {
         var observed: [InterfaceIndex: RelayObservation]?
         var dumped: [LinkSnapshot]?
         let whole = reading {
-            observed = observe()
+            observed = observeCounters()
             dumped = try? kernel.dumpLinks()
         }
         guard whole else { return }

@@ -24,6 +24,9 @@ public final class CountingKernel: KernelPort {
     public func observeRelay(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation] {
         try counted { try kernel.observeRelay(on: devices) }
     }
+    public func relayCounters(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation]? {
+        try counted { try kernel.relayCounters(on: devices) }
+    }
     public func offloads(of device: InterfaceIndex) throws -> OffloadFeatures? { try counted { try kernel.offloads(of: device) } }
     public func multicastGroups() throws -> [InterfaceIndex: [MACAddress]] { try counted { try kernel.multicastGroups() } }
     public func addresses(of device: InterfaceIndex) throws -> [InterfaceAddress] {

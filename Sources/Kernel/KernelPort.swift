@@ -10,6 +10,10 @@ public protocol KernelPort: AnyObject {
     func link(_ index: InterfaceIndex) throws -> LinkSnapshot?
     /// The agent's relay and the clsact state of each device asked about.
     func observeRelay(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation]
+    /// The relay's counters on `devices` in one read, as `observeRelay` would report them, while
+    /// the last `observeRelay` still vouches for what else it found; nil when only `observeRelay`
+    /// can tell.
+    func relayCounters(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation]?
     /// Offload features of a device (ethtool netlink); nil if it is gone or the kernel cannot say.
     func offloads(of device: InterfaceIndex) throws -> OffloadFeatures?
     /// Link-layer multicast groups of every device in this namespace.
@@ -24,4 +28,9 @@ public protocol KernelPort: AnyObject {
 /// driver when no name patterns are given.
 public protocol DriverLookup {
     func driver(of interfaceName: String) -> String?
+}
+
+extension KernelPort {
+    /// A kernel port without a cheaper read: counters come with `observeRelay`.
+    public func relayCounters(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation]? { nil }
 }

@@ -12,6 +12,9 @@ public final class NetlinkKernel: KernelPort {
     /// Each hook's filters as the last observation dumped them, so a delete can name the agent's
     /// filter at once instead of dumping first (see NetlinkKernel+OwnFilters.swift).
     var lastDumped: [InterfaceIndex: [Hook: [DumpedFilter]]] = [:]
+    /// What the last `observeRelay` found on each device, for `relayCounters`; a device the agent
+    /// changes tc state on is dropped until the next observation.
+    var lastObserved: [InterfaceIndex: RelayObservation] = [:]
     /// The classifier of the relay filters the agent adds (`chooseRelayClassifier` at start).
     /// Deletes name whatever kind a dump reported, so a relay of either kind is adopted.
     public var relayClassifier: RelayClassifier = .u32
@@ -78,6 +81,7 @@ public final class NetlinkKernel: KernelPort {
             }
         }
         lastDumped = [:] // only the latest observation: devices that left take their entries with them
+        lastObserved = [:]
         for device in devices where result[device]?.hasClsact == true {
             for hook in Hook.allCases {
                 let filters = try dumpFilters(device: device, hook: hook)
@@ -91,6 +95,7 @@ public final class NetlinkKernel: KernelPort {
                 }
             }
         }
+        lastObserved = result
         return result
     }
 
@@ -108,6 +113,10 @@ public final class NetlinkKernel: KernelPort {
         let operation: String
         // Errors that mean "already so": the level-based loop re-observes anyway.
         var alreadyDone: Set<Int32> = []
+        switch action {
+        case .addClsact, .deleteClsact, .addRedirect, .deleteRedirect: lastObserved[action.device] = nil
+        default: break
+        }
         // Errors name the request and the change as the log does: "RTM_NEWLINK mtu 1500 on vf0(3)".
         let change = action.phrase { describe($0) }.detail
         switch action {
