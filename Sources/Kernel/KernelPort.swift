@@ -6,6 +6,8 @@ import Policy
 public protocol KernelPort: AnyObject {
     /// Every link in this namespace. Throws `DumpInterrupted` when the kernel says to retry.
     func dumpLinks() throws -> [LinkSnapshot]
+    /// Every link's counters (IFLA_STATS64), without the rest of the link.
+    func linkCounters() throws -> [InterfaceIndex: TrafficCounters]
     /// One link, fresh from the kernel; nil if it no longer exists.
     func link(_ index: InterfaceIndex) throws -> LinkSnapshot?
     /// The agent's relay and the clsact state of each device asked about.
@@ -31,6 +33,13 @@ public protocol DriverLookup {
 }
 
 extension KernelPort {
+    /// From a full link dump, for a kernel port without a lighter read.
+    public func linkCounters() throws -> [InterfaceIndex: TrafficCounters] {
+        var counters: [InterfaceIndex: TrafficCounters] = [:]
+        for link in try dumpLinks() { counters[link.index] = link.counters }
+        return counters
+    }
+
     /// A kernel port without a cheaper read: counters come with `observeRelay`.
     public func relayCounters(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation]? { nil }
 }

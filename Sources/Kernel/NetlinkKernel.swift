@@ -54,6 +54,26 @@ public final class NetlinkKernel: KernelPort {
         return links
     }
 
+    /// One RTM_GETSTATS dump: the counters alone, a fraction of what a link dump costs the kernel
+    /// and the agent. A kernel that refuses it (before 4.7) gets a link dump instead.
+    public func linkCounters() throws -> [InterfaceIndex: TrafficCounters] {
+        let sequence = channel.nextSequence()
+        let replies: [NetlinkMessage]
+        do {
+            replies = try channel.dump(LinkStatsCodec.dumpRequest(sequence: sequence), sequence: sequence,
+                                       operation: "RTM_GETSTATS dump")
+        } catch let error as KernelError where [EOPNOTSUPP, EINVAL].contains(error.errno) {
+            var counters: [InterfaceIndex: TrafficCounters] = [:]
+            for link in try dumpLinks() { counters[link.index] = link.counters }
+            return counters
+        }
+        var counters: [InterfaceIndex: TrafficCounters] = [:]
+        for message in replies {
+            if let (index, read) = try LinkStatsCodec.decode(message) { counters[index] = read }
+        }
+        return counters
+    }
+
     public func link(_ index: InterfaceIndex) throws -> LinkSnapshot? {
         let sequence = channel.nextSequence()
         do {

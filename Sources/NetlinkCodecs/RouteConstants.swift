@@ -7,6 +7,7 @@ public enum RT {
     static let newQdisc: UInt16 = 36, delQdisc: UInt16 = 37, getQdisc: UInt16 = 38
     static let newFilter: UInt16 = 44, delFilter: UInt16 = 45, getFilter: UInt16 = 46
     static let newAction: UInt16 = 48, getAction: UInt16 = 50
+    static let newStats: UInt16 = 92, getStats: UInt16 = 94
     /// RTM_NEWMULTICAST / RTM_DELMULTICAST notifications (kernel 6.11+): newer than Debian 12's headers.
     public static let newMulticast: UInt16 = 56, delMulticast: UInt16 = 57
 }
