@@ -99,17 +99,19 @@ final class OperatorServices: ControlResponder {
         case .events:
             return board.timeline.entries.compactMap(jsonLine).joined()
         case .metrics:
-            return MetricsExposition.render(currentReport())
+            return MetricsExposition.render(currentReport(changes: false))
         }
     }
 
-    func currentReport() -> StatusReport {
+    /// `changes: false` for metrics, which show none of what the agent changed on each NIC.
+    func currentReport(changes: Bool = true) -> StatusReport {
         refreshCounters()
         var facts = self.facts
         facts.netlinkErrors = kernel.errors
         facts.metricsListener = server?.metricsListenerStatus
         facts.metricsListen = facts.metricsListener?.address
-        return board.report(reconciler.snapshot(), facts: facts, vfAddresses: hygiene?.allAddresses ?? [:], now: clock.now())
+        return board.report(reconciler.snapshot(), facts: facts, vfAddresses: hygiene?.allAddresses ?? [:], changes: changes,
+                            now: clock.now())
     }
 
     private func refreshCounters() {
