@@ -1,4 +1,5 @@
 import Kernel
+import Netlink
 import Logging
 import Policy
 
@@ -24,6 +25,9 @@ final class KernelObserver {
     /// When the multicast table must be read again without an event: link-layer joins
     /// (`ip maddr`, packet sockets) send no netlink event.
     var multicastCheckAt: MonotonicInstant?
+
+    /// The kernel refused the one-dump counter reading once: counters come with full observations.
+    var counterDumpRefused = false
 
     init(kernel: KernelPort, logger: Logger) {
         self.kernel = kernel
@@ -54,6 +58,23 @@ final class KernelObserver {
             return observed
         } catch {
             logger.error("observing tc state: \(error)")
+            return nil
+        }
+    }
+
+    /// The relay's counters on `wanted` and the held devices, read in one action dump while the
+    /// last observation still vouches for the rest (`KernelPort.relayCounters`); nil when a full
+    /// observation is needed: after start or a resync, when something changed, or when the
+    /// kernel refused the dump (logged once, then not asked again).
+    func observeCounters(wanted: Set<InterfaceIndex>, links: [InterfaceIndex: LinkSnapshot]) -> [InterfaceIndex: RelayObservation]? {
+        guard !observeEverything, !counterDumpRefused else { return nil }
+        do {
+            return try kernel.relayCounters(on: wanted.union(held).filter { links[$0] != nil })
+        } catch is DumpInterrupted {
+            return nil
+        } catch {
+            counterDumpRefused = true
+            logger.notice("reading the relay's counters in one action dump: \(error); reading each device's filters instead")
             return nil
         }
     }

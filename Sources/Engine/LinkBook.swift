@@ -29,6 +29,11 @@ struct LinkBook {
         links[link.index] = link
     }
 
+    /// A link's counters read on their own (status); the rest of the link comes with events.
+    mutating func updateCounters(_ counters: TrafficCounters, of index: InterfaceIndex) {
+        links[index]?.counters = counters
+    }
+
     /// The link left the table (removed, moved away, or missing from a full dump); what it was.
     @discardableResult
     mutating func remove(_ index: InterfaceIndex) -> LinkSnapshot? {

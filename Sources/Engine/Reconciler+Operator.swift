@@ -27,26 +27,31 @@ extension Reconciler {
     /// Reads the relay filters' and every paired NIC's link counters now (link counters arrive
     /// with events only), so status and metrics show current numbers. Changes nothing.
     ///
-    /// One link dump serves every pair, and the relay's offsets too (see `trackRelayCounters`):
-    /// a request per NIC made a status request cost 53 ms of agent time at 256 pairs. The dump
-    /// comes after the filters are read, as the per-VF read it replaces did. `reading` wraps
-    /// the kernel reads (not what is made of them), so the caller can let a VF event's urgent
-    /// step in between two requests; it returns false when one did. Such a reading is dropped:
-    /// read partly before the redirect went, it would log a fallback with a reason guessed
-    /// before the event is taken. The event's own reconcile observes again.
+    /// Two reads serve every pair, however many: the relay's counters (one action dump while the
+    /// last observation holds, see `observeCounters`) and every link's counters (one stats dump,
+    /// which also gives the relay's offsets, see `trackRelayCounters`), instead of a filter dump
+    /// per hook and device and a full link dump (docs/BENCHMARKS.md, section 7). The counters
+    /// are read after the filters, as the per-VF read they replace was. `reading` wraps the kernel reads (not what is made of
+    /// them), so the caller can let a VF event's urgent step in between two requests; it
+    /// returns false when one did. Such a reading is dropped: read partly before the redirect
+    /// went, it would log a fallback with a reason guessed before the event is taken. The
+    /// event's own reconcile observes again.
     public func refreshCounters(reading: (() -> Void) -> Bool = { $0(); return true }) {
         var observed: [InterfaceIndex: RelayObservation]?
-        var dumped: [LinkSnapshot]?
+        var counters: [InterfaceIndex: TrafficCounters]?
         let whole = reading {
-            observed = observe()
-            dumped = try? kernel.dumpLinks()
+            observed = observeCounters()
+            counters = try? kernel.linkCounters()
         }
         guard whole else { return }
-        if let dumped {
-            let paired = Set(pairs.values.flatMap { [$0.synthetic] + ($0.phase.vf.map { [$0] } ?? []) })
-            for link in dumped where paired.contains(link.index) { store(link) }
+        if let counters {
+            for record in pairs.values {
+                for index in [record.synthetic] + (record.phase.vf.map { [$0] } ?? []) {
+                    if let read = counters[index] { table.updateCounters(read, of: index) }
+                }
+            }
         }
-        if let observed { recordObservation(observed, now: clock.now(), linksFresh: dumped != nil) }
+        if let observed { recordObservation(observed, now: clock.now(), linksFresh: counters != nil) }
     }
 
     // MARK: - Counters

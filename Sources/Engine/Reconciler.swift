@@ -331,11 +331,7 @@ public final class Reconciler {
     /// features of both NICs of every held pair (they decide the intersection) and of every
     /// device whose features the agent changed (they decide the restore).
     func observe() -> [InterfaceIndex: RelayObservation]? {
-        var wanted = originals.devices
-        for record in pairs.values {
-            wanted.insert(record.synthetic)
-            if let vf = record.phase.vf { wanted.insert(vf) }
-        }
+        let wanted = observedDevices
         return observer.observe(wanted: wanted, offloadDevices: {
             var devices = self.originals.devices(saving: .features)
             for record in self.pairs.values where record.phase.holdsVF {
@@ -344,6 +340,21 @@ public final class Reconciler {
             }
             return devices
         }, links: links, label: { self.label($0) })
+    }
+
+    /// The devices whose tc state the agent reads: every paired NIC and every device it changed.
+    private var observedDevices: Set<InterfaceIndex> {
+        var wanted = originals.devices
+        for record in pairs.values {
+            wanted.insert(record.synthetic)
+            if let vf = record.phase.vf { wanted.insert(vf) }
+        }
+        return wanted
+    }
+
+    /// As `observe`, for counters: one action dump while the last observation holds, else `observe`.
+    func observeCounters() -> [InterfaceIndex: RelayObservation]? {
+        observer.observeCounters(wanted: observedDevices, links: links) ?? observe()
     }
 
     /// Updates counters and each pair's steering (`PairStep.observeSteering`); logs switches.

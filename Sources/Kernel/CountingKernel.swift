@@ -20,9 +20,13 @@ public final class CountingKernel: KernelPort {
     }
 
     public func dumpLinks() throws -> [LinkSnapshot] { try counted { try kernel.dumpLinks() } }
+    public func linkCounters() throws -> [InterfaceIndex: TrafficCounters] { try counted { try kernel.linkCounters() } }
     public func link(_ index: InterfaceIndex) throws -> LinkSnapshot? { try counted { try kernel.link(index) } }
     public func observeRelay(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation] {
         try counted { try kernel.observeRelay(on: devices) }
+    }
+    public func relayCounters(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation]? {
+        try counted { try kernel.relayCounters(on: devices) }
     }
     public func offloads(of device: InterfaceIndex) throws -> OffloadFeatures? { try counted { try kernel.offloads(of: device) } }
     public func multicastGroups() throws -> [InterfaceIndex: [MACAddress]] { try counted { try kernel.multicastGroups() } }

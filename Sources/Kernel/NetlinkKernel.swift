@@ -15,6 +15,9 @@ public final class NetlinkKernel: KernelPort {
     /// The VF-loss fast path's deletes, built ahead from `lastDumped` and keyed by the VF whose
     /// loss sends them (see NetlinkKernel+PreparedDeletes.swift).
     var preparedEgressDeletes: [InterfaceIndex: PreparedEgressDelete] = [:]
+    /// What the last `observeRelay` found on each device, for `relayCounters`; a device the agent
+    /// changes tc state on is dropped until the next observation.
+    var lastObserved: [InterfaceIndex: RelayObservation] = [:]
     /// The classifier of the relay filters the agent adds (`chooseRelayClassifier` at start).
     /// Deletes name whatever kind a dump reported, so a relay of either kind is adopted.
     public var relayClassifier: RelayClassifier = .u32
@@ -54,6 +57,26 @@ public final class NetlinkKernel: KernelPort {
         return links
     }
 
+    /// One RTM_GETSTATS dump: the counters alone, a fraction of what a link dump costs the kernel
+    /// and the agent. A kernel that refuses it (before 4.7) gets a link dump instead.
+    public func linkCounters() throws -> [InterfaceIndex: TrafficCounters] {
+        let sequence = channel.nextSequence()
+        let replies: [NetlinkMessage]
+        do {
+            replies = try channel.dump(LinkStatsCodec.dumpRequest(sequence: sequence), sequence: sequence,
+                                       operation: "RTM_GETSTATS dump")
+        } catch let error as KernelError where [EOPNOTSUPP, EINVAL].contains(error.errno) {
+            var counters: [InterfaceIndex: TrafficCounters] = [:]
+            for link in try dumpLinks() { counters[link.index] = link.counters }
+            return counters
+        }
+        var counters: [InterfaceIndex: TrafficCounters] = [:]
+        for message in replies {
+            if let (index, read) = try LinkStatsCodec.decode(message) { counters[index] = read }
+        }
+        return counters
+    }
+
     public func link(_ index: InterfaceIndex) throws -> LinkSnapshot? {
         let sequence = channel.nextSequence()
         do {
@@ -82,6 +105,7 @@ public final class NetlinkKernel: KernelPort {
         }
         lastDumped = [:] // only the latest observation: devices that left take their entries with them
         defer { dropStalePreparedDeletes() } // a fast-path delete names only what this dump saw
+        lastObserved = [:]
         for device in devices where result[device]?.hasClsact == true {
             for hook in Hook.allCases {
                 let filters = try dumpFilters(device: device, hook: hook)
@@ -95,6 +119,7 @@ public final class NetlinkKernel: KernelPort {
                 }
             }
         }
+        lastObserved = result
         return result
     }
 
@@ -112,6 +137,10 @@ public final class NetlinkKernel: KernelPort {
         let operation: () -> String
         // Errors that mean "already so": the level-based loop re-observes anyway.
         var alreadyDone: Set<Int32> = []
+        switch action {
+        case .addClsact, .deleteClsact, .addRedirect, .deleteRedirect: lastObserved[action.device] = nil
+        default: break
+        }
         // Errors name the request and the change as the log does: "RTM_NEWLINK mtu 1500 on vf0(3)".
         // Worked out only for an error: the wording costs more than the request.
         let change = { action.phrase { self.describe($0) }.detail }

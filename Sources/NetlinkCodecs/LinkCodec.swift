@@ -139,13 +139,7 @@ public enum LinkCodec {
         if let size = attributes.first(IFLA.tsoMaxSize)?.u32, let segs = attributes.first(IFLA.tsoMaxSegs)?.u32 {
             snapshot.tsoCeiling = TSOCeiling(maxSize: size, maxSegs: segs)
         }
-        if let stats = attributes.first(IFLA.stats64) {
-            // struct rtnl_link_stats64 starts with rx_packets, tx_packets, rx_bytes, tx_bytes.
-            let r = ByteReader(stats.payload)
-            if let rxp = r.u64(at: 0), let txp = r.u64(at: 8), let rxb = r.u64(at: 16), let txb = r.u64(at: 24) {
-                snapshot.counters = TrafficCounters(rxPackets: rxp, txPackets: txp, rxBytes: rxb, txBytes: txb)
-            }
-        }
+        if let stats = attributes.first(IFLA.stats64) { snapshot.counters = LinkStatsCodec.counters(stats64: stats.payload) }
         if let afSpec = try attributes.first(IFLA.afSpec)?.nested(),
            let inet6 = try afSpec.first(AF.inet6)?.nested(),
            let mode = inet6.first(IFLA.inet6AddrGenMode)?.u8 {

@@ -6,6 +6,8 @@ public enum RT {
     static let newLink: UInt16 = 16, delLink: UInt16 = 17, getLink: UInt16 = 18, setLink: UInt16 = 19
     static let newQdisc: UInt16 = 36, delQdisc: UInt16 = 37, getQdisc: UInt16 = 38
     static let newFilter: UInt16 = 44, delFilter: UInt16 = 45, getFilter: UInt16 = 46
+    static let newAction: UInt16 = 48, getAction: UInt16 = 50
+    static let newStats: UInt16 = 92, getStats: UInt16 = 94
     /// RTM_NEWMULTICAST / RTM_DELMULTICAST notifications (kernel 6.11+): newer than Debian 12's headers.
     public static let newMulticast: UInt16 = 56, delMulticast: UInt16 = 57
 }
@@ -51,6 +53,9 @@ enum TCA {
     static let actKind: UInt16 = 1, actOptions: UInt16 = 2, actStats: UInt16 = 4, actCookie: UInt16 = 6
     static let mirredParms: UInt16 = 2
     static let statsBasic: UInt16 = 1, statsPackets64: UInt16 = 8
+    /// Action dumps (RTM_GETACTION): TCA_ACT_TAB, TCA_ROOT_FLAGS and its TCA_FLAG_LARGE_DUMP_ON.
+    static let actTab: UInt16 = 1, rootFlags: UInt16 = 2
+    static let flagLargeDump: UInt32 = 1
 }
 
 enum TCHandle {

@@ -45,6 +45,8 @@ public struct DumpedFilter: Equatable, Sendable {
     /// Present when the filter carries a mirred action.
     public var redirect: RelayFilter?
     public var cookie: [UInt8]?
+    /// The mirred action's index (tc_mirred.index): an action dump finds the filter's counters by it.
+    public var actionIndex: UInt32?
 
     /// The agent's own relay filter (priority and cookie both match).
     public var isOurs: Bool { priority == RelayIdentity.priority && cookie == RelayIdentity.cookie }
@@ -249,25 +251,11 @@ public enum TrafficControlCodec {
         guard let actionList, let options = try attributes.first(TCA.options)?.nested(),
               let actions = try options.first(actionList)?.nested() else { return filter }
         for action in actions {
-            let fields = try action.nested()
-            guard fields.first(TCA.actKind)?.string == "mirred" else { continue }
-            filter.cookie = fields.first(TCA.actCookie).map { Array($0.payload) }
-            guard let parameters = try fields.first(TCA.actOptions)?.nested().first(TCA.mirredParms) else { continue }
-            let p = ByteReader(parameters.payload)
-            guard let eaction = p.i32(at: 20), let target = p.u32(at: 24) else {
-                throw MalformedMessage("tc_mirred shorter than 28 bytes")
-            }
-            let kind: RedirectKind? = eaction == Mirred.ingressRedirect ? .toIngress
-                : eaction == Mirred.egressRedirect ? .toEgress : nil
-            guard let kind else { continue }
-            var counters = RelayCounters()
-            if let stats = try fields.first(TCA.actStats)?.nested(), let basic = stats.first(TCA.statsBasic) {
-                let b = ByteReader(basic.payload)
-                // Past 2^32 packets the kernel adds the full count as TCA_STATS_PKT64.
-                let packets = stats.first(TCA.statsPackets64)?.u64 ?? UInt64(b.u32(at: 8) ?? 0)
-                counters = RelayCounters(packets: packets, bytes: b.u64(at: 0) ?? 0)
-            }
-            filter.redirect = RelayFilter(kind: kind, target: InterfaceIndex(Int32(bitPattern: target)), counters: counters)
+            guard let mirred = try MirredAction.decode(try action.nested()) else { continue }
+            filter.cookie = mirred.cookie
+            filter.actionIndex = mirred.index
+            guard let redirect = mirred.redirect else { continue }
+            filter.redirect = redirect
             break
         }
         return filter

@@ -97,8 +97,9 @@ public final class StatusBoard: PairEventSink {
                   mode: mode, drained: pair.drained)
     }
 
+    /// `changes: false` leaves out what the agent changed on each NIC (metrics show none of it).
     public func report(_ snapshot: ReconcilerSnapshot, facts: AgentFacts, vfAddresses: [InterfaceIndex: [String]] = [:],
-                       now: MonotonicInstant, wallNow: WallTime = WallTime.now()) -> StatusReport {
+                       changes: Bool = true, now: MonotonicInstant, wallNow: WallTime = WallTime.now()) -> StatusReport {
         func wall(_ instant: MonotonicInstant) -> WallTime { wallNow.minus(now.duration(since: instant)) }
         let agent = AgentStatus(
             pid: facts.pid, mode: facts.mode.rawValue, settleSeconds: facts.settle.secondsValue,
@@ -135,7 +136,7 @@ public final class StatusBoard: PairEventSink {
                 retryInSeconds: (pair.retryAt ?? pair.dampedUntil).map { seconds($0.duration(since: now)) },
                 lastSwitch: lastSwitch, switchesToVf: track.toVF, switchesToSynthetic: track.toSynthetic,
                 traffic: traffic(pair),
-                changes: NICChangeReport.changes(for: pair, snapshot: snapshot),
+                changes: changes ? NICChangeReport.changes(for: pair, snapshot: snapshot) : [],
                 vfAddresses: pair.vf.flatMap { vfAddresses[$0.index] } ?? [],
                 multicastMemberships: pair.memberships.map(\.description),
                 multicastChangesCoalesced: pair.multicastChangesCoalesced)

@@ -29,12 +29,34 @@ public struct WallTime: Hashable, Sendable {
         var time = tm()
         var t = time_t(seconds)
         gmtime_r(&t, &time)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        // Written digit by digit: status writes two of these per pair.
+        var text: [UInt8] = []
+        text.reserveCapacity(24)
+        func pad(_ value: Int32, _ width: Int, then separator: UInt8) {
+            var count = 1, rest = value.magnitude
+            while rest >= 10 {
+                rest /= 10
+                count += 1
+            }
+            text.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, width - count - (value < 0 ? 1 : 0))))
+            if value < 0 { text.append(UInt8(ascii: "-")) }
+            text.append(contentsOf: repeatElement(0, count: count))
+            var next = text.count, left = value.magnitude
+            repeat {
+                next -= 1
+                text[next] = UInt8(ascii: "0") + UInt8(left % 10)
+                left /= 10
+            } while left > 0
+            text.append(separator)
         }
-        return "\(pad(time.tm_year + 1900, 4))-\(pad(time.tm_mon + 1, 2))-\(pad(time.tm_mday, 2))T"
-            + "\(pad(time.tm_hour, 2)):\(pad(time.tm_min, 2)):\(pad(time.tm_sec, 2)).\(pad(Int32(nanoseconds / 1_000_000), 3))Z"
+        pad(time.tm_year + 1900, 4, then: UInt8(ascii: "-"))
+        pad(time.tm_mon + 1, 2, then: UInt8(ascii: "-"))
+        pad(time.tm_mday, 2, then: UInt8(ascii: "T"))
+        pad(time.tm_hour, 2, then: UInt8(ascii: ":"))
+        pad(time.tm_min, 2, then: UInt8(ascii: ":"))
+        pad(time.tm_sec, 2, then: UInt8(ascii: "."))
+        pad(Int32(nanoseconds / 1_000_000), 3, then: UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

@@ -32,11 +32,17 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
 
     public var isZero: Bool { bytes.allSatisfy { $0 == 0 } }
 
+    /// "0a:00:ff:01:02:03": two lower-case hex digits per byte.
     public var description: String {
-        bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined(separator: ":")
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 3)
+        for byte in bytes {
+            if !text.isEmpty { text.append(UInt8(ascii: ":")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

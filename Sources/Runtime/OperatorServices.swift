@@ -20,7 +20,7 @@ final class OperatorServices: ControlResponder {
     private let clock: MonotonicClock
     private let logger: Logger
     private var facts: AgentFacts
-    private let encoder: JSONEncoder = {
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -94,12 +94,12 @@ final class OperatorServices: ControlResponder {
     func reply(to request: ControlRequest) -> String {
         switch request {
         case .status:
-            guard let data = try? encoder.encode(currentReport()) else { return ControlProtocolError("cannot encode status").reply }
-            return String(decoding: data, as: UTF8.self) + "\n"
+            guard let text = Self.statusJSON(currentReport()) else { return ControlProtocolError("cannot encode status").reply }
+            return text + "\n"
         case .events:
             return board.timeline.entries.compactMap(jsonLine).joined()
         case .metrics:
-            return MetricsExposition.render(currentReport())
+            return MetricsExposition.render(currentReport(changes: false))
         case .drain(let name):
             return drain(name, draining: true)
         case .undrain(let name):
@@ -120,13 +120,15 @@ final class OperatorServices: ControlResponder {
         return DrainReply.text(results, draining: draining)
     }
 
-    func currentReport() -> StatusReport {
+    /// `changes: false` for metrics, which show none of what the agent changed on each NIC.
+    func currentReport(changes: Bool = true) -> StatusReport {
         refreshCounters()
         var facts = self.facts
         facts.netlinkErrors = kernel.errors
         facts.metricsListener = server?.metricsListenerStatus
         facts.metricsListen = facts.metricsListener?.address
-        return board.report(reconciler.snapshot(), facts: facts, vfAddresses: hygiene?.allAddresses ?? [:], now: clock.now())
+        return board.report(reconciler.snapshot(), facts: facts, vfAddresses: hygiene?.allAddresses ?? [:], changes: changes,
+                            now: clock.now())
     }
 
     private func refreshCounters() {
@@ -135,7 +137,11 @@ final class OperatorServices: ControlResponder {
         refreshedThisWake = true
     }
 
+    /// The status document as `hnagent status --json` prints it (snake_case keys, sorted); nil
+    /// when a number is not finite.
+    static func statusJSON(_ report: StatusReport) -> String? { StatusJSON.text(report) }
+
     private func jsonLine(_ entry: TimelineEntry) -> String? {
-        (try? encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) + "\n" }
+        (try? Self.encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) + "\n" }
     }
 }

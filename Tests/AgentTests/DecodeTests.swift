@@ -182,7 +182,7 @@ final class DecodeTests: XCTestCase {
                                             protocolNumber: 0x0300, kind: "u32",
                                             redirect: RelayFilter(kind: .toEgress, target: 2,
                                                                   counters: RelayCounters(packets: 4_000_000, bytes: 123_456_789_012)),
-                                            cookie: Array("hnagent1".utf8)))
+                                            cookie: Array("hnagent1".utf8), actionIndex: 1))
         XCTAssertTrue(filter.isOurs)
     }
 
@@ -238,7 +238,7 @@ final class DecodeTests: XCTestCase {
                                             kind: "matchall",
                                             redirect: RelayFilter(kind: .toEgress, target: 2,
                                                                   counters: RelayCounters(packets: 10, bytes: 1500)),
-                                            cookie: Array("hnagent1".utf8)))
+                                            cookie: Array("hnagent1".utf8), actionIndex: 1))
         XCTAssertTrue(filter.isOurs)
         XCTAssertFalse(filter.isOurHashTable, "a matchall filter is no u32 container")
         let foreign = try XCTUnwrap(try TrafficControlCodec.decodeFilter(matchallMessage(cookie: nil)))

@@ -41,6 +41,12 @@ final class FakeKernel: KernelPort {
     var dumpFailures = 0
     /// observeRelay throws this while set.
     var observeFailure: Error?
+    /// What `relayCounters` (the one-dump counter reading) answers: nil, as a kernel port without
+    /// it; the model's relay, as NetlinkKernel's action dump does while its observation holds;
+    /// or a refusal.
+    enum CounterReading { case unsupported, fromModel, refused(Error) }
+    var counterReading = CounterReading.unsupported
+    private(set) var relayObservations = 0, counterReadings = 0
     /// Link-layer multicast groups by device, as /proc/net/dev_mcast lists them.
     var multicast: [InterfaceIndex: [MACAddress]] = [:]
     private(set) var multicastReads = 0
@@ -116,8 +122,24 @@ final class FakeKernel: KernelPort {
         return links[index]
     }
 
+    func relayCounters(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation]? {
+        switch counterReading {
+        case .unsupported: return nil
+        case .refused(let error):
+            counterReadings += 1
+            throw error
+        case .fromModel:
+            beforeRead?()
+            counterReadings += 1
+            var result: [InterfaceIndex: RelayObservation] = [:]
+            for device in devices where links[device] != nil { result[device] = relay[device] ?? .absent }
+            return result
+        }
+    }
+
     func observeRelay(on devices: Set<InterfaceIndex>) throws -> [InterfaceIndex: RelayObservation] {
         beforeRead?()
+        relayObservations += 1
         if let observeFailure { throw observeFailure }
         var result: [InterfaceIndex: RelayObservation] = [:]
         for device in devices where links[device] != nil { result[device] = relay[device] ?? .absent }

@@ -19,6 +19,9 @@ final class OperatorModelTests: XCTestCase {
         XCTAssertEqual(wall.iso8601, "2026-11-18T11:06:40.123Z")
         XCTAssertEqual(wall.minus(.milliseconds(1124)).iso8601, "2026-11-18T11:06:38.999Z")
         XCTAssertEqual(WallTime(seconds: 0, nanoseconds: 0).iso8601, "1970-01-01T00:00:00.000Z")
+        XCTAssertEqual(WallTime(seconds: -1, nanoseconds: 5_000_000).iso8601, "1969-12-31T23:59:59.005Z")
+        XCTAssertEqual(WallTime(seconds: 253_402_300_799, nanoseconds: 999_999_999).iso8601, "9999-12-31T23:59:59.999Z")
+        XCTAssertEqual(WallTime(seconds: 253_402_300_800, nanoseconds: 0).iso8601, "10000-01-01T00:00:00.000Z")
     }
 
     func testTimelineIsABoundedRingInOrder() {

@@ -33,6 +33,35 @@ final class StatusAtScaleTests: ReconcilerTestCase {
         XCTAssertEqual(reconciler.snapshot().links[vf]?.counters, kernel.links[vf]?.counters, "the VF's counters, fresh")
     }
 
+    /// Where the kernel port can read the relay's counters in one dump, a status refresh does
+    /// so instead of observing every device's filters, and takes the new counters.
+    func testCountersComeFromOneReadWhenTheKernelCanGiveThem() throws {
+        kernel.counterReading = .fromModel
+        let reconciler = try Reconciler.steering(config: config, kernel: kernel, clock: clock, logger: logs.logger)
+        kernel.model.relayTraffic(synthetic: hn, vf: vf, rx: 10, tx: 20, size: 98)
+        let (observations, readings) = (kernel.relayObservations, kernel.counterReadings)
+        reconciler.refreshCounters()
+        XCTAssertEqual(kernel.relayObservations - observations, 0, "no filter observation")
+        XCTAssertEqual(kernel.counterReadings - readings, 1)
+        XCTAssertEqual(reconciler.snapshot().pairs.first?.relay.sent, RelayCounters(packets: 20, bytes: 1960))
+        XCTAssertEqual(reconciler.snapshot().pairs.first?.steering, true)
+    }
+
+    /// A kernel that refuses the one-dump reading: counters come with a full observation, the
+    /// refusal is logged once and not asked again.
+    func testARefusedCounterReadingFallsBackToObservingTheFilters() throws {
+        kernel.counterReading = .refused(KernelError(operation: "RTM_GETACTION dump mirred", errno: EOPNOTSUPP, kernelMessage: nil))
+        let reconciler = try Reconciler.steering(config: config, kernel: kernel, clock: clock, logger: logs.logger)
+        kernel.model.relayTraffic(synthetic: hn, vf: vf, rx: 10, tx: 20, size: 98)
+        let observations = kernel.relayObservations
+        reconciler.refreshCounters()
+        reconciler.refreshCounters()
+        XCTAssertEqual(kernel.counterReadings, 1, "asked once")
+        XCTAssertEqual(kernel.relayObservations - observations, 2, "both refreshes observed the filters")
+        XCTAssertEqual(reconciler.snapshot().pairs.first?.relay.sent, RelayCounters(packets: 20, bytes: 1960))
+        XCTAssertEqual(logs.count("reading the relay's counters in one action dump"), 1, "\(logs.messages)")
+    }
+
     /// The VF goes while a status request reads the kernel, its RTM_DELLINK queued between two of
     /// the request's reads: hn0's egress redirect is removed before the next read, not after the
     /// reply; the next wake of the loop does not wait and reconciles the event first.

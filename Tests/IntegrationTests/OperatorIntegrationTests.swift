@@ -179,6 +179,33 @@ final class OperatorIntegrationTests: IntegrationTestCase {
         print(table.stdout)
     }
 
+    /// Status reads the relay's counters from one dump of every mirred action in the namespace:
+    /// another tool's actions there, one even with the agent's cookie but bound to no filter and
+    /// one bound to a filter of its own on hn0, are not taken for the agent's. The numbers are
+    /// still those of the agent's filters, as tc reports them, before and after more traffic.
+    func testStatusCountersIgnoreAnotherToolsMirredActions() throws {
+        let (tb, a) = try startSteered()
+        try warmUp(tb)
+        try tb.exec(tb.guest, ["tc", "actions", "add", "action", "mirred", "egress", "redirect", "dev", Testbed.vf,
+                               "index", "4242", "cookie", Testbed.agentCookie])
+        try tb.exec(tb.guest, ["tc", "filter", "add", "dev", Testbed.hn, "egress", "prio", "7", "protocol", "all", "u32",
+                               "match", "u32", "0xdeadbeef", "0xffffffff", "at", "0",
+                               "action", "mirred", "egress", "redirect", "dev", Testbed.vf])
+        for round in 1...2 {
+            let ping = try tb.ping(count: 50 * round, interval: 0.005)
+            XCTAssertEqual(ping.received, 50 * round, "\(ping)")
+            let viaVF = try traffic(try onlyPair(try status(a)), "via_vf")
+            let vfIngress = try XCTUnwrap(try tb.relayActionStats(tb.guest, Testbed.vf, .ingress))
+            let hnEgress = try XCTUnwrap(try tb.relayActionStats(tb.guest, Testbed.hn, .egress))
+            XCTAssertEqual(viaVF, Counts(rxPackets: vfIngress.packets, rxBytes: vfIngress.bytes,
+                                         txPackets: hnEgress.packets, txBytes: hnEgress.bytes), "round \(round)")
+            XCTAssertGreaterThanOrEqual(viaVF.txPackets, UInt64(50 * round))
+        }
+        XCTAssertEqual(a.logLines(containing: "reading the relay's counters in one action dump").count, 0, "not refused")
+        let actions = try Shell.run(["tc", "-n", tb.guest, "actions", "list", "action", "mirred"])
+        XCTAssertTrue(actions.contains("index 4242 ref 1 bind 0"), "the unbound action is still there, untouched: \(actions)")
+    }
+
     // MARK: - the socket
 
     func testControlSocketIsRootOnlyAndRemovedOnExit() throws {

@@ -23,6 +23,15 @@ final class IdentifierTests: XCTestCase {
             if let mac { XCTAssertEqual(mac.description, text.lowercased(), "round trip of \(text)") }
         }
         XCTAssertEqual(MACAddress(bytes: [0x0a, 0, 0xff, 1, 2, 3])?.description, "0a:00:ff:01:02:03")
+        XCTAssertEqual(MACAddress(bytes: [0xff, 0xfe, 0x10, 0x9a, 0xbc, 0x0f])?.description, "ff:fe:10:9a:bc:0f")
+    }
+
+    /// Status rows and state-file lines print these modes by name: the names reflection gave
+    /// before they had a description of their own.
+    func testModesPrintTheirCaseNames() {
+        XCTAssertEqual([LinkMode.default, .dormant].map { "\($0)" }, ["default", "dormant"])
+        XCTAssertEqual([AddrGenMode.eui64, .none, .stablePrivacy, .random].map { "\($0)" },
+                       ["eui64", "none", "stablePrivacy", "random"])
     }
 
     func testMACRejectsSignedGroups() throws {

@@ -337,8 +337,24 @@ def section_status(r):
             "Each block starts the binary, waits until every pair steers, sends the requests one "
             "client at a time and stops it; the binaries alternate within one run (A B, B A, ...). "
             "The 5 s counter timer may fall into a block and costs what one request does. "
-            "`before`/`after`: the release builds before and after one link dump per request "
-            "replaced a link request per NIC.\n\n")
+            "`before`/`after`: the release builds before and after the request's own work was cut "
+            "down. Before: JSONEncoder with snake_case key conversion, the relay's filters dumped "
+            "per hook and device (1,024 dumps at 256 pairs) and a full link dump for the counters, "
+            "a dictionary per metrics sample. After: the status JSON and the metrics text written "
+            "by hand into one buffer (the same bytes: golden and JSONEncoder-differential tests), "
+            "the relay's counters from one mirred action dump (RTM_GETACTION, each filter found by "
+            "its action index; any doubt falls back to the filter dumps), the link counters from "
+            "one RTM_GETSTATS dump, and no reflection in the change report. The step before "
+            "(one link dump instead of a request per NIC) measured 41.6 -> 33.8 ms for status at "
+            "256 pairs in its own run (`bench/results/status-20261205T214546Z.json`); its `after` is "
+            "the same code as this run's `before`. Compare the columns of one run, not numbers "
+            "across runs: on this shared machine the CPU time of a request moves with the load "
+            "between runs, which is why the binaries alternate within one.\n\n"
+            "Where the rest goes (perf, 40 `status --json` at 256 pairs, final build): reading the "
+            "counters about a third (the action dump and its decoding a fifth, the stats dump 4%), "
+            "writing the JSON a fifth, building the report a fifth (the change report of each NIC "
+            "half of that); the rest is the control socket and the event loop. `metrics` spends "
+            "about 30% formatting its text (23 lines per pair).\n\n")
     return out + table(head, rows) + "\n"
 
 

@@ -212,15 +212,13 @@ WHY = {
         "/proc/net/dev_mcast (link-layer multicast joins send no netlink event; README, Known "
         "limits): those are the wake-ups and the CPU time."),
     "status256": (
-        "Section 7. One link dump instead of a request per NIC took about a fifth off; the rest "
-        "is not netlink. A profile (perf, 40 `status --json` at 256 pairs) puts about half of "
-        "the request in Foundation's JSONEncoder (its `convertToSnakeCase` alone about 18%: it "
-        "converts the same key names again for every pair), a fifth in reading the kernel (the "
-        "relay's filters are dumped per hook and device, 1,024 dumps at 256 pairs, plus the one "
-        "link dump) and a few percent in building the report; `metrics` spends about a third in "
-        "formatting the Prometheus text. Under 10 ms needs snake_case coding keys or a "
-        "hand-written JSON writer, and one mirred action dump (RTM_GETACTION) for the relay's "
-        "counters instead of the filter dumps."),
+        "Section 7. Status and metrics read the kernel in two dumps whatever the number of "
+        "pairs (the relay's mirred actions and the link counters; the filters of each device "
+        "only when the last observation no longer vouches for them) and write their text by hand. Measured where the "
+        "rest goes (perf, 256 pairs): reading the counters about a third, writing the JSON a "
+        "fifth, building the report a fifth (half of it the change report of each NIC), the "
+        "rest the control socket; the CPU time per request also grows with the machine's load, "
+        "which the interleaved before/after blocks share."),
     "scale64": (
         "The agent reconciles all pairs on every event batch and reads the tc state of every "
         "paired device back on each pass, plus offload features and the multicast table; at "
