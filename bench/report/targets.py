@@ -101,9 +101,13 @@ def status256(r):
     return f"status {v:.2f} ms, metrics {_fmt(m, ' ms')} of agent CPU per request (median of blocks)", v < 10
 
 
+# A verdict between met and missed: the medians meet the target, an interval reaches past it.
+UNRESOLVED = "unresolved"
+
+
 def floor(r):
     """hnagent's median loss per VF deletion over the floor's, interleaved, idle and loaded."""
-    parts, met = [], []
+    parts, met, resolved = [], [], []
     for name in ("idle", "loaded"):
         ratio = _get(r, "interleaved", name, "lost_near", "ratio")
         if not ratio or ratio.get("value") is None:
@@ -114,7 +118,10 @@ def floor(r):
         parts.append(f"{name} {ratio['value']:.2f}x" + (f" [95% CI {iv[0]:.2f}, {iv[1]:.2f}]" if iv else "")
                      + f" ({lost['hnagent']['median']:g} vs {lost['floor']['median']:g} packets)")
         met.append(ratio["value"] <= 1.1)
+        resolved.append(bool(iv) and iv[1] <= 1.1)
     measured = len(met) == 2
+    if measured and all(met) and not all(resolved):
+        return "; ".join(parts), UNRESOLVED
     return "; ".join(parts), (all(met) if measured else (False if met and not all(met) else None))
 
 
