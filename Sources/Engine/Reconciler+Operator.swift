@@ -21,7 +21,7 @@ extension Reconciler {
                 multicastChangesCoalesced: record.multicast.coalescedTotal, drained: record.progress.drained)
         }
         return ReconcilerSnapshot(pairs: pairs, links: links, originals: originals, reconciles: reconcileCount,
-                                  resync: resyncStatus)
+                                  resync: resyncStatus, vfLossDeletes: state.vfLossDeletes)
     }
 
     /// Reads the relay filters' and every paired NIC's link counters now (link counters arrive

@@ -66,6 +66,7 @@ extension Reconciler {
         for hn in PairStep.urgentEgressDeletes(event: index, link: link, pairs: pairs.values.lazy.map(\.progress)) {
             guard (try? kernel.perform(.deleteRedirect(device: hn, hook: .egress))) != nil else { continue }
             pairs[hn]?.egressRemovedUrgently = true
+            state.vfLossDeletes.decoded += 1
         }
     }
 
@@ -75,9 +76,12 @@ extension Reconciler {
         PairStep.preparedDeleteTargets(pairs.values.lazy.map(\.progress))
     }
 
-    /// The fast path removed `synthetic`'s egress redirect before the event was decoded: the
-    /// urgent step and the reconcile that follow do not delete it again.
-    public func noteEgressRemovedUrgently(of synthetic: InterfaceIndex) {
-        pairs[synthetic]?.egressRemovedUrgently = true
+    /// What the fast path did before the event was decoded: a removed egress redirect is not
+    /// deleted again by the urgent step and the reconcile that follow; a refused one is left
+    /// to them. Both are counted for status and metrics.
+    public func takePreparedDeletes(_ outcome: PreparedDeleteOutcome) {
+        for synthetic in outcome.removed { pairs[synthetic]?.egressRemovedUrgently = true }
+        state.vfLossDeletes.prepared += UInt64(outcome.removed.count)
+        state.vfLossDeletes.preparedRefused += UInt64(outcome.refused.count)
     }
 }

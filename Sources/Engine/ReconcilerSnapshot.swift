@@ -38,4 +38,6 @@ public struct ReconcilerSnapshot: Sendable {
     public var reconciles: UInt64
     /// A failed resynchronisation waiting for its retry, and how many failed since start.
     public var resync = ResyncStatus()
+    /// How VF losses removed the synthetic NICs' egress redirects: prepared or decoded path.
+    public var vfLossDeletes = VFLossDeletes()
 }

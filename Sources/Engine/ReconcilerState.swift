@@ -10,6 +10,8 @@ struct ReconcilerState {
     /// Set by `shutdown`: every change from then on is a restore.
     var stopping = false
     var reconcileCount: UInt64 = 0
+    /// How VF losses of steering pairs removed the egress redirect (status and metrics).
+    var vfLossDeletes = VFLossDeletes()
     /// Drains a previous agent recorded, for synthetic NICs still the same, until their pair
     /// starts (drained) in this agent.
     var restoredDrains: [InterfaceIndex: Drain] = [:]

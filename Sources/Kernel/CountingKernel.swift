@@ -10,6 +10,10 @@ public final class CountingKernel: KernelPort {
 
     public init(_ kernel: KernelPort) { self.kernel = kernel }
 
+    /// Requests made past `KernelPort` that the kernel refused: the VF-loss fast path's
+    /// prepared deletes (`NetlinkKernel.sendPreparedEgressDeletes`), sent before any decoding.
+    public func countRefused(_ requests: Int) { errors += UInt64(requests) }
+
     private func counted<T>(_ body: () throws -> T) rethrows -> T {
         do { return try body() } catch let error as DumpInterrupted {
             throw error // the kernel's "try again", not a failure

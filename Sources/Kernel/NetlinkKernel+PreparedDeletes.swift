@@ -14,6 +14,23 @@ struct PreparedEgressDelete: Equatable {
     var requests: [[UInt8]]
 }
 
+/// What the prepared deletes of one event datagram did, by synthetic NIC. Empty (and
+/// allocating nothing) for the datagrams that concern no steering pair's VF.
+public struct PreparedDeleteOutcome: Equatable {
+    /// The egress redirect is gone: the decoded urgent step need not delete it.
+    public var removed: [InterfaceIndex] = []
+    /// The kernel refused the delete (a failed request, as `hnagent_netlink_errors_total`
+    /// counts them): the decoded urgent step deletes what a fresh dump shows.
+    public var refused: [InterfaceIndex] = []
+
+    public init(removed: [InterfaceIndex] = [], refused: [InterfaceIndex] = []) {
+        self.removed = removed
+        self.refused = refused
+    }
+
+    public var isEmpty: Bool { removed.isEmpty && refused.isEmpty }
+}
+
 extension OwnFilterDeletion {
     /// What the requests name (handle, kind, priority, protocol), not the counters a dump also
     /// reports: two deletions that name the same filters make the same requests.
@@ -50,21 +67,21 @@ extension NetlinkKernel {
 
     /// The fast path, called with each link event datagram before anything in it is decoded:
     /// for each message that says a VF with a prepared delete is gone or down
-    /// (`LinkLossScan`), the ready requests go out at once, and the synthetic NIC is returned.
-    /// Each is sent once (a later event of the same VF finds none). A delete the kernel refuses
-    /// is not returned: ENOENT (the filter was replaced since the observation) and any other
-    /// failure leave the decoded path to dump the hook and delete what it finds.
-    public func sendPreparedEgressDeletes(lostIn datagram: [UInt8]) -> [InterfaceIndex] {
-        guard !preparedEgressDeletes.isEmpty else { return [] }
-        var removed: [InterfaceIndex] = []
+    /// (`LinkLossScan`), the ready requests go out at once. Each is sent once (a later event of
+    /// the same VF finds none). The synthetic NICs whose redirect went are `removed`; a delete
+    /// the kernel refused is `refused`: ENOENT (the filter was replaced since the observation)
+    /// and any other failure leave the decoded path to dump the hook and delete what it finds.
+    public func sendPreparedEgressDeletes(lostIn datagram: [UInt8]) -> PreparedDeleteOutcome {
+        var outcome = PreparedDeleteOutcome()
+        guard !preparedEgressDeletes.isEmpty else { return outcome }
         LinkLossScan.lostLinks(in: datagram) { vf in
             guard let prepared = preparedEgressDeletes.removeValue(forKey: vf) else { return }
             let sent = (try? send(prepared.deletion, prepared.requests, prepared.synthetic, .egress)) == true
             // Used up either way, as in deleteOwnRedirects: a retry dumps first.
             lastDumped[prepared.synthetic]?[.egress] = nil
-            if sent { removed.append(prepared.synthetic) }
+            if sent { outcome.removed.append(prepared.synthetic) } else { outcome.refused.append(prepared.synthetic) }
         }
-        return removed
+        return outcome
     }
 
     /// The agent itself changes `device`'s egress hook: what was prepared for it names the past.

@@ -57,6 +57,15 @@ public enum MetricsExposition {
         out.sample("hnagent_reconciles_total", exactly: report.agent.reconciles)
         out.family("hnagent_netlink_errors_total", "counter", "Netlink requests the kernel refused or that failed.")
         out.sample("hnagent_netlink_errors_total", exactly: report.agent.netlinkErrors)
+        if let deletes = report.agent.vfLossDeletes {
+            out.family("hnagent_vf_loss_deletes_total", "counter",
+                       "VF losses while steering whose egress redirect was removed by the delete prepared ahead (path prepared) or after decoding the event (path decoded).")
+            out.sample("hnagent_vf_loss_deletes_total", ("path", "prepared"), exactly: deletes.prepared)
+            out.sample("hnagent_vf_loss_deletes_total", ("path", "decoded"), exactly: deletes.decoded)
+            out.family("hnagent_vf_loss_prepared_refused_total", "counter",
+                       "Prepared deletes the kernel refused (the filter was replaced since); the decoded path removed the redirect instead.")
+            out.sample("hnagent_vf_loss_prepared_refused_total", exactly: deletes.preparedRefused)
+        }
         out.family("hnagent_resyncs_total", "counter", "Full resynchronisations after a lost or untrusted event.")
         out.sample("hnagent_resyncs_total", exactly: report.agent.resyncs)
         out.family("hnagent_resync_failures_total", "counter", "Full resynchronisations that failed (each is retried with back-off).")
@@ -149,8 +158,8 @@ public enum MetricsExposition {
             number(value)
         }
 
-        mutating func sample(_ name: String, exactly value: UInt64) {
-            start(name, nil, synthetic: nil)
+        mutating func sample(_ name: String, _ label: (StaticString, String)? = nil, exactly value: UInt64) {
+            start(name, label, synthetic: nil)
             text.append(decimal: value)
             text.append(UInt8(ascii: "\n"))
         }

@@ -107,7 +107,8 @@ public final class StatusBoard: PairEventSink {
             reconciles: snapshot.reconciles, netlinkErrors: facts.netlinkErrors, resyncs: facts.resyncs,
             resyncPending: snapshot.resync.pending, resyncFailures: snapshot.resync.failures,
             controlSocket: facts.controlSocket, metricsListen: facts.metricsListen, metricsListener: facts.metricsListener,
-            instanceLock: facts.instanceLock, relayClassifier: facts.relayClassifier)
+            instanceLock: facts.instanceLock, relayClassifier: facts.relayClassifier,
+            vfLossDeletes: mode == .transparent ? snapshot.vfLossDeletes : nil)
         let pairs = snapshot.pairs.map { pair -> PairStatus in
             let state = Self.state(of: pair, mode: mode)
             let track = tracks[pair.synthetic.index] ?? Track(state: state, since: now)

@@ -179,6 +179,17 @@ extension AgentStatus {
             $0.field("settle_seconds", settleSeconds)
             $0.field("started_at", startedAt)
             $0.field("uptime_seconds", uptimeSeconds)
+            if let vfLossDeletes { $0.field("vf_loss_deletes") { vfLossDeletes.write(to: &$0) } }
+        }
+    }
+}
+
+extension VFLossDeletes {
+    func write(to json: inout JSONWriter) {
+        json.object {
+            $0.field("decoded", decoded)
+            $0.field("prepared", prepared)
+            $0.field("prepared_refused", preparedRefused)
         }
     }
 }

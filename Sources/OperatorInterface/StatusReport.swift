@@ -29,6 +29,8 @@ public struct AgentStatus: Codable, Equatable, Sendable {
     public var instanceLock: String?
     /// "matchall" (deletes need no RTNL) or "u32" (the fallback where the kernel lacks cls_matchall).
     public var relayClassifier: String?
+    /// Transparent mode: how VF losses removed the egress redirect (prepared or decoded path).
+    public var vfLossDeletes: VFLossDeletes?
 }
 
 public struct NICRef: Codable, Equatable, Sendable {

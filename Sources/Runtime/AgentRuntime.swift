@@ -106,9 +106,10 @@ public final class AgentRuntime {
         // A VF's loss: the prepared delete straight from the datagram's headers, then the decoded urgent step.
         let drainEvents = {
             events.drain(undecoded: { datagram in
-                for synthetic in netlinkKernel.sendPreparedEgressDeletes(lostIn: datagram) {
-                    reconciler.noteEgressRemovedUrgently(of: synthetic)
-                }
+                let outcome = netlinkKernel.sendPreparedEgressDeletes(lostIn: datagram)
+                guard !outcome.isEmpty else { return }
+                reconciler.takePreparedDeletes(outcome)
+                kernel.countRefused(outcome.refused.count)
             }, urgent: reconciler.fallBackUrgently)
         }
         let earlyEvents = EarlyLinkEvents(descriptor: eventSocket.fileDescriptor, drain: drainEvents)

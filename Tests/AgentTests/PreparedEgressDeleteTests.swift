@@ -28,6 +28,8 @@ extension NetlinkKernelTests {
         nlmsg(type: 17, flags: 0, seq: 0, ifinfomsgBytes(index: index) + nla(3, cString("vf0")))
     }
 
+    private func removed(_ synthetic: [InterfaceIndex]) -> PreparedDeleteOutcome { PreparedDeleteOutcome(removed: synthetic) }
+
     private func sentSince(_ count: Int) -> [[UInt8]] { Array(transport.sent[count...]) }
 
     func testPreparedDeleteGoldenBytesU32AndMatchall() throws {
@@ -52,12 +54,12 @@ extension NetlinkKernelTests {
     func testVFLossSendsThePreparedBytesOnceWithAFreshSequence() throws {
         try steer(handle: 0x800_800)
         let before = transport.sent.count
-        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7) + delLink(9)), [Self.hn])
+        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7) + delLink(9)), removed([Self.hn]))
         let sent = sentSince(before)
         XCTAssertEqual(sent.count, 1, "one request, no dump")
         XCTAssertEqual(sent.first, goldenDelete(ifindex: 3, handle: 0x800_800, kind: "u32", seq: readU32(sent[0], 8)))
         XCTAssertNotEqual(readU32(sent[0], 8), 0, "the channel's own sequence number")
-        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7)), [], "sent once")
+        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7)), PreparedDeleteOutcome(), "sent once")
         XCTAssertEqual(transport.sent.count, before + 1)
     }
 
@@ -65,10 +67,10 @@ extension NetlinkKernelTests {
         try steer(handle: 0x800_800)
         let before = transport.sent.count
         let upWithCarrier = nlmsg(type: 16, flags: 0, seq: 0, ifinfomsgBytes(index: 7, flags: 0x1_1043) + nla(3, cString("vf0")))
-        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: upWithCarrier + delLink(8)), [])
+        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: upWithCarrier + delLink(8)), PreparedDeleteOutcome())
         XCTAssertEqual(transport.sent.count, before)
         let lostCarrier = nlmsg(type: 16, flags: 0, seq: 0, ifinfomsgBytes(index: 7, flags: 0x1043) + nla(3, cString("vf0")))
-        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: lostCarrier), [Self.hn], "up without carrier")
+        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: lostCarrier), removed([Self.hn]), "up without carrier")
     }
 
     /// ENOENT: the filter was replaced since the observation. Not reported as done, and the
@@ -76,7 +78,8 @@ extension NetlinkKernelTests {
     func testReplacedFilterFallsBackToDumpAndFind() throws {
         try steer(handle: 0x800_800)
         errnoFor = [45: ENOENT]
-        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7)), [])
+        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7)), PreparedDeleteOutcome(refused: [Self.hn]),
+                       "refused: the decoded path's to do, and a failed request to count")
         errnoFor = [:]
         let before = transport.sent.count
         try kernel.perform(.deleteRedirect(device: Self.hn, hook: .egress))
@@ -91,12 +94,12 @@ extension NetlinkKernelTests {
         try kernel.perform(.addRedirect(device: Self.hn, hook: .egress, kind: .toEgress, target: Self.vf))
         XCTAssertNil(kernel.preparedEgressDeletes[Self.vf], "the agent changed hn's egress hook")
         var before = transport.sent.count
-        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7)), [])
+        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7)), PreparedDeleteOutcome())
         XCTAssertEqual(transport.sent.count, before, "nothing sent for the old filter")
 
         try steer(handle: 0x800_801)
         before = transport.sent.count
-        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7)), [Self.hn])
+        XCTAssertEqual(kernel.sendPreparedEgressDeletes(lostIn: delLink(7)), removed([Self.hn]))
         XCTAssertEqual(readU32(sentSince(before)[0], 24), 0x800_801, "names the filter of the re-steer")
     }
 

@@ -18,7 +18,8 @@ enum StatusReportFixture {
             controlSocket: "/run/hnagent/control.sock", metricsListen: "127.0.0.1:9101",
             metricsListener: MetricsListenerStatus(address: "127.0.0.1:9101", listening: false, error: text,
                                                    retryInSeconds: 0.25, failedAttempts: UInt64.max),
-            instanceLock: "squatted by pid 7 uid 0", relayClassifier: "u32")
+            instanceLock: "squatted by pid 7 uid 0", relayClassifier: "u32",
+            vfLossDeletes: VFLossDeletes(prepared: 7, decoded: 8, preparedRefused: UInt64.max))
         let steering = PairStatus(
             synthetic: NICRef(name: "hn0", ifindex: 2, mac: "00:15:5d:aa:bb:cc", present: true),
             vf: NICRef(name: text, ifindex: 3, mac: "00:15:5d:aa:bb:cc", present: false),

@@ -14,7 +14,7 @@ final class StatusWireTests: XCTestCase {
             #"failed_attempts":18446744073709551615,"listening":false,"retry_in_seconds":0.25},"mode":"transparent"# +
             #"","netlink_errors":1,"pid":4242,"reconciles":17,"relay_classifier":"u32","resync_failures":3,"resync"# +
             #"_pending":true,"resyncs":2,"settle_seconds":2,"started_at":"2026-11-18T11:06:40.123Z","uptime_second"# +
-            #"s":2.5},"pairs":[{"changes":[{"changes":[{"current":"9000","original":"1500","setting":"mtu"},{"orig"# +
+            #"s":2.5,"vf_loss_deletes":{"decoded":8,"prepared":7,"prepared_refused":18446744073709551615}},"pairs":[{"changes":[{"changes":[{"current":"9000","original":"1500","setting":"mtu"},{"orig"# +
             #"inal":"VF removed","setting":"VF removed"}],"ifindex":2,"interface":"hn0"}],"last_switch":{"at":"202"# +
             #"6-11-18T11:06:38.999Z","direction":"to-synthetic","reason":"VF removed","seconds_ago":1.124,"switch_"# +
             #"ms":0.25},"multicast_changes_coalesced":6,"multicast_memberships":["33:33:00:00:00:fb","VF removed"]"# +
@@ -149,6 +149,13 @@ final class StatusWireTests: XCTestCase {
             # HELP hnagent_netlink_errors_total Netlink requests the kernel refused or that failed.
             # TYPE hnagent_netlink_errors_total counter
             hnagent_netlink_errors_total 1
+            # HELP hnagent_vf_loss_deletes_total VF losses while steering whose egress redirect was removed by the delete prepared ahead (path prepared) or after decoding the event (path decoded).
+            # TYPE hnagent_vf_loss_deletes_total counter
+            hnagent_vf_loss_deletes_total{path="prepared"} 7
+            hnagent_vf_loss_deletes_total{path="decoded"} 8
+            # HELP hnagent_vf_loss_prepared_refused_total Prepared deletes the kernel refused (the filter was replaced since); the decoded path removed the redirect instead.
+            # TYPE hnagent_vf_loss_prepared_refused_total counter
+            hnagent_vf_loss_prepared_refused_total 18446744073709551615
             # HELP hnagent_resyncs_total Full resynchronisations after a lost or untrusted event.
             # TYPE hnagent_resyncs_total counter
             hnagent_resyncs_total 2

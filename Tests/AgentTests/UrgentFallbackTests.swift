@@ -73,6 +73,7 @@ final class UrgentFallbackTests: XCTestCase {
         XCTAssertEqual(Array(entries.prefix(2)), ["receive", egressDelete],
                        "the delete follows the event's own datagram, before anything else:\n\(entries.joined(separator: "\n"))")
         XCTAssertEqual(entries.filter { $0 == egressDelete }.count, 1, "deleted once, not again by the reconcile")
+        XCTAssertEqual(reconciler.snapshot().vfLossDeletes, VFLossDeletes(decoded: 1), "counted as the decoded path's")
         // What was postponed still happens after it.
         XCTAssertTrue(entries.contains("save"), "the state file forgets the VF afterwards")
         XCTAssertTrue(entries.contains { $0.hasPrefix("fallback synthetic=hn0(2) vf=vf0(3)") })
@@ -107,6 +108,7 @@ final class UrgentFallbackTests: XCTestCase {
         wake([nlmsg(type: 17, flags: 0, seq: 0, ifinfomsgBytes(index: vf.rawValue) + nla(3, cString("vf0")))])
         XCTAssertEqual(kernel.failed, [.deleteRedirect(device: hn, hook: .egress)])
         XCTAssertNil(kernel.relay[hn]?.egress, "the reconcile that followed removed it")
+        XCTAssertEqual(reconciler.snapshot().vfLossDeletes, VFLossDeletes(), "no urgent delete went through")
     }
 
     /// The prepared delete (sent from the datagram's headers, before decoding) comes right after
@@ -120,7 +122,7 @@ final class UrgentFallbackTests: XCTestCase {
             guard kernel.relay[hn]?.egress != nil else { return }
             timeline.append(.init(level: .trace, message: "prepared delete"))
             kernel.relay[hn]?.egress = nil
-            reconciler.noteEgressRemovedUrgently(of: hn)
+            reconciler.takePreparedDeletes(PreparedDeleteOutcome(removed: [hn]))
         }, urgent: reconciler.fallBackUrgently)
         _ = reconciler.handleWake(events: batch)
         XCTAssertEqual(Array(entries.prefix(2)), ["receive", "prepared delete"], entries.joined(separator: "\n"))
@@ -128,5 +130,21 @@ final class UrgentFallbackTests: XCTestCase {
                        "not deleted again:\n\(entries.joined(separator: "\n"))")
         XCTAssertTrue(entries.contains { $0.hasPrefix("fallback synthetic=hn0(2) vf=vf0(3)") })
         XCTAssertTrue(entries.contains("save"), "the state file forgets the VF afterwards")
+        XCTAssertEqual(reconciler.snapshot().vfLossDeletes, VFLossDeletes(prepared: 1), "counted once, as the prepared path's")
+    }
+
+    /// The kernel refused the prepared delete: counted as refused, and the decoded urgent step
+    /// removes the redirect and is counted too.
+    func testRefusedPreparedDeleteFallsToTheDecodedStep() {
+        kernel.remove(vf)
+        let socket = TimelineSocket(timeline)
+        socket.queued = [nlmsg(type: 17, flags: 0, seq: 0, ifinfomsgBytes(index: vf.rawValue) + nla(3, cString("vf0")))]
+        let source = LinkEventSource(transport: socket, logger: timeline.logger)
+        let batch = source.drain(undecoded: { [self] _ in
+            reconciler.takePreparedDeletes(PreparedDeleteOutcome(refused: [hn]))
+        }, urgent: reconciler.fallBackUrgently)
+        _ = reconciler.handleWake(events: batch)
+        XCTAssertNil(kernel.relay[hn]?.egress)
+        XCTAssertEqual(reconciler.snapshot().vfLossDeletes, VFLossDeletes(decoded: 1, preparedRefused: 1))
     }
 }
