@@ -35,6 +35,8 @@ public struct PairRecord {
     var switchStartedAt: MonotonicInstant?
     /// The VF last steered through, named as it was then, for the fallback line after it is gone.
     var steeredVF: NamedInterface?
+    /// Other tools' filters that run before the relay's, as last warned about (Reconciler+Shadow.swift).
+    var shadows: [RelayShadow] = []
 
     /// Non-transparent mode: the stack uses the VF directly, so its own counters are the pair's
     /// VF traffic. Banked per VF session (settled .. released), plus the running session.

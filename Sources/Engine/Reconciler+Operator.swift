@@ -18,7 +18,8 @@ extension Reconciler {
                 vfTraffic: nonTransparentTraffic ? record.vfTraffic : nil,
                 memberships: observer.memberships[record.synthetic] ?? [],
                 dampedUntil: record.damper.holdUntil(now: clock.now()),
-                multicastChangesCoalesced: record.multicast.coalescedTotal, drained: record.progress.drained)
+                multicastChangesCoalesced: record.multicast.coalescedTotal, drained: record.progress.drained,
+                shadows: record.shadows)
         }
         return ReconcilerSnapshot(pairs: pairs, links: links, originals: originals, reconciles: reconcileCount,
                                   resync: resyncStatus, vfLossDeletes: state.vfLossDeletes)

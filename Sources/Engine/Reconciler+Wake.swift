@@ -32,11 +32,13 @@ extension Reconciler {
             }
             // Address events alone only concern the hygiene check; multicast joins and leaves
             // alone only the VF's allmulti.
-            if !batch.messages.isEmpty || batch.needsResync {
+            // The agent's own tc changes come back as events too: only another tool's filter
+            // that may run before the relay's is worth a reconcile.
+            if !batch.messages.isEmpty || batch.needsResync || batch.foreignFilterChanged {
                 reconcile()
             } else if batch.multicastChanged {
                 takeMulticastChange()
-            } else if batch.addresses.isEmpty {
+            } else if batch.addresses.isEmpty && batch.unconcerningEvents == 0 {
                 reconcile()
             }
         }

@@ -366,6 +366,7 @@ public final class Reconciler {
             let relay = PairStep.relay(of: record.progress, observed: observed)
             // Filters that vanished (count down, or gone) are banked; see Policy/RelayBank.swift.
             trackRelayCounters(&record, live: relay.live, through: relay.vf, observed: observed, linksFresh: linksFresh)
+            noteShadows(&record, observed: observed)
             if let change = PairStep.observeSteering(&record.progress, relay: relay, links: links), let hn = links[index] {
                 announce(change, synthetic: hn, record: &record, now: now)
             }

@@ -26,6 +26,8 @@ public struct PairSnapshot: Sendable {
     public var multicastChangesCoalesced: UInt64 = 0
     /// The operator drained the pair (`hnagent drain`).
     public var drained = false
+    /// Other tools' filters that run before the relay's on hn's egress or the VF's ingress.
+    public var shadows: [RelayShadow] = []
 }
 
 /// The reconciler's view at one moment: pairs, the links they involve, and what the agent

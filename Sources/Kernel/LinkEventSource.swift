@@ -13,6 +13,11 @@ public struct LinkEventBatch {
     public var multicastChanged = false
     /// IP addresses added or removed (RTM_NEWADDR / RTM_DELADDR), for the VF hygiene check.
     public var addresses: [AddressMessage] = []
+    /// Another tool added or removed a filter that may run before the relay's (RTNLGRP_TC).
+    public var foreignFilterChanged = false
+    /// Traffic control events that concern nothing the agent does (its own filters, others'
+    /// after its priority, qdiscs, actions): no reason to reconcile.
+    public var unconcerningEvents = 0
 }
 
 public final class LinkEventSource {
@@ -31,8 +36,10 @@ public final class LinkEventSource {
     public static let multicastGroups = [RTNLGroup.ipv4MulticastAddress, RTNLGroup.ipv6MulticastAddress]
     /// IP address changes, for the warning when something configures a paired VF.
     public static let addressGroups = [AddressConstants.ipv4Group, AddressConstants.ipv6Group]
+    /// Filter changes, for the warning when another tool's filter runs before the relay's.
+    public static let trafficControlGroups = [RTNLGroup.trafficControl]
     /// The event socket's groups beyond RTNLGRP_LINK: everything `drain` decodes.
-    public static let optionalGroups = multicastGroups + addressGroups
+    public static let optionalGroups = multicastGroups + addressGroups + trafficControlGroups
 
     public init(transport: NetlinkTransport, logger: Logger) {
         self.transport = transport
@@ -84,6 +91,14 @@ public final class LinkEventSource {
                     if message.type == NetlinkMessage.typeOverrun { batch.needsResync = true; continue }
                     if message.type == RT.newMulticast || message.type == RT.delMulticast {
                         batch.multicastChanged = true
+                        continue
+                    }
+                    if RT.isTrafficControl(message.type) {
+                        if try TrafficControlCodec.filterEventConcernsRelay(message) == true {
+                            batch.foreignFilterChanged = true
+                        } else {
+                            batch.unconcerningEvents += 1
+                        }
                         continue
                     }
                     if let address = try AddressCodec.decode(message) {

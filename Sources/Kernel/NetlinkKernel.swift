@@ -110,6 +110,7 @@ public final class NetlinkKernel: KernelPort {
             for hook in Hook.allCases {
                 let filters = try dumpFilters(device: device, hook: hook)
                 lastDumped[device, default: [:]][hook] = filters
+                result[device]?.listed[hook] = filters.compactMap(\.hookFilter)
                 for filter in filters {
                     if filter.isOurs, let redirect = filter.redirect {
                         if hook == .ingress { result[device]?.ingress = redirect } else { result[device]?.egress = redirect }

@@ -10,12 +10,19 @@ public enum RT {
     static let newStats: UInt16 = 92, getStats: UInt16 = 94
     /// RTM_NEWMULTICAST / RTM_DELMULTICAST notifications (kernel 6.11+): newer than Debian 12's headers.
     public static let newMulticast: UInt16 = 56, delMulticast: UInt16 = 57
+
+    /// What RTNLGRP_TC carries: qdiscs, classes, filters (36-47), actions (48-51), chains (100-102).
+    public static func isTrafficControl(_ type: UInt16) -> Bool {
+        (36...51).contains(type) || (100...102).contains(type)
+    }
 }
 
 /// rtnetlink multicast groups (enum rtnetlink_groups). The MCADDR groups (kernel 6.11+) are
 /// newer than Debian 12's headers.
 public enum RTNLGroup {
     static let link: UInt32 = 1
+    /// RTNLGRP_TC: qdisc, filter and action changes (another tool's filter before the relay's).
+    public static let trafficControl: UInt32 = 4
     public static let ipv4MulticastAddress: UInt32 = 37
     public static let ipv6MulticastAddress: UInt32 = 38
 }

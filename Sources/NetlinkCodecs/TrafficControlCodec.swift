@@ -26,7 +26,7 @@ struct MirredParameters {
 /// How the agent marks its relay so it recognises its own filters and never touches others'.
 public enum RelayIdentity {
     /// tc filter priority ("pref") of both relay filters: 0x4e48, ASCII "NH".
-    public static let priority: UInt16 = 20040
+    public static let priority: UInt16 = RelayPriority.value
     /// TCA_ACT_COOKIE carried by the agent's mirred actions.
     public static let cookie: [UInt8] = Array("hnagent1".utf8)
 }
@@ -42,6 +42,8 @@ public struct DumpedFilter: Equatable, Sendable {
     /// The low 16 bits of tcm_info: the protocol in network byte order (0x0300 = ETH_P_ALL).
     public var protocolNumber: UInt16 = 0
     public var kind: String?
+    /// TCA_CHAIN: the kernel runs chain 0; others only when an action jumps to them.
+    public var chain: UInt32 = 0
     /// Present when the filter carries a mirred action.
     public var redirect: RelayFilter?
     public var cookie: [UInt8]?
@@ -57,6 +59,12 @@ public struct DumpedFilter: Equatable, Sendable {
     var isU32Container: Bool { kind == "u32" && handle & 0xFFF == 0 }
     /// The agent's relay filters that are deleted, each by its handle (see `ownFilterDeletion`).
     var isOurRedirect: Bool { isOurs && redirect != nil && !isU32Container }
+    /// As `RelayShadow` reads a hook; nil for a u32 container, which classifies nothing.
+    public var hookFilter: HookFilter? {
+        guard !isU32Container else { return nil }
+        return HookFilter(priority: priority, handle: handle, kind: kind ?? "?", chain: chain,
+                          isAgents: isOurs && redirect != nil)
+    }
 }
 
 /// What deleting the agent's redirect on one hook takes, decided from a dump of that hook.
@@ -238,6 +246,21 @@ public enum TrafficControlCodec {
 
     public static func decodeFilter(_ message: NetlinkMessage) throws -> DumpedFilter? {
         guard message.type == RT.newFilter else { return nil }
+        return try decodeFilterBody(message)
+    }
+
+    /// For an RTM_NEWTFILTER or RTM_DELTFILTER event (RTNLGRP_TC): true when another tool's
+    /// filter changed on a clsact hook at a priority that can run before the agent's (20040 or
+    /// less), so the relay is looked at again; false for the agent's own filters and for filters
+    /// that run after them; nil for any other message.
+    public static func filterEventConcernsRelay(_ message: NetlinkMessage) throws -> Bool? {
+        guard message.type == RT.newFilter || message.type == RT.delFilter else { return nil }
+        let filter = try decodeFilterBody(message)
+        guard filter.hook != nil, filter.priority <= RelayIdentity.priority else { return false }
+        return !filter.isOurs && !filter.isOurHashTable
+    }
+
+    private static func decodeFilterBody(_ message: NetlinkMessage) throws -> DumpedFilter {
         let reader = ByteReader(message.payload)
         guard let ifindex = reader.i32(at: 4), let parent = reader.u32(at: 12), let info = reader.u32(at: 16) else {
             throw MalformedMessage("filter message shorter than tcmsg")
@@ -247,6 +270,7 @@ public enum TrafficControlCodec {
                                   handle: reader.u32(at: 8) ?? 0, protocolNumber: UInt16(truncatingIfNeeded: info))
         let attributes = try NetlinkAttribute.parse(message.payload.dropFirst(headerSize))
         filter.kind = attributes.first(TCA.kind)?.string
+        filter.chain = attributes.first(TCA.chain)?.u32 ?? 0
         let actionList: UInt16? = filter.kind == "u32" ? TCA.u32Act : filter.kind == "matchall" ? TCA.matchallAct : nil
         guard let actionList, let options = try attributes.first(TCA.options)?.nested(),
               let actions = try options.first(actionList)?.nested() else { return filter }

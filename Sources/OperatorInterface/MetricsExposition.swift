@@ -53,6 +53,14 @@ public enum MetricsExposition {
         for pair in out.pairs {
             out.sample("hnagent_multicast_changes_coalesced_total", pair, nil, exactly: pair.status.multicastChangesCoalesced)
         }
+        out.family("hnagent_relay_shadowed", "gauge",
+                   "1 while another tool's tc filter runs before the relay's on the hook (egress: hn TX, ingress: VF RX); if it matches, that direction is not relayed.")
+        for pair in out.pairs {
+            let hooks = Set((pair.status.shadowedBy ?? []).map(\.hook))
+            for hook in Hook.allCases.reversed() {
+                out.sample("hnagent_relay_shadowed", pair, ("hook", hook.rawValue), hooks.contains(hook.rawValue) ? 1 : 0)
+            }
+        }
         out.family("hnagent_reconciles_total", "counter", "Reconcile passes since start.")
         out.sample("hnagent_reconciles_total", exactly: report.agent.reconciles)
         out.family("hnagent_netlink_errors_total", "counter", "Netlink requests the kernel refused or that failed.")

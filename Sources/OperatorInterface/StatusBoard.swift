@@ -140,7 +140,12 @@ public final class StatusBoard: PairEventSink {
                 changes: changes ? NICChangeReport.changes(for: pair, snapshot: snapshot) : [],
                 vfAddresses: pair.vf.flatMap { vfAddresses[$0.index] } ?? [],
                 multicastMemberships: pair.memberships.map(\.description),
-                multicastChangesCoalesced: pair.multicastChangesCoalesced)
+                multicastChangesCoalesced: pair.multicastChangesCoalesced,
+                shadowedBy: pair.shadows.isEmpty ? nil : pair.shadows.map { shadow in
+                    ShadowStatus(device: snapshot.links[shadow.device]?.name ?? "ifindex(\(shadow.device))",
+                                 hook: shadow.hook.rawValue, priority: shadow.filter.priority, kind: shadow.filter.kind,
+                                 handle: shadow.filter.handleText)
+                })
         }
         return StatusReport(agent: agent, pairs: pairs)
     }

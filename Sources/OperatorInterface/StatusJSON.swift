@@ -216,6 +216,7 @@ extension PairStatus {
             $0.field("reason", reason)
             $0.field("retry_in_seconds", retryInSeconds)
             $0.field("settle_remaining_seconds", settleRemainingSeconds)
+            if let shadowedBy { $0.field("shadowed_by") { json in json.array(shadowedBy) { $1.write(to: &$0) } } }
             $0.field("since", since)
             $0.field("since_seconds_ago", sinceSecondsAgo)
             $0.field("state", state.rawValue)
@@ -225,6 +226,18 @@ extension PairStatus {
             $0.field("traffic") { traffic.write(to: &$0) }
             if let vf { $0.field("vf") { vf.write(to: &$0) } }
             $0.field("vf_addresses", vfAddresses)
+        }
+    }
+}
+
+extension ShadowStatus {
+    func write(to json: inout JSONWriter) {
+        json.object {
+            $0.field("device", device)
+            $0.field("handle", handle)
+            $0.field("hook", hook)
+            $0.field("kind", kind)
+            $0.field("priority", UInt64(priority))
         }
     }
 }

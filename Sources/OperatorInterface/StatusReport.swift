@@ -97,4 +97,18 @@ public struct PairStatus: Codable, Equatable, Sendable {
     public var multicastMemberships: [String]
     /// Membership changes the VF's allmulti did not follow on their own (steering.multicast-settle).
     public var multicastChangesCoalesced: UInt64
+    /// Other tools' filters that run before the relay's (nil, and absent from JSON, when none):
+    /// if one matches, that direction is not relayed although the state says steering.
+    public var shadowedBy: [ShadowStatus]? = nil
+}
+
+/// Another tool's tc filter that the kernel evaluates before the agent's redirect.
+public struct ShadowStatus: Codable, Equatable, Sendable {
+    /// The device and clsact hook: hn's "egress" (TX) or the VF's "ingress" (RX).
+    public var device: String
+    public var hook: String
+    public var priority: UInt16
+    public var kind: String
+    /// As `tc filter show` prints it ("801::800" for u32).
+    public var handle: String
 }

@@ -54,12 +54,17 @@ public struct RelayObservation: Hashable, Sendable {
     public var egress: RelayFilter?
     /// Filters on either hook that are not the agent's; a clsact holding them is never deleted.
     public var foreignFilters: Int
+    /// Each hook's classifying filters, the agent's and others', in the kernel's listing order
+    /// (`RelayShadow.first` tells from it whether another tool's runs before the agent's).
+    public var listed: [Hook: [HookFilter]]
 
-    public init(hasClsact: Bool = false, ingress: RelayFilter? = nil, egress: RelayFilter? = nil, foreignFilters: Int = 0) {
+    public init(hasClsact: Bool = false, ingress: RelayFilter? = nil, egress: RelayFilter? = nil, foreignFilters: Int = 0,
+                listed: [Hook: [HookFilter]] = [:]) {
         self.hasClsact = hasClsact
         self.ingress = ingress
         self.egress = egress
         self.foreignFilters = foreignFilters
+        self.listed = listed
     }
 
     public static let absent = RelayObservation()

@@ -77,6 +77,11 @@ enum StatusTable {
         if pair.multicastChangesCoalesced > 0 {
             out += "  multicast    \(pair.multicastChangesCoalesced) membership changes coalesced (allmulti follows at most once per multicast-settle)\n"
         }
+        for shadow in pair.shadowedBy ?? [] {
+            let direction = shadow.hook == Hook.egress.rawValue ? "TX" : "RX"
+            out += "  WARNING      \(shadow.kind) filter prio \(shadow.priority) handle \(shadow.handle) on \(shadow.device) \(shadow.hook) "
+                + "runs before hnagent's redirect: if it matches, \(direction) is not relayed (tc filter show dev \(shadow.device) \(shadow.hook))\n"
+        }
         if !pair.vfAddresses.isEmpty {
             out += "  WARNING      VF has IP addresses \(pair.vfAddresses.joined(separator: ", ")): something configures it\n"
         }

@@ -78,8 +78,12 @@ final class NetlinkKernelTests: XCTestCase {
         let observed = try kernel.observeRelay(on: [2, 3, 5])
         XCTAssertEqual(observed, [
             2: RelayObservation(hasClsact: true,
-                                ingress: RelayFilter(kind: .toIngress, target: 3, counters: RelayCounters(packets: 5, bytes: 250))),
-            3: RelayObservation(hasClsact: true, foreignFilters: 1),
+                                ingress: RelayFilter(kind: .toIngress, target: 3, counters: RelayCounters(packets: 5, bytes: 250)),
+                                listed: [.ingress: [HookFilter(priority: 20040, handle: 0x8000_0800, kind: "u32", isAgents: true)],
+                                         .egress: []]),
+            // The hooks' classifying filters in the kernel's order, for RelayShadow (u32 containers left out).
+            3: RelayObservation(hasClsact: true, foreignFilters: 1,
+                                listed: [.egress: [HookFilter(priority: 1, handle: 0x8000_0800, kind: "u32")], .ingress: []]),
             5: .absent,                                                       // noqueue only: no filters asked for
         ])
         let filterDumps = transport.sent.filter { readU16($0, 4) == 46 }

@@ -35,7 +35,9 @@ enum StatusReportFixture {
                 SettingChange(setting: text, original: text, current: nil),
             ])],
             vfAddresses: ["198.18.0.9/24", text], multicastMemberships: ["33:33:00:00:00:fb", text],
-            multicastChangesCoalesced: 6)
+            multicastChangesCoalesced: 6,
+            shadowedBy: [ShadowStatus(device: "hn0", hook: "egress", priority: 100, kind: "u32", handle: "801::800"),
+                         ShadowStatus(device: text, hook: "ingress", priority: 65535, kind: text, handle: text)])
         let waiting = PairStatus(
             synthetic: NICRef(name: "hn1\"\\\n\u{01}é", ifindex: 4, mac: nil, present: true), vf: nil, state: .waitingForVF,
             since: "2026-11-18T11:06:40.123Z", sinceSecondsAgo: 0, reason: nil, settleRemainingSeconds: nil,

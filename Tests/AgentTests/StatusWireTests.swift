@@ -18,7 +18,7 @@ final class StatusWireTests: XCTestCase {
             #"inal":"VF removed","setting":"VF removed"}],"ifindex":2,"interface":"hn0"}],"last_switch":{"at":"202"# +
             #"6-11-18T11:06:38.999Z","direction":"to-synthetic","reason":"VF removed","seconds_ago":1.124,"switch_"# +
             #"ms":0.25},"multicast_changes_coalesced":6,"multicast_memberships":["33:33:00:00:00:fb","VF removed"]"# +
-            #","reason":"VF removed","retry_in_seconds":0.000125,"settle_remaining_seconds":1.5,"since":"2026-11-1"# +
+            #","reason":"VF removed","retry_in_seconds":0.000125,"settle_remaining_seconds":1.5,"shadowed_by":[{"device":"hn0","handle":"801::800","hook":"egress","kind":"u32","priority":100},{"device":"VF removed","handle":"VF removed","hook":"ingress","kind":"VF removed","priority":65535}],"since":"2026-11-1"# +
             #"8T11:06:38.999Z","since_seconds_ago":2.5,"state":"fallback","switches_to_synthetic":4,"switches_to_v"# +
             #"f":5,"synthetic":{"ifindex":2,"mac":"00:15:5d:aa:bb:cc","name":"hn0","present":true},"traffic":{"rec"# +
             #"overed_at_vf_removal":{"rx_bytes":4003,"rx_packets":41,"tx_bytes":4004,"tx_packets":42},"synthetic":"# +
@@ -143,6 +143,12 @@ final class StatusWireTests: XCTestCase {
             # TYPE hnagent_multicast_changes_coalesced_total counter
             hnagent_multicast_changes_coalesced_total{synthetic="hn0"} 6
             hnagent_multicast_changes_coalesced_total{synthetic="hn1\"\\\n\#u{01}é"} 0
+            # HELP hnagent_relay_shadowed 1 while another tool's tc filter runs before the relay's on the hook (egress: hn TX, ingress: VF RX); if it matches, that direction is not relayed.
+            # TYPE hnagent_relay_shadowed gauge
+            hnagent_relay_shadowed{hook="egress",synthetic="hn0"} 1
+            hnagent_relay_shadowed{hook="ingress",synthetic="hn0"} 1
+            hnagent_relay_shadowed{hook="egress",synthetic="hn1\"\\\n\#u{01}é"} 0
+            hnagent_relay_shadowed{hook="ingress",synthetic="hn1\"\\\n\#u{01}é"} 0
             # HELP hnagent_reconciles_total Reconcile passes since start.
             # TYPE hnagent_reconciles_total counter
             hnagent_reconciles_total 17
