@@ -28,9 +28,10 @@ guest_facts() {
 }
 
 # The staged install (scripts/install, DESTDIR) copied from the payload disk into the guest,
-# then reloaded as scripts/install does on a running system (systemd, udev, networkd).
+# then reloaded as scripts/install does on a running system (systemd, udev, networkd); and the
+# test tools the payload carries (vmtest/: udpseq for drain).
 guest_install() {
-    vm "mount -o ro /dev/vdb /mnt && cp -a /mnt/usr/. /usr/ && cp -a /mnt/etc/. /etc/ && umount /mnt && systemctl daemon-reload" &&
+    vm "mount -o ro /dev/vdb /mnt && cp -a /mnt/usr/. /usr/ && cp -a /mnt/etc/. /etc/ && install -m 755 /mnt/vmtest/udpseq /usr/local/bin/udpseq && umount /mnt && systemctl daemon-reload" &&
     vm "udevadm control --reload && udevadm trigger --action=change --subsystem-match=net --settle && networkctl reload"
 }
 
@@ -82,20 +83,25 @@ test_ping_vf() {
 
 qemu_has_vf() { qmp '{"execute":"qom-list","arguments":{"path":"/machine/peripheral"}}' | grep -q "\"name\": \"$VM_VF_ID\""; }
 
-# vf_unplug: QMP device_del of the e1000e, then the guest's view of it: the NIC gone, the
-# egress redirect gone, the pair waiting-for-vf. On failure vf_error says what was not seen.
-vf_unplug() {
+# vf_device_del: QMP device_del of the e1000e; returns once the guest has no $vm_vf.
+vf_device_del() {
     local answer
     answer=$(qmp "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"$VM_VF_ID\"}}")
     [[ $answer != *'"error"'* ]] || { vf_error="QMP device_del: $answer"; return 1; }
     vm_wait 30 "! ip link show $vm_vf" || { vf_error="$vm_vf still in the guest 30 s after device_del"; return 1; }
+}
+
+# vf_unplug: vf_device_del, then the guest's view of it: the egress redirect gone, the pair
+# waiting-for-vf. On failure vf_error says what was not seen.
+vf_unplug() {
+    vf_device_del || return 1
     vm_wait 10 "! $(egress_redirect)" || { vf_error="egress redirect still there after the VF was removed"; return 1; }
     vm_wait 10 "$(status_is waiting-for-vf)" || { vf_error="status not waiting-for-vf after the removal"; return 1; }
 }
 
-# vf_replug: once QEMU has let go of the old device, QMP device_add of a new e1000e with the
-# same MAC; then the guest names it (vm_vf follows udev's name) and the pair steers through it.
-vf_replug() {
+# vf_device_add: once QEMU has let go of the old device, QMP device_add of a new e1000e with
+# the same MAC; returns once the guest has named it (vm_vf follows udev's name).
+vf_device_add() {
     local answer deadline=$((SECONDS + 30))
     while qemu_has_vf; do
         ((SECONDS < deadline)) || { vf_error="QEMU still has $VM_VF_ID 30 s after device_del"; return 1; }
@@ -106,6 +112,12 @@ vf_replug() {
     vm_wait 30 "[[ -n \$(for n in /sys/class/net/*; do [[ \$(basename \"\$(readlink \$n/device/driver 2>/dev/null)\") == e1000e ]] && echo \$n; done) ]]" ||
         { vf_error="no e1000e NIC in the guest 30 s after device_add"; return 1; }
     vm_vf=$(guest_nic_by_driver e1000e)
+    [[ -n $vm_vf ]] || { vf_error="the guest named no e1000e NIC after device_add"; return 1; }
+}
+
+# vf_replug: vf_device_add, then the pair steers through the new device.
+vf_replug() {
+    vf_device_add || return 1
     vm_wait 60 "$(status_is steering)" && vm_wait 10 "$(egress_redirect)" ||
         { vf_error="not steering through the re-added $vm_vf within 60 s"; return 1; }
 }
